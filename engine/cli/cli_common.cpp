@@ -1,0 +1,47 @@
+// Output helpers shared by the verbs.
+#include "cli/cli_common.h"
+
+#include <ctime>
+#include <iostream>
+#include <sstream>
+
+namespace ctx::cli {
+
+void print_json(const nlohmann::json& j) { std::cout << j.dump() << std::endl; }
+
+std::vector<int64_t> parse_lengths(const std::string& csv, const std::string& option) {
+  std::vector<int64_t> out;
+  std::stringstream ss(csv);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (used != item.size() || v < 2) throw UsageError(option + ": '" + item + "' is not a length (an integer >= 2)");
+    out.push_back(v);
+  }
+  if (out.empty()) throw UsageError(option + ": no lengths given");
+  return out;
+}
+
+std::string format_time(double t) {
+  if (t <= 0) return "-";
+  std::time_t tt = static_cast<std::time_t>(t);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", std::localtime(&tt));
+  return buf;
+}
+
+std::string format_number(double v, int precision) {
+  std::ostringstream s;
+  s.precision(precision);
+  s << v;
+  return s.str();
+}
+
+}  // namespace ctx::cli

@@ -1,0 +1,42 @@
+// Shared pieces of the ctxlab-cli verbs: options every verb takes, error reporting, output helpers.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ctx::cli {
+
+struct Common {
+  std::string db = "experiments.db";
+  bool json = false;
+};
+
+// A usage or input problem: printed as one line on stderr, exit status 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Prints the final result line for --json (one object or array on the last stdout line).
+void print_json(const nlohmann::json& j);
+
+std::vector<int64_t> parse_lengths(const std::string& csv, const std::string& option);
+std::string format_time(double unix_seconds);
+std::string format_number(double v, int precision = 4);
+
+int cmd_train(const Common& c, const std::string& config_path);
+int cmd_resume(const Common& c, int64_t run);
+int cmd_eval(const Common& c, int64_t run, const std::string& lengths, const std::string& modes, const std::string& device);
+int cmd_runs(const Common& c);
+int cmd_show(const Common& c, int64_t run);
+int cmd_compare(const Common& c, const std::vector<int64_t>& runs);
+int cmd_export(const Common& c, const std::vector<int64_t>& runs, bool csv, const std::string& out);
+int cmd_rope(const Common& c, const std::string& config_path, int64_t length);
+int cmd_positions(const Common& c, const std::string& config_path, int64_t samples, int64_t bins);
+int cmd_methods(const Common& c);
+int cmd_bench(const Common& c, const std::string& sizes, int64_t steps, const std::string& device);
+
+}  // namespace ctx::cli

@@ -1,0 +1,102 @@
+// ctxlab-cli: train, resume and evaluate runs, browse the store, and inspect what a method does
+// to frequencies and position ids. Every verb takes --db and --json (DESIGN.md, "The contract").
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/cli_common.h"
+#include "data/corpus.h"
+#include "store/run_store.h"
+#include "train/checkpoint.h"
+#include "train/run_config.h"
+
+using namespace ctx;
+
+int main(int argc, char** argv) {
+  CLI::App app{"CtxLab command line: context-window extension experiments"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("ctxlab-cli ") + CTXLAB_VERSION);
+  cli::Common common;
+  auto add_common = [&](CLI::App* sub) {
+    sub->add_option("--db", common.db, "run store (SQLite file)")->capture_default_str();
+    sub->add_flag("--json", common.json, "machine-readable output: the last stdout line is one JSON value");
+  };
+
+  std::string config, lengths, modes = "", device, sizes = "small,base", out;
+  int64_t run = 0, length = 0, samples = 8, bins = 64, steps = 20;
+  std::vector<int64_t> runs;
+  bool csv = false;
+
+  auto* train = app.add_subcommand("train", "train or fine-tune a model from a config file");
+  train->add_option("--config", config, "config JSON")->required();
+  auto* resume = app.add_subcommand("resume", "continue an interrupted run from its last checkpoint");
+  resume->add_option("run", run, "run id")->required();
+  auto* eval = app.add_subcommand("eval", "evaluate a run's checkpoint at more lengths");
+  eval->add_option("--run", run, "run id")->required();
+  eval->add_option("--lengths", lengths, "comma-separated lengths (default: the run's eval.lengths)");
+  eval->add_option("--mode", modes, "nonoverlap, sliding, or both comma-separated (default: the run's)");
+  eval->add_option("--device", device, "override the run's device");
+  auto* list = app.add_subcommand("runs", "list runs");
+  auto* show = app.add_subcommand("show", "one run: config, status, metrics, evaluation");
+  show->add_option("run", run, "run id")->required();
+  auto* compare = app.add_subcommand("compare", "runs side by side: config differences and ppl per length");
+  compare->add_option("runs", runs, "run ids")->required()->expected(1, -1);
+  auto* exp = app.add_subcommand("export", "evaluation results, one row per run, one column per length");
+  exp->add_option("runs", runs, "run ids")->required()->expected(1, -1);
+  exp->add_flag("--csv", csv, "CSV output (the default)");
+  exp->add_option("-o,--output", out, "write to a file instead of stdout");
+  auto* rope = app.add_subcommand("rope", "inverse frequencies and attention factor a config uses at a length");
+  rope->add_option("--config", config, "config JSON")->required();
+  rope->add_option("--length", length, "sequence length (default: train.seq_len)");
+  auto* positions = app.add_subcommand("positions", "position ids the training sampler produces");
+  positions->add_option("--config", config, "config JSON")->required();
+  positions->add_option("--samples", samples, "examples to draw")->capture_default_str();
+  positions->add_option("--bins", bins, "histogram bins")->capture_default_str();
+  auto* methods = app.add_subcommand("methods", "the method registry: names, parameters, defaults, docs");
+  auto* bench = app.add_subcommand("bench", "training and evaluation tokens/s for a few model sizes");
+  bench->add_option("--sizes", sizes, "comma-separated: tiny, small, base, medium")->capture_default_str();
+  bench->add_option("--steps", steps, "timed steps per size")->capture_default_str();
+  bench->add_option("--device", device, "cpu or cuda");
+  for (auto* s : {train, resume, eval, list, show, compare, exp, rope, positions, methods, bench}) add_common(s);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (*train) return cli::cmd_train(common, config);
+    if (*resume) return cli::cmd_resume(common, run);
+    if (*eval) return cli::cmd_eval(common, run, lengths, modes, device);
+    if (*list) return cli::cmd_runs(common);
+    if (*show) return cli::cmd_show(common, run);
+    if (*compare) return cli::cmd_compare(common, runs);
+    if (*exp) return cli::cmd_export(common, runs, csv, out);
+    if (*rope) return cli::cmd_rope(common, config, length);
+    if (*positions) return cli::cmd_positions(common, config, samples, bins);
+    if (*methods) return cli::cmd_methods(common);
+    if (*bench) return cli::cmd_bench(common, sizes, steps, device);
+  } catch (const ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const store::StoreError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const data::DataError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const CheckpointError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const cli::UsageError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+    std::cerr << "error: " << msg << "\n";
+    return 1;
+  }
+  return 0;
+}

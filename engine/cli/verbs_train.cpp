@@ -1,0 +1,126 @@
+// train, resume and eval: the verbs that run the engine. SIGINT/SIGTERM stop a run cleanly
+// (checkpoint, status interrupted) so `resume` can continue it.
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/cli_common.h"
+#include "cli/progress.h"
+#include "store/run_store.h"
+#include "train/trainer.h"
+
+namespace ctx::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop = true; }
+
+void install_signals() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+int finish(const Common& c, int64_t run, const TrainOutcome& o) {
+  if (c.json) {
+    nlohmann::json evals = nlohmann::json::array();
+    for (auto& r : o.evals) evals.push_back({{"length", r.length}, {"mode", r.mode}, {"ppl", r.ppl}, {"loss", r.loss}});
+    print_json({{"run_id", run}, {"status", store::to_string(o.status)}, {"step", o.step}, {"error", o.error}, {"evals", evals}});
+  } else if (!o.evals.empty()) {
+    std::cout << "run " << run << " " << store::to_string(o.status) << " at step " << o.step << "\n";
+    std::cout << "  length      mode         ppl      loss\n";
+    for (auto& r : o.evals) {
+      char line[128];
+      std::snprintf(line, sizeof line, "  %6lld  %10s  %10.3f  %8.4f\n", static_cast<long long>(r.length), r.mode.c_str(),
+                    r.ppl, r.loss);
+      std::cout << line;
+    }
+  } else {
+    std::cout << "run " << run << " " << store::to_string(o.status) << " at step " << o.step << "\n";
+  }
+  if (o.status == store::RunStatus::Finished) return 0;
+  std::cerr << "error: run " << run << " " << store::to_string(o.status) << ": " << o.error << "\n";
+  return o.status == store::RunStatus::Interrupted ? 130 : 1;
+}
+
+}  // namespace
+
+int cmd_train(const Common& c, const std::string& config_path) {
+  auto cfg = load_run_config(config_path);  // config problems exit before the store is touched
+  nlohmann::json given;
+  {
+    std::ifstream in(config_path);
+    given = nlohmann::json::parse(in);
+  }
+  store::RunStore db(c.db);
+  auto prepared = preflight(db, cfg);
+  const int64_t run = create_run(db, cfg, given);
+  install_signals();
+  auto sink = make_event_sink(c.json);
+  TrainRequest req;
+  req.store = &db;
+  req.run_id = run;
+  req.config = cfg;
+  req.prepared = prepared;
+  req.should_stop = [] { return g_stop.load(); };
+  return finish(c, run, run_training(req, *sink));
+}
+
+int cmd_resume(const Common& c, int64_t run) {
+  store::RunStore db(c.db);
+  db.reconcile_interrupted();
+  auto rec = db.get_run(run);
+  if (rec.status == store::RunStatus::Finished) throw UsageError("run " + std::to_string(run) + " already finished");
+  if (rec.status == store::RunStatus::Running)
+    throw UsageError("run " + std::to_string(run) + " is still running (pid " + std::to_string(rec.pid) + " on " + rec.host + ")");
+  auto j = nlohmann::json::parse(rec.config_json);
+  j.erase("_given");
+  auto cfg = parse_run_config(j);
+  install_signals();
+  auto sink = make_event_sink(c.json);
+  TrainRequest req;
+  req.store = &db;
+  req.run_id = run;
+  req.config = cfg;
+  req.resume = true;
+  req.should_stop = [] { return g_stop.load(); };
+  return finish(c, run, run_training(req, *sink));
+}
+
+int cmd_eval(const Common& c, int64_t run, const std::string& lengths, const std::string& modes,
+             const std::string& device) {
+  store::RunStore db(c.db);
+  auto rec = db.get_run(run);
+  auto j = nlohmann::json::parse(rec.config_json);
+  j.erase("_given");
+  auto cfg = parse_run_config(j);
+  auto L = lengths.empty() ? cfg.eval.lengths : parse_lengths(lengths, "--lengths");
+  std::vector<std::string> M = cfg.eval.modes;
+  if (!modes.empty()) {
+    M.clear();
+    std::stringstream ss(modes);
+    std::string m;
+    while (std::getline(ss, m, ',')) {
+      if (m != "nonoverlap" && m != "sliding") throw UsageError("--mode: unknown mode '" + m + "' (nonoverlap or sliding)");
+      M.push_back(m);
+    }
+  }
+  auto sink = make_event_sink(c.json);
+  auto results = evaluate_run(db, run, L, M, *sink, device);
+  if (c.json) {
+    nlohmann::json evals = nlohmann::json::array();
+    for (auto& r : results) evals.push_back({{"length", r.length}, {"mode", r.mode}, {"ppl", r.ppl}, {"loss", r.loss}, {"tokens", r.tokens}});
+    print_json({{"run_id", run}, {"evals", evals}});
+    return 0;
+  }
+  std::cout << "  length      mode         ppl      loss\n";
+  for (auto& r : results) {
+    char line[128];
+    std::snprintf(line, sizeof line, "  %6lld  %10s  %10.3f  %8.4f\n", static_cast<long long>(r.length), r.mode.c_str(), r.ppl, r.loss);
+    std::cout << line;
+  }
+  return 0;
+}
+
+}  // namespace ctx::cli

@@ -1,0 +1,36 @@
+// builtin:longrange — a synthetic corpus with local structure a small model learns in minutes and
+// long-range dependencies at controlled distances, so that loss at far positions only drops when
+// the model really uses distant tokens. Deterministic from the seed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/corpus.h"
+
+namespace ctx::data {
+
+struct LongRangeOptions {
+  uint64_t seed = 1;
+  int64_t docs = 96;
+  int64_t doc_tokens = 4096;  // approximate length of each document in bytes (= tokens)
+  // Distances (in tokens) at which facts are recalled and spans are repeated.
+  std::vector<int64_t> distances = {32, 64, 128, 256, 512, 1024, 2048};
+};
+
+std::vector<Document> generate_longrange(const LongRangeOptions& opt);
+
+// One recall event planted by the generator, for tests and for retrieval-by-distance evaluation:
+// the answer bytes start at token `answer_pos` of the document and were first stated at `source_pos`.
+struct PlantedRecall {
+  int64_t doc = 0;
+  int64_t source_pos = 0;
+  int64_t answer_pos = 0;
+  int64_t length = 0;  // bytes of the answer
+};
+
+// Same documents as generate_longrange, plus the list of recall events.
+std::vector<Document> generate_longrange(const LongRangeOptions& opt, std::vector<PlantedRecall>* recalls);
+
+}  // namespace ctx::data

@@ -1,0 +1,59 @@
+// Byte-level tokenizer: the identity on bytes plus three special ids, so any file round-trips and
+// the vocabulary never depends on the corpus.
+#include "data/tokenizer.h"
+
+#include <stdexcept>
+
+namespace ctx::data {
+
+std::vector<Token> ByteTokenizer::encode(std::string_view text, bool add_bos, bool add_eos) {
+  std::vector<Token> ids;
+  ids.reserve(text.size() + (add_bos ? 1 : 0) + (add_eos ? 1 : 0));
+  if (add_bos) ids.push_back(kBos);
+  // Through unsigned char: a plain char is signed on x86 and 0xFF would become -1.
+  for (char c : text) ids.push_back(static_cast<Token>(static_cast<unsigned char>(c)));
+  if (add_eos) ids.push_back(kEos);
+  return ids;
+}
+
+std::string ByteTokenizer::decode(const std::vector<Token>& ids) {
+  std::string out;
+  out.reserve(ids.size());
+  for (Token t : ids) {
+    if (t >= 0 && t < 256) {
+      out.push_back(static_cast<char>(static_cast<unsigned char>(t)));
+    } else if (t < 0 || t >= kVocabSize) {
+      // An id outside the vocabulary is a bug upstream (wrong head size, garbage tensor); dropping
+      // it silently would hide that.
+      throw std::invalid_argument("token id " + std::to_string(t) + " is outside the vocabulary");
+    }
+  }
+  return out;
+}
+
+std::string ByteTokenizer::token_text(Token t) {
+  switch (t) {
+    case kBos:
+      return "<bos>";
+    case kEos:
+      return "<eos>";
+    case kPad:
+      return "<pad>";
+    case '\n':
+      return "\\n";
+    case '\t':
+      return "\\t";
+    case '\r':
+      return "\\r";
+    case '\\':
+      return "\\\\";  // escaped so that "\x41" and a literal backslash never look alike
+    default:
+      break;
+  }
+  if (t < 0 || t >= kVocabSize) return "<invalid " + std::to_string(t) + ">";
+  if (t >= 0x20 && t < 0x7F) return std::string(1, static_cast<char>(t));
+  static const char* kHex = "0123456789abcdef";
+  return std::string{'\\', 'x', kHex[(t >> 4) & 0xF], kHex[t & 0xF]};
+}
+
+}  // namespace ctx::data

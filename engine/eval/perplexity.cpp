@@ -1,0 +1,114 @@
+// Perplexity sweeps: windows planned per document, batched forward passes without gradients.
+#include "eval/perplexity.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include <torch/utils.h>
+
+namespace ctx {
+
+std::vector<EvalWindow> plan_windows(const std::vector<std::vector<data::Token>>& docs, const PplOptions& opt) {
+  std::vector<EvalWindow> out;
+  const int64_t L = opt.length;
+  const int64_t S = opt.mode == "sliding" ? (opt.stride > 0 ? std::min(opt.stride, L) : std::max<int64_t>(L / 2, 1)) : L;
+  int64_t scored = 0;
+  for (size_t d = 0; d < docs.size() && scored < opt.max_tokens; ++d) {
+    const int64_t n = static_cast<int64_t>(docs[d].size()) - 1;  // predictable tokens
+    if (n < L) continue;
+    if (opt.mode == "sliding") {
+      // Window k covers [k*S, k*S+L); it scores the tokens after the previous window's end.
+      int64_t prev_end = 0;
+      for (int64_t start = 0; prev_end < n && scored < opt.max_tokens; start += S) {
+        if (start + L > n) start = n - L;  // last window flush with the end
+        const int64_t from = prev_end - start;
+        out.push_back({d, start, from});
+        scored += L - from;
+        prev_end = start + L;
+      }
+    } else {
+      for (int64_t start = 0; start + L <= n && scored < opt.max_tokens; start += L) {
+        out.push_back({d, start, 0});
+        scored += L;
+      }
+    }
+  }
+  return out;
+}
+
+PplResult evaluate_perplexity(TransformerLM& model, const std::vector<data::Document>& docs, const PplOptions& opt,
+                              const torch::Device& device) {
+  const auto t0 = std::chrono::steady_clock::now();
+  PplResult r;
+  r.length = opt.length;
+  r.mode = opt.mode;
+  const int64_t L = opt.length;
+
+  std::vector<std::vector<data::Token>> seqs;
+  for (auto& d : docs) seqs.push_back(d.tokens);
+  auto windows = plan_windows(seqs, opt);
+  if (windows.empty()) {
+    // No document holds L+1 tokens: evaluate on the documents joined by BOS instead.
+    std::vector<data::Token> stream;
+    for (auto& d : docs) {
+      stream.push_back(data::ByteTokenizer::kBos);
+      stream.insert(stream.end(), d.tokens.begin(), d.tokens.end());
+    }
+    seqs = {stream};
+    windows = plan_windows(seqs, opt);
+    r.packed = true;
+  }
+  if (windows.empty())
+    throw std::runtime_error("length " + std::to_string(L) + ": the validation documents hold only " +
+                             std::to_string(seqs.empty() ? 0 : seqs[0].size()) + " tokens in total, fewer than " +
+                             std::to_string(L + 1));
+
+  std::vector<double> pos_sum(static_cast<size_t>(L), 0.0);
+  std::vector<int64_t> pos_n(static_cast<size_t>(L), 0);
+  double total = 0;
+  int64_t count = 0;
+
+  torch::NoGradGuard ng;
+  model->eval();
+  auto positions = torch::arange(L, torch::kFloat).unsqueeze(0);
+  for (size_t b0 = 0; b0 < windows.size(); b0 += static_cast<size_t>(opt.batch_size)) {
+    const size_t b1 = std::min(windows.size(), b0 + static_cast<size_t>(opt.batch_size));
+    const int64_t B = static_cast<int64_t>(b1 - b0);
+    std::vector<int64_t> in(static_cast<size_t>(B * L)), tg(static_cast<size_t>(B * L));
+    for (size_t w = b0; w < b1; ++w) {
+      const auto& s = seqs[windows[w].doc];
+      for (int64_t i = 0; i < L; ++i) {
+        in[(w - b0) * static_cast<size_t>(L) + static_cast<size_t>(i)] = s[static_cast<size_t>(windows[w].start + i)];
+        tg[(w - b0) * static_cast<size_t>(L) + static_cast<size_t>(i)] = s[static_cast<size_t>(windows[w].start + i + 1)];
+      }
+    }
+    auto tin = torch::from_blob(in.data(), {B, L}, torch::kLong).to(device);
+    auto ttg = torch::from_blob(tg.data(), {B, L}, torch::kLong).to(device);
+    auto losses = model->token_losses(tin, positions.expand({B, L}).to(device), ttg).to(torch::kCPU).to(torch::kDouble).contiguous();
+    const double* lp = losses.data_ptr<double>();
+    for (size_t w = b0; w < b1; ++w) {
+      for (int64_t i = windows[w].score_from; i < L; ++i) {
+        const double v = lp[(w - b0) * static_cast<size_t>(L) + static_cast<size_t>(i)];
+        pos_sum[static_cast<size_t>(i)] += v;
+        pos_n[static_cast<size_t>(i)] += 1;
+        total += v;
+        count += 1;
+      }
+    }
+  }
+  model->train();
+  r.windows = static_cast<int64_t>(windows.size());
+  r.tokens = count;
+  r.loss = total / static_cast<double>(std::max<int64_t>(count, 1));
+  r.ppl = std::exp(r.loss);
+  r.position_loss.resize(static_cast<size_t>(L));
+  r.position_count = pos_n;
+  for (size_t i = 0; i < pos_sum.size(); ++i)
+    r.position_loss[i] = pos_n[i] ? static_cast<float>(pos_sum[i] / static_cast<double>(pos_n[i]))
+                                  : std::numeric_limits<float>::quiet_NaN();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace ctx

@@ -1,0 +1,49 @@
+// Perplexity against evaluation length on validation documents, non-overlapping or sliding-window
+// (stride S, only the new tokens scored), with the mean loss at each position of the window — the
+// curve that shows where a model breaks past its trained length.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/corpus.h"
+#include "model/transformer.h"
+
+namespace ctx {
+
+struct PplOptions {
+  int64_t length = 256;
+  std::string mode = "nonoverlap";  // nonoverlap | sliding
+  int64_t stride = 0;               // sliding: 0 = length / 2
+  int64_t max_tokens = 32768;       // scored tokens, at most (windows taken in document order)
+  int64_t batch_size = 4;
+};
+
+struct PplResult {
+  int64_t length = 0;
+  std::string mode;
+  double loss = 0;  // mean nats per scored token
+  double ppl = 0;
+  int64_t tokens = 0;   // scored tokens
+  int64_t windows = 0;
+  bool packed = false;  // no document was long enough: documents were joined with BOS
+  std::vector<float> position_loss;   // [length]: mean loss at each window position (NaN if unscored)
+  std::vector<int64_t> position_count;
+  double seconds = 0;
+};
+
+// One window of a document: `length`+1 tokens starting at `start`, scoring positions >= `score_from`.
+struct EvalWindow {
+  size_t doc = 0;
+  int64_t start = 0;
+  int64_t score_from = 0;
+};
+
+// The windows the evaluation scores (exposed for tests): non-overlapping chunks, or sliding windows
+// whose first window scores everything and each later one only its last `stride` (new) tokens.
+std::vector<EvalWindow> plan_windows(const std::vector<std::vector<data::Token>>& docs, const PplOptions& opt);
+
+PplResult evaluate_perplexity(TransformerLM& model, const std::vector<data::Document>& docs, const PplOptions& opt,
+                              const torch::Device& device);
+
+}  // namespace ctx

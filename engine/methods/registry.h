@@ -1,0 +1,61 @@
+// The method registry: every position scheme, RoPE scaling and training position sampler with its
+// typed parameters, documentation and validation. The CLI validates configs with it and the window
+// builds its forms from `ctxlab-cli methods --json`. Adding a method = one file + one line in registry.cpp.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "methods/param_spec.h"
+#include "methods/rope_scaling.h"
+#include "methods/sampler.h"
+
+namespace ctx {
+
+enum class MethodKind { Position, RopeScaling, Sampler };
+std::string to_string(MethodKind k);
+
+// What a method's validation may check against.
+struct MethodContext {
+  std::string position;  // the model's position scheme
+  int64_t head_dim = 64;
+  int64_t rot_dim = 64;
+  int64_t heads = 4;
+  int64_t max_positions = 256;
+  int64_t seq_len = 128;
+  int64_t max_eval_length = 0;
+};
+
+struct MethodInfo {
+  MethodKind kind = MethodKind::Position;
+  std::string name;
+  std::string doc;  // one line for the registry listing
+  std::vector<ParamSpec> params;
+  std::vector<std::string> aliases;
+  // Extra checks on resolved parameters: returns "" or "key: reason".
+  std::function<std::string(const nlohmann::json& params, const MethodContext& ctx)> validate;
+  // RoPE scalings: inv_freq and attention factor at a length.
+  std::function<RopeFreqs(const nlohmann::json& params, const RopeBase& base, int64_t seq_len)> rope;
+  // Samplers: a sampler over the training documents.
+  std::function<std::unique_ptr<PositionSampler>(const nlohmann::json& params, const SamplerContext& ctx)> sampler;
+};
+
+const std::vector<MethodInfo>& all_methods();
+const MethodInfo* find_method(MethodKind kind, const std::string& name);  // names and aliases
+const MethodInfo& get_method(MethodKind kind, const std::string& name, const std::string& where);  // throws ConfigError
+nlohmann::json registry_json();
+
+// One accessor per method file; registry.cpp lists them.
+MethodInfo position_rope_info();
+MethodInfo position_learned_info();
+MethodInfo position_sinusoidal_info();
+MethodInfo position_nope_info();
+MethodInfo rope_default_info();
+MethodInfo rope_linear_info();
+MethodInfo sampler_contiguous_info();
+
+}  // namespace ctx

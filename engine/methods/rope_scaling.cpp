@@ -1,0 +1,48 @@
+// Base RoPE frequencies, the "default" scaling, and dispatch from a rope_scaling dict to its method.
+#include "methods/rope_scaling.h"
+
+#include <cmath>
+
+#include "methods/registry.h"
+#include "train/run_config.h"
+
+namespace ctx {
+
+std::vector<double> base_inv_freq(int64_t rot_dim, double theta) {
+  std::vector<double> f(static_cast<size_t>(rot_dim / 2));
+  for (int64_t j = 0; j < rot_dim / 2; ++j)
+    f[static_cast<size_t>(j)] = std::pow(theta, -2.0 * static_cast<double>(j) / static_cast<double>(rot_dim));
+  return f;
+}
+
+std::string rope_scaling_name(const nlohmann::json& s) {
+  if (s.is_null()) return "default";
+  if (s.contains("rope_type") && s["rope_type"].is_string()) return s["rope_type"].get<std::string>();
+  if (s.contains("type") && s["type"].is_string()) return s["type"].get<std::string>();
+  return "default";
+}
+
+RopeFreqs rope_frequencies(const nlohmann::json& rope_scaling, const RopeBase& base, int64_t seq_len) {
+  const auto& m = get_method(MethodKind::RopeScaling, rope_scaling_name(rope_scaling), "rope_scaling.rope_type");
+  auto freqs = m.rope(rope_scaling.is_null() ? nlohmann::json::object() : rope_scaling, base, seq_len);
+  freqs.resolved["rope_type"] = m.name;
+  freqs.resolved["rope_theta"] = base.theta;
+  freqs.resolved["rot_dim"] = base.rot_dim;
+  freqs.resolved["seq_len"] = seq_len;
+  return freqs;
+}
+
+MethodInfo rope_default_info() {
+  MethodInfo m;
+  m.kind = MethodKind::RopeScaling;
+  m.name = "default";
+  m.doc = "Plain RoPE: inv_freq_j = theta^(-2j/d), attention factor 1.";
+  m.rope = [](const nlohmann::json&, const RopeBase& base, int64_t) {
+    RopeFreqs f;
+    f.inv_freq = base_inv_freq(base.rot_dim, base.theta);
+    return f;
+  };
+  return m;
+}
+
+}  // namespace ctx

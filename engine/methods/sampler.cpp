@@ -1,0 +1,45 @@
+// WindowSource: uniform windows of consecutive tokens over documents, shared by samplers.
+#include "methods/sampler.h"
+
+#include <algorithm>
+
+namespace ctx {
+
+WindowSource::WindowSource(const std::vector<data::Document>& docs, int64_t len) : docs_(&docs), len_(len) {
+  int64_t total = 0;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const auto n = static_cast<int64_t>(docs[i].tokens.size());
+    if (n >= len) {
+      total += n - len + 1;
+      doc_index_.push_back(static_cast<int64_t>(i));
+      cumulative_.push_back(total);
+    }
+  }
+  if (doc_index_.empty()) {
+    // No document is long enough: pack them, BOS-separated, so short-document corpora still train.
+    packed_ = true;
+    for (auto& d : docs) {
+      stream_.push_back(data::ByteTokenizer::kBos);
+      stream_.insert(stream_.end(), d.tokens.begin(), d.tokens.end());
+    }
+    while (static_cast<int64_t>(stream_.size()) < len) stream_.insert(stream_.end(), stream_.begin(), stream_.end());
+  }
+}
+
+std::vector<data::Token> WindowSource::draw(Rng& rng, int64_t* offset) const {
+  if (packed_) {
+    const int64_t start = rng.between(0, static_cast<int64_t>(stream_.size()) - len_);
+    if (offset) *offset = start;
+    return {stream_.begin() + start, stream_.begin() + start + len_};
+  }
+  const int64_t r = static_cast<int64_t>(rng.below(static_cast<uint64_t>(cumulative_.back())));
+  const auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), r);
+  const size_t k = static_cast<size_t>(it - cumulative_.begin());
+  const int64_t before = k == 0 ? 0 : cumulative_[k - 1];
+  const int64_t start = r - before;
+  const auto& toks = (*docs_)[static_cast<size_t>(doc_index_[k])].tokens;
+  if (offset) *offset = start;
+  return {toks.begin() + start, toks.begin() + start + len_};
+}
+
+}  // namespace ctx

@@ -1,0 +1,50 @@
+// Training position samplers: each turns training documents into examples with explicit
+// position ids and a loss mask. One file per method; registered in registry.cpp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/corpus.h"
+#include "data/example.h"
+#include "methods/rng.h"
+
+namespace ctx {
+
+struct SamplerContext {
+  const std::vector<data::Document>* docs = nullptr;
+  int64_t seq_len = 128;        // tokens per example (the training length L0 of the run)
+  int64_t max_positions = 256;  // the model's position table / original context
+};
+
+class PositionSampler {
+ public:
+  virtual ~PositionSampler() = default;
+  // Called once per optimizer step before its examples (per-batch draws, e.g. E2-LLM's g).
+  virtual void begin_batch(Rng& /*rng*/) {}
+  virtual data::Example sample(Rng& rng) = 0;
+};
+
+// Picks a window of `len` consecutive tokens from one document (weighted by the number of windows
+// it holds). Documents shorter than `len` are skipped; if none is long enough, the documents are
+// packed into one stream separated by BOS. Shared by samplers that need contiguous source text.
+class WindowSource {
+ public:
+  WindowSource(const std::vector<data::Document>& docs, int64_t len);
+  // Returns the tokens and the offset of the window inside its document (or stream).
+  std::vector<data::Token> draw(Rng& rng, int64_t* offset = nullptr) const;
+  bool packed() const { return packed_; }
+
+ private:
+  const std::vector<data::Document>* docs_;
+  int64_t len_;
+  bool packed_ = false;
+  std::vector<data::Token> stream_;
+  std::vector<int64_t> doc_index_;   // documents with enough tokens
+  std::vector<int64_t> cumulative_;  // cumulative window counts
+};
+
+}  // namespace ctx

@@ -1,0 +1,40 @@
+// Absolute position schemes added to the token embeddings: a learned table (fractional ids
+// interpolate between neighbouring rows; ids past the table are an error) and fixed sinusoids.
+#pragma once
+
+#include <torch/nn/modules/embedding.h>
+
+#include "model/position_scheme.h"
+
+namespace ctx {
+
+class LearnedPositions : public PositionScheme {
+ public:
+  LearnedPositions(int64_t rows, int64_t d_model);
+  void prepare(const torch::Tensor& positions) override;
+  torch::Tensor embed(const torch::Tensor& h) override;
+  int64_t max_position() const override { return rows_; }
+  torch::Tensor table() const { return table_; }
+
+ private:
+  int64_t rows_;
+  torch::Tensor table_;
+  torch::Tensor pe_;
+};
+
+class SinusoidalPositions : public PositionScheme {
+ public:
+  SinusoidalPositions(int64_t d_model, double base) : d_(d_model), base_(base) {}
+  void prepare(const torch::Tensor& positions) override;
+  torch::Tensor embed(const torch::Tensor& h) override { return h + pe_.to(h.scalar_type()); }
+
+ private:
+  int64_t d_;
+  double base_;
+  torch::Tensor pe_;
+};
+
+// fairseq-style sinusoids for ids [B, T]: sin half then cos half, [B, T, d].
+torch::Tensor sinusoidal_table(const torch::Tensor& positions, int64_t d, double base);
+
+}  // namespace ctx

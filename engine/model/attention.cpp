@@ -1,0 +1,58 @@
+// Attention kernels behind one signature; both LibTorch 1.13 (Debian) and 2.x (GPU machine) build.
+#include "model/attention.h"
+
+#include <cmath>
+
+#include <torch/version.h>
+#if TORCH_VERSION_MAJOR >= 2
+#include <ATen/ops/scaled_dot_product_attention.h>
+#else
+#include <ATen/ops/_scaled_dot_product_attention.h>
+#endif
+
+namespace ctx {
+namespace {
+
+torch::Tensor causal_mask(int64_t tq, int64_t tk, const torch::Device& dev) {
+  // True = masked. Query i sits at key index i + (tk - tq).
+  auto qi = torch::arange(tq, torch::TensorOptions().dtype(torch::kLong).device(dev)).unsqueeze(1) + (tk - tq);
+  auto kj = torch::arange(tk, torch::TensorOptions().dtype(torch::kLong).device(dev)).unsqueeze(0);
+  return kj > qi;
+}
+
+}  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> attend_explicit(const torch::Tensor& q, const torch::Tensor& k,
+                                                        const torch::Tensor& v, const torch::Tensor& bias,
+                                                        bool causal) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  auto logits = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);
+  if (bias.defined()) logits = logits + bias;
+  if (causal)
+    logits = logits.masked_fill(causal_mask(q.size(-2), k.size(-2), q.device()), -std::numeric_limits<float>::infinity());
+  auto probs = torch::softmax(logits.to(torch::kFloat), -1).to(q.scalar_type());
+  return {torch::matmul(probs, v), probs};
+}
+
+torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                     const torch::Tensor& bias, bool causal) {
+  const bool square = q.size(-2) == k.size(-2);
+  if (bias.defined() || (causal && !square)) {
+    // Fold the causal mask into the float bias: fused kernels take one or the other.
+    torch::Tensor mask = bias.defined() ? bias : torch::zeros({1}, q.options());
+    if (causal)
+      mask = mask.masked_fill(causal_mask(q.size(-2), k.size(-2), q.device()), -std::numeric_limits<float>::infinity());
+#if TORCH_VERSION_MAJOR >= 2
+    return at::scaled_dot_product_attention(q, k, v, mask.to(q.scalar_type()), 0.0, false);
+#else
+    return attend_explicit(q, k, v, mask, false).first;
+#endif
+  }
+#if TORCH_VERSION_MAJOR >= 2
+  return at::scaled_dot_product_attention(q, k, v, {}, 0.0, causal);
+#else
+  return std::get<0>(at::_scaled_dot_product_attention(q, k, v, {}, 0.0, false, causal));
+#endif
+}
+
+}  // namespace ctx

@@ -1,0 +1,20 @@
+// The one attention wrapper: the fused kernel where LibTorch has it (public SDPA in 2.x, the
+// private op in 1.13), an explicit softmax path when probabilities or a float bias are needed.
+#pragma once
+
+#include <torch/types.h>
+
+namespace ctx {
+
+// q, k, v: [B, H, T, Dh] (k/v may be longer than q: Tk >= Tq, queries aligned to the end).
+// bias: additive logits [B|1, H|1, Tq, Tk] or undefined. Causal masking aligns query i with
+// key i + (Tk - Tq). Scale is 1/sqrt(Dh).
+torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                     const torch::Tensor& bias, bool causal);
+
+// Explicit path that also returns the probabilities [B, H, Tq, Tk] (attention capture, tests).
+std::pair<torch::Tensor, torch::Tensor> attend_explicit(const torch::Tensor& q, const torch::Tensor& k,
+                                                        const torch::Tensor& v, const torch::Tensor& bias,
+                                                        bool causal);
+
+}  // namespace ctx

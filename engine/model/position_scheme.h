@@ -1,0 +1,43 @@
+// How a model injects position: the interface every scheme implements (RoPE, learned and
+// sinusoidal absolute, NoPE; ALiBi, relative, iRPE, PIA as files of their own). Position ids are
+// an explicit float tensor [B, T]; nothing assumes 0..T-1.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include "train/run_config.h"
+
+namespace ctx {
+
+// A position id the scheme cannot represent (learned table too short, ...): one line naming it.
+struct PositionRangeError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class PositionScheme : public torch::nn::Module {
+ public:
+  // Called once per forward pass, before the layers, with ids [B, T] (float32).
+  virtual void prepare(const torch::Tensor& /*positions*/) {}
+  // Added to the token embeddings (absolute schemes). Default: unchanged.
+  virtual torch::Tensor embed(const torch::Tensor& h) { return h; }
+  // Applied to q, k [B, H, T, Dh] in every layer (rotary schemes).
+  virtual void rotate(torch::Tensor& /*q*/, torch::Tensor& /*k*/, int64_t /*layer*/) {}
+  // Additive attention-logit bias [B|1, H|1, Tq, Tk] or an undefined tensor.
+  virtual torch::Tensor logit_bias(const torch::Tensor& /*q*/, const torch::Tensor& /*k*/, int64_t /*layer*/) {
+    return {};
+  }
+  // The largest position id (exclusive) the scheme accepts; <= 0 means unbounded.
+  virtual int64_t max_position() const { return 0; }
+  // What the scheme resolved (frequencies, factors), stored with each run.
+  virtual nlohmann::json describe() const { return nlohmann::json::object(); }
+};
+
+std::shared_ptr<PositionScheme> make_position_scheme(const ModelConfig& model, const nlohmann::json& rope_scaling);
+
+}  // namespace ctx

@@ -1,0 +1,38 @@
+// Rotary position embedding with explicit (fractional) position ids, both pairing conventions,
+// partial rotary dims, and any registered rope_scaling (frequencies resolved per sequence length).
+#pragma once
+
+#include <map>
+
+#include "methods/rope_scaling.h"
+#include "model/position_scheme.h"
+
+namespace ctx {
+
+enum class RopePairing { Half, Interleaved };
+
+// Rotates the first 2*cos.size(-1) dims of x [B, H, T, Dh] by angles whose cos/sin are
+// [B, 1, T, d/2]; the remaining dims pass through.
+torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, RopePairing p);
+
+class RopeScheme : public PositionScheme {
+ public:
+  RopeScheme(const ModelConfig& model, const nlohmann::json& rope_scaling);
+  void prepare(const torch::Tensor& positions) override;
+  void rotate(torch::Tensor& q, torch::Tensor& k, int64_t layer) override;
+  nlohmann::json describe() const override;
+
+  // Frequencies as used at `seq_len` (the `rope` CLI verb prints these).
+  RopeFreqs frequencies(int64_t seq_len) const;
+  const RopeBase& base() const { return base_; }
+
+ private:
+  RopeBase base_;
+  RopePairing pairing_;
+  nlohmann::json scaling_;
+  torch::Tensor cos_, sin_;
+  std::map<int64_t, RopeFreqs> cache_;  // by sequence length, for length-dependent scalings
+  RopeFreqs last_;
+};
+
+}  // namespace ctx

@@ -1,0 +1,54 @@
+// Decoder-only pre-norm transformer LM: token embedding, N blocks of (norm, causal multi-head
+// attention, norm, MLP), final norm, head tied to the embedding. Forward takes explicit position ids.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+
+#include "model/position_scheme.h"
+#include "train/run_config.h"
+
+namespace ctx {
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  BlockImpl(const ModelConfig& c, int64_t index);
+  torch::Tensor forward(const torch::Tensor& x, PositionScheme& pos);
+  // Same computation through the explicit path, also returning attention probabilities [B,H,T,T].
+  std::pair<torch::Tensor, torch::Tensor> forward_with_attention(const torch::Tensor& x, PositionScheme& pos);
+
+ private:
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv(const torch::Tensor& h, PositionScheme& pos);
+  int64_t index_, heads_, head_dim_;
+  torch::nn::LayerNorm ln1_{nullptr}, ln2_{nullptr};
+  torch::nn::Linear wqkv_{nullptr}, wo_{nullptr}, up_{nullptr}, down_{nullptr};
+};
+TORCH_MODULE(Block);
+
+class TransformerLMImpl : public torch::nn::Module {
+ public:
+  TransformerLMImpl(const ModelConfig& c, const nlohmann::json& rope_scaling, int64_t vocab);
+  // tokens [B, T] int64, positions [B, T] float -> logits [B, T, vocab].
+  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& positions);
+  // Mean cross-entropy over positions where mask > 0 (mask [B, T] float; undefined = all).
+  torch::Tensor loss(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& targets,
+                     const torch::Tensor& mask = {});
+  // Per-token cross-entropy [B, T] (no reduction), for evaluation.
+  torch::Tensor token_losses(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& targets);
+  PositionScheme& position_scheme() { return *pos_; }
+  int64_t parameter_count() const;
+  const ModelConfig& config() const { return cfg_; }
+
+ private:
+  ModelConfig cfg_;
+  torch::nn::Embedding tok_{nullptr};
+  std::shared_ptr<PositionScheme> pos_;
+  torch::nn::ModuleList blocks_;
+  torch::nn::LayerNorm ln_f_{nullptr};
+};
+TORCH_MODULE(TransformerLM);
+
+}  // namespace ctx

@@ -1,0 +1,152 @@
+// Checkpoint files through torch::serialize archives (one file: model/, optim/, step, config).
+#include "train/checkpoint.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include <torch/serialize.h>
+
+namespace fs = std::filesystem;
+
+namespace ctx {
+namespace {
+
+std::string first_line(const std::string& s) {
+  auto nl = s.find('\n');
+  std::string l = s.substr(0, nl);
+  return l.size() > 160 ? l.substr(0, 160) + "..." : l;
+}
+
+// Module::save nests one archive per submodule: "blocks.0.wqkv.weight" lives in blocks/0/wqkv.
+bool read_nested(torch::serialize::InputArchive& root, const std::string& dotted, torch::Tensor& out, bool buffer) {
+  auto dot = dotted.find('.');
+  if (dot == std::string::npos) return root.try_read(dotted, out, buffer);
+  torch::serialize::InputArchive child;
+  if (!root.try_read(dotted.substr(0, dot), child)) return false;
+  return read_nested(child, dotted.substr(dot + 1), out, buffer);
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim, int64_t step,
+                     const std::string& config_json) {
+  torch::serialize::OutputArchive root;
+  torch::serialize::OutputArchive m;
+  model->save(m);
+  root.write("model", m);
+  if (optim) {
+    torch::serialize::OutputArchive o;
+    optim->save(o);
+    root.write("optim", o);
+  }
+  root.write("step", c10::IValue(step));
+  root.write("config", c10::IValue(config_json));
+  root.write("format", c10::IValue(std::string("ctxlab-checkpoint-1")));
+  const std::string tmp = path + ".tmp";
+  fs::create_directories(fs::path(path).parent_path());
+  root.save_to(tmp);
+  fs::rename(tmp, path);
+}
+
+static torch::serialize::InputArchive open_archive(const std::string& path) {
+  if (!fs::exists(path)) throw CheckpointError("checkpoint '" + path + "' does not exist");
+  torch::serialize::InputArchive root;
+  try {
+    root.load_from(path);
+  } catch (const std::exception& e) {
+    throw CheckpointError("checkpoint '" + path + "' is unreadable or corrupt: " + first_line(e.what()));
+  }
+  c10::IValue fmt;
+  if (!root.try_read("format", fmt) || !fmt.isString() || fmt.toStringRef() != "ctxlab-checkpoint-1")
+    throw CheckpointError("checkpoint '" + path + "' is not a CtxLab checkpoint");
+  return root;
+}
+
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  auto root = open_archive(path);
+  CheckpointInfo info;
+  c10::IValue step, cfg;
+  root.read("step", step);
+  root.read("config", cfg);
+  info.step = step.toInt();
+  info.config_json = cfg.toStringRef();
+  return info;
+}
+
+CheckpointInfo load_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim) {
+  auto root = open_archive(path);
+  CheckpointInfo info;
+  try {
+    torch::serialize::InputArchive m;
+    root.read("model", m);
+    // Load into a copy of the parameter list first, so a shape mismatch names the tensor.
+    torch::NoGradGuard ng;
+    for (auto& p : model->named_parameters()) {
+      torch::Tensor t;
+      if (!read_nested(m, p.key(), t, false))
+        throw CheckpointError("checkpoint '" + path + "' has no tensor '" + p.key() + "' (different model?)");
+      if (t.sizes() != p.value().sizes()) {
+        std::ostringstream s;
+        s << "checkpoint '" << path << "': tensor '" << p.key() << "' has shape " << t.sizes() << ", the model needs "
+          << p.value().sizes();
+        throw CheckpointError(s.str());
+      }
+      p.value().copy_(t);
+    }
+    for (auto& b : model->named_buffers()) {
+      torch::Tensor t;
+      if (read_nested(m, b.key(), t, true) && t.sizes() == b.value().sizes()) b.value().copy_(t);
+    }
+    if (optim) {
+      torch::serialize::InputArchive o;
+      if (!root.try_read("optim", o)) throw CheckpointError("checkpoint '" + path + "' has no optimizer state");
+      optim->load(o);
+    }
+    c10::IValue step, cfg;
+    root.read("step", step);
+    root.read("config", cfg);
+    info.step = step.toInt();
+    info.config_json = cfg.toStringRef();
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CheckpointError("checkpoint '" + path + "' is unreadable or corrupt: " + first_line(e.what()));
+  }
+  return info;
+}
+
+std::string checkpoint_path(const std::string& run_dir, int64_t step) {
+  char name[64];
+  std::snprintf(name, sizeof name, "ckpt-%08lld.pt", static_cast<long long>(step));
+  return (fs::path(run_dir) / name).string();
+}
+
+static std::vector<fs::path> step_checkpoints(const std::string& run_dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (!fs::is_directory(run_dir, ec)) return out;
+  for (auto& e : fs::directory_iterator(run_dir, ec)) {
+    auto n = e.path().filename().string();
+    if (n.rfind("ckpt-", 0) == 0 && e.path().extension() == ".pt") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::optional<std::string> latest_checkpoint(const std::string& run_dir) {
+  auto all = step_checkpoints(run_dir);
+  if (all.empty()) return std::nullopt;
+  return all.back().string();
+}
+
+void prune_checkpoints(const std::string& run_dir, int keep) {
+  auto all = step_checkpoints(run_dir);
+  for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i) {
+    std::error_code ec;
+    fs::remove(all[i], ec);
+  }
+}
+
+}  // namespace ctx

@@ -1,0 +1,39 @@
+// Checkpoints: model weights, optimizer state, step and the resolved config in one file,
+// written to a temporary name and renamed, so a kill never leaves a half-written checkpoint.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include <torch/optim/adamw.h>
+
+#include "model/transformer.h"
+
+namespace ctx {
+
+struct CheckpointError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct CheckpointInfo {
+  int64_t step = 0;
+  std::string config_json;
+};
+
+void save_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim, int64_t step,
+                     const std::string& config_json);
+// Loads weights (and optimizer state when `optim` is given). Throws CheckpointError naming the file
+// when it is missing, unreadable, corrupt, or made for a different model shape.
+CheckpointInfo load_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim = nullptr);
+// Reads only the step and config (no model needed).
+CheckpointInfo read_checkpoint_info(const std::string& path);
+
+// "<dir>/ckpt-000300.pt"; the latest checkpoint in a run folder, if any.
+std::string checkpoint_path(const std::string& run_dir, int64_t step);
+std::optional<std::string> latest_checkpoint(const std::string& run_dir);
+// Keeps the newest `keep` step checkpoints in the folder.
+void prune_checkpoints(const std::string& run_dir, int keep);
+
+}  // namespace ctx

@@ -1,0 +1,335 @@
+// Strict JSON parsing of run configs: each section is read through a reader that knows its keys,
+// so unknown keys, wrong types and out-of-range values fail with the full key path.
+#include "train/run_config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "methods/registry.h"
+
+namespace ctx {
+namespace {
+
+std::string num(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+// Reads one JSON object; finish() rejects keys nobody asked for.
+class Section {
+ public:
+  Section(const nlohmann::json& j, std::string path) : j_(j), path_(std::move(path)) {
+    if (!j_.is_null() && !j_.is_object())
+      throw ConfigError((path_.empty() ? "config" : path_) + ": must be an object (got " + j_.dump() + ")");
+  }
+  std::string key(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
+  bool has(const std::string& k) {
+    seen_.insert(k);
+    return j_.is_object() && j_.contains(k) && !j_[k].is_null();
+  }
+  const nlohmann::json& raw(const std::string& k) {
+    seen_.insert(k);
+    return j_.at(k);
+  }
+  void integer(const std::string& k, int64_t& out, double lo, double hi = INFINITY) {
+    if (!has(k)) return;
+    const auto& v = j_[k];
+    if (!v.is_number() || std::floor(v.get<double>()) != v.get<double>())
+      throw ConfigError(key(k) + ": must be an integer (got " + v.dump() + ")");
+    range(k, v.get<double>(), lo, hi);
+    out = v.get<int64_t>();
+  }
+  void number(const std::string& k, double& out, double lo, double hi = INFINITY) {
+    if (!has(k)) return;
+    const auto& v = j_[k];
+    if (!v.is_number()) throw ConfigError(key(k) + ": must be a number (got " + v.dump() + ")");
+    range(k, v.get<double>(), lo, hi);
+    out = v.get<double>();
+  }
+  void boolean(const std::string& k, bool& out) {
+    if (!has(k)) return;
+    if (!j_[k].is_boolean()) throw ConfigError(key(k) + ": must be true or false (got " + j_[k].dump() + ")");
+    out = j_[k].get<bool>();
+  }
+  void string(const std::string& k, std::string& out, const std::vector<std::string>& choices = {}) {
+    if (!has(k)) return;
+    if (!j_[k].is_string()) throw ConfigError(key(k) + ": must be a string (got " + j_[k].dump() + ")");
+    out = j_[k].get<std::string>();
+    if (!choices.empty() && std::find(choices.begin(), choices.end(), out) == choices.end()) {
+      std::string all;
+      for (auto& c : choices) all += (all.empty() ? "" : ", ") + c;
+      throw ConfigError(key(k) + ": unknown value '" + out + "' (one of: " + all + ")");
+    }
+  }
+  void finish() const {
+    if (!j_.is_object()) return;
+    for (auto& [k, v] : j_.items()) {
+      if (!seen_.count(k)) {
+        std::string all;
+        for (auto& s : seen_) all += (all.empty() ? "" : ", ") + s;
+        throw ConfigError(key(k) + ": unknown key (known: " + all + ")");
+      }
+    }
+  }
+
+ private:
+  void range(const std::string& k, double v, double lo, double hi) const {
+    if (v < lo) throw ConfigError(key(k) + ": must be >= " + num(lo) + " (got " + num(v) + ")");
+    if (v > hi) throw ConfigError(key(k) + ": must be <= " + num(hi) + " (got " + num(v) + ")");
+  }
+  const nlohmann::json& j_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+// A method given either as a name or as {"type": name, ...params}.
+void method_ref(Section& s, const std::string& k, std::string& name, nlohmann::json& params) {
+  if (!s.has(k)) return;
+  const auto& v = s.raw(k);
+  if (v.is_string()) {
+    name = v.get<std::string>();
+    params = nlohmann::json::object();
+  } else if (v.is_object()) {
+    if (!v.contains("type") || !v["type"].is_string())
+      throw ConfigError(s.key(k) + ".type: required (a string naming the method)");
+    name = v["type"].get<std::string>();
+    params = v;
+    params.erase("type");
+  } else {
+    throw ConfigError(s.key(k) + ": must be a name or an object with \"type\" (got " + v.dump() + ")");
+  }
+}
+
+void parse_model(const nlohmann::json& j, ModelConfig& m) {
+  Section s(j, "model");
+  s.integer("layers", m.layers, 1, 256);
+  s.integer("d_model", m.d_model, 8, 65536);
+  s.integer("heads", m.heads, 1, 1024);
+  s.integer("ffn_mult", m.ffn_mult, 1, 64);
+  s.integer("max_positions", m.max_positions, 1, 1e9);
+  method_ref(s, "position", m.position, m.position_params);
+  s.finish();
+  if (m.d_model % m.heads != 0)
+    throw ConfigError("model.heads: " + std::to_string(m.heads) + " does not divide d_model " + std::to_string(m.d_model));
+}
+
+void parse_data(const nlohmann::json& j, DataConfig& d) {
+  Section s(j, "data");
+  s.string("corpus", d.corpus);
+  if (d.corpus.empty()) throw ConfigError("data.corpus: must not be empty");
+  s.string("split", d.split, {"file", "blank_lines", "lines"});
+  s.number("val_fraction", d.val_fraction, 0.0, 0.9);
+  s.integer("builtin_docs", d.builtin_docs, 2, 1e6);
+  s.integer("builtin_doc_tokens", d.builtin_doc_tokens, 64, 1e8);
+  s.integer("min_doc_tokens", d.min_doc_tokens, 1, 1e9);
+  s.finish();
+}
+
+void parse_train(const nlohmann::json& j, TrainConfig& t) {
+  Section s(j, "train");
+  s.integer("seq_len", t.seq_len, 2, 1e8);
+  s.integer("batch_size", t.batch_size, 1, 1e6);
+  s.integer("steps", t.steps, 0, 1e9);
+  s.number("lr", t.lr, 0.0, 10.0);
+  s.integer("warmup", t.warmup, 0, 1e9);
+  s.number("min_lr_ratio", t.min_lr_ratio, 0.0, 1.0);
+  s.number("weight_decay", t.weight_decay, 0.0, 10.0);
+  s.number("beta1", t.beta1, 0.0, 0.999999);
+  s.number("beta2", t.beta2, 0.0, 0.999999);
+  s.number("grad_clip", t.grad_clip, 0.0);
+  s.integer("grad_accum", t.grad_accum, 1, 1e6);
+  s.integer("checkpoint_every", t.checkpoint_every, 0, 1e9);
+  s.integer("log_every", t.log_every, 1, 1e9);
+  s.string("device", t.device);
+  if (!(t.device == "cpu" || t.device == "cuda" || t.device.rfind("cuda:", 0) == 0))
+    throw ConfigError("train.device: unknown device '" + t.device + "' (cpu, cuda or cuda:N)");
+  s.integer("threads", t.threads, 0, 4096);
+  method_ref(s, "positions", t.positions, t.positions_params);
+  s.finish();
+}
+
+void parse_eval(const nlohmann::json& j, EvalConfig& e) {
+  Section s(j, "eval");
+  s.boolean("enabled", e.enabled);
+  if (s.has("lengths")) {
+    const auto& v = s.raw("lengths");
+    if (!v.is_array() || v.empty()) throw ConfigError("eval.lengths: must be a non-empty list of integers");
+    e.lengths.clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_number_integer() || v[i].get<int64_t>() < 2)
+        throw ConfigError("eval.lengths[" + std::to_string(i) + "]: must be an integer >= 2 (got " + v[i].dump() + ")");
+      e.lengths.push_back(v[i].get<int64_t>());
+    }
+  }
+  if (s.has("mode")) {
+    const auto& v = s.raw("mode");
+    e.modes.clear();
+    auto add = [&](const nlohmann::json& m, const std::string& key) {
+      if (!m.is_string() || (m != "nonoverlap" && m != "sliding"))
+        throw ConfigError(key + ": unknown mode " + m.dump() + " (nonoverlap or sliding)");
+      e.modes.push_back(m.get<std::string>());
+    };
+    if (v.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i) add(v[i], "eval.mode[" + std::to_string(i) + "]");
+    } else {
+      add(v, "eval.mode");
+    }
+    if (e.modes.empty()) throw ConfigError("eval.mode: must name at least one mode");
+  }
+  s.integer("stride", e.stride, 0, 1e9);
+  s.integer("max_tokens", e.max_tokens, 1, 1e12);
+  s.integer("batch_size", e.batch_size, 1, 1e6);
+  s.finish();
+}
+
+void parse_init(Section& top, InitConfig& init) {
+  if (!top.has("init")) return;
+  const auto& v = top.raw("init");
+  if (v.is_string()) {
+    if (v != "scratch") throw ConfigError("init: unknown value " + v.dump() + " (\"scratch\", {\"run\": N} or {\"checkpoint\": PATH})");
+    init.kind = "scratch";
+    return;
+  }
+  Section s(v, "init");
+  if (s.has("run")) {
+    int64_t r = 0;
+    s.integer("run", r, 1);
+    init.kind = "run";
+    init.run = r;
+  }
+  if (s.has("checkpoint")) {
+    if (init.kind == "run") throw ConfigError("init: give either \"run\" or \"checkpoint\", not both");
+    s.string("checkpoint", init.checkpoint);
+    init.kind = "checkpoint";
+  }
+  s.finish();
+  if (init.kind == "scratch") throw ConfigError("init: an object needs \"run\" or \"checkpoint\"");
+}
+
+// Resolves method parameters through the registry and runs their checks.
+void resolve_methods(RunConfig& c) {
+  MethodContext ctx;
+  ctx.position = c.model.position;
+  ctx.head_dim = c.model.head_dim();
+  ctx.heads = c.model.heads;
+  ctx.max_positions = c.model.max_positions;
+  ctx.seq_len = c.train.seq_len;
+  for (auto L : c.eval.lengths) ctx.max_eval_length = std::max(ctx.max_eval_length, L);
+
+  const auto& pos = get_method(MethodKind::Position, c.model.position, "model.position.type");
+  c.model.position = pos.name;
+  c.model.position_params = resolve_params(pos.params, c.model.position_params, "model.position");
+  if (pos.validate) {
+    auto err = pos.validate(c.model.position_params, ctx);
+    if (!err.empty()) throw ConfigError("model.position." + err);
+  }
+  if (c.model.position == "rope")
+    ctx.rot_dim = static_cast<int64_t>(static_cast<double>(ctx.head_dim) * c.model.position_params["rotary_fraction"].get<double>());
+
+  if (!c.rope_scaling.is_null()) {
+    if (!c.rope_scaling.is_object()) throw ConfigError("rope_scaling: must be an object (got " + c.rope_scaling.dump() + ")");
+    const std::string name = rope_scaling_name(c.rope_scaling);
+    const auto& rs = get_method(MethodKind::RopeScaling, name, "rope_scaling.rope_type");
+    if (c.model.position != "rope")
+      throw ConfigError("rope_scaling: '" + name + "' needs model.position rope (the model uses " + c.model.position + ")");
+    auto params = resolve_params(rs.params, c.rope_scaling, "rope_scaling", {"rope_type", "type"});
+    if (rs.validate) {
+      auto err = rs.validate(params, ctx);
+      if (!err.empty()) throw ConfigError("rope_scaling." + err);
+    }
+    params["rope_type"] = rs.name;
+    c.rope_scaling = params;
+  }
+
+  const auto& smp = get_method(MethodKind::Sampler, c.train.positions, "train.positions.type");
+  c.train.positions = smp.name;
+  c.train.positions_params = resolve_params(smp.params, c.train.positions_params, "train.positions");
+  if (smp.validate) {
+    auto err = smp.validate(c.train.positions_params, ctx);
+    if (!err.empty()) throw ConfigError("train.positions." + err);
+  }
+}
+
+}  // namespace
+
+RunConfig parse_run_config(const nlohmann::json& j) {
+  if (!j.is_object()) throw ConfigError("config: must be a JSON object");
+  RunConfig c;
+  Section s(j, "");
+  s.string("name", c.name);
+  if (s.has("seed")) {
+    const auto& v = s.raw("seed");
+    if (!v.is_number_integer() || v.get<int64_t>() < 0) throw ConfigError("seed: must be a non-negative integer (got " + v.dump() + ")");
+    c.seed = v.get<uint64_t>();
+  }
+  parse_init(s, c.init);
+  if (s.has("model")) parse_model(s.raw("model"), c.model);
+  if (s.has("rope_scaling")) c.rope_scaling = s.raw("rope_scaling");
+  if (s.has("data")) parse_data(s.raw("data"), c.data);
+  if (s.has("train")) parse_train(s.raw("train"), c.train);
+  if (s.has("eval")) parse_eval(s.raw("eval"), c.eval);
+  s.finish();
+  resolve_methods(c);
+  return c;
+}
+
+RunConfig load_run_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot open config file");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ConfigError(path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+  }
+  try {
+    return parse_run_config(j);
+  } catch (const ConfigError& e) {
+    throw ConfigError(path + ": " + e.what());
+  }
+}
+
+nlohmann::json to_json(const RunConfig& c) {
+  nlohmann::json init = c.init.kind == "run"          ? nlohmann::json{{"run", c.init.run}}
+                        : c.init.kind == "checkpoint" ? nlohmann::json{{"checkpoint", c.init.checkpoint}}
+                                                      : nlohmann::json("scratch");
+  nlohmann::json position = c.model.position_params;
+  position["type"] = c.model.position;
+  nlohmann::json positions = c.train.positions_params;
+  positions["type"] = c.train.positions;
+  return {
+      {"name", c.name},
+      {"seed", c.seed},
+      {"init", init},
+      {"model", {{"layers", c.model.layers}, {"d_model", c.model.d_model}, {"heads", c.model.heads},
+                 {"ffn_mult", c.model.ffn_mult}, {"max_positions", c.model.max_positions}, {"position", position}}},
+      {"rope_scaling", c.rope_scaling},
+      {"data", {{"corpus", c.data.corpus}, {"split", c.data.split}, {"val_fraction", c.data.val_fraction},
+                {"builtin_docs", c.data.builtin_docs}, {"builtin_doc_tokens", c.data.builtin_doc_tokens},
+                {"min_doc_tokens", c.data.min_doc_tokens}}},
+      {"train", {{"seq_len", c.train.seq_len}, {"batch_size", c.train.batch_size}, {"steps", c.train.steps},
+                 {"lr", c.train.lr}, {"warmup", c.train.warmup}, {"min_lr_ratio", c.train.min_lr_ratio},
+                 {"weight_decay", c.train.weight_decay}, {"beta1", c.train.beta1}, {"beta2", c.train.beta2},
+                 {"grad_clip", c.train.grad_clip}, {"grad_accum", c.train.grad_accum},
+                 {"checkpoint_every", c.train.checkpoint_every}, {"log_every", c.train.log_every},
+                 {"device", c.train.device}, {"threads", c.train.threads}, {"positions", positions}}},
+      {"eval", {{"enabled", c.eval.enabled}, {"lengths", c.eval.lengths}, {"mode", c.eval.modes},
+                {"stride", c.eval.stride}, {"max_tokens", c.eval.max_tokens}, {"batch_size", c.eval.batch_size}}},
+  };
+}
+
+std::string method_label(const RunConfig& c) {
+  std::string s = c.model.position;
+  if (!c.rope_scaling.is_null()) {
+    s += "+" + rope_scaling_name(c.rope_scaling);
+    if (c.rope_scaling.contains("factor") && c.rope_scaling["factor"].is_number())
+      s += " x" + num(c.rope_scaling["factor"].get<double>());
+  }
+  return s + " / " + c.train.positions;
+}
+
+}  // namespace ctx

@@ -1,0 +1,93 @@
+// The run configuration (DESIGN.md "Config"): parsed strictly from JSON (unknown keys and wrong
+// types are errors naming the key), every key defaulted, and written back fully resolved.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ctx {
+
+// A config problem as one line: "train.steps: must be >= 1 (got -5)".
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct InitConfig {
+  std::string kind = "scratch";  // scratch | run | checkpoint
+  int64_t run = 0;
+  std::string checkpoint;
+};
+
+struct ModelConfig {
+  int64_t layers = 4;
+  int64_t d_model = 256;
+  int64_t heads = 4;
+  int64_t ffn_mult = 4;
+  int64_t max_positions = 256;  // table size of learned absolute positions; L0 for scalings
+  std::string position = "rope";
+  nlohmann::json position_params = nlohmann::json::object();  // resolved by the registry
+  int64_t head_dim() const { return d_model / heads; }
+};
+
+struct DataConfig {
+  std::string corpus = "builtin:longrange";
+  std::string split = "file";  // how text files become documents
+  double val_fraction = 0.1;
+  int64_t builtin_docs = 96;
+  int64_t builtin_doc_tokens = 4096;
+  int64_t min_doc_tokens = 1;
+};
+
+struct TrainConfig {
+  int64_t seq_len = 128;
+  int64_t batch_size = 16;
+  int64_t steps = 300;
+  double lr = 3e-4;
+  int64_t warmup = 30;
+  double min_lr_ratio = 0.1;  // cosine decays to lr * min_lr_ratio
+  double weight_decay = 0.1;
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double grad_clip = 1.0;  // 0 = off
+  int64_t grad_accum = 1;
+  int64_t checkpoint_every = 100;  // 0 = only at the end
+  int64_t log_every = 1;
+  std::string device = "cpu";  // cpu | cuda | cuda:N
+  int64_t threads = 0;          // 0 = all cores
+  std::string positions = "contiguous";
+  nlohmann::json positions_params = nlohmann::json::object();
+};
+
+struct EvalConfig {
+  bool enabled = true;  // evaluate when training ends
+  std::vector<int64_t> lengths = {128, 256, 512, 1024};
+  std::vector<std::string> modes = {"nonoverlap"};  // nonoverlap | sliding
+  int64_t stride = 0;       // sliding-window stride; 0 = half the length
+  int64_t max_tokens = 32768;  // scored tokens per (length, mode), at most
+  int64_t batch_size = 4;
+};
+
+struct RunConfig {
+  std::string name = "run";
+  uint64_t seed = 1;
+  InitConfig init;
+  ModelConfig model;
+  nlohmann::json rope_scaling = nullptr;  // Hugging Face rope_scaling dict, resolved; null = none
+  DataConfig data;
+  TrainConfig train;
+  EvalConfig eval;
+};
+
+// Parses and validates (including method parameters through the registry). Throws ConfigError.
+RunConfig parse_run_config(const nlohmann::json& j);
+RunConfig load_run_config(const std::string& path);  // errors name the file
+nlohmann::json to_json(const RunConfig& c);  // every key, resolved
+
+// A short label for run lists: "rope+yarn x8 / contiguous".
+std::string method_label(const RunConfig& c);
+
+}  // namespace ctx

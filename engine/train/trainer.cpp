@@ -1,0 +1,344 @@
+// The training loop and the run bookkeeping around it.
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <unistd.h>
+
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/utils.h>
+
+#include "data/corpus.h"
+#include "methods/registry.h"
+#include "model/transformer.h"
+#include "train/checkpoint.h"
+#include "train/lr_schedule.h"
+#include "train/runtime.h"
+
+namespace fs = std::filesystem;
+
+namespace ctx {
+namespace {
+
+using store::RunStatus;
+using Clock = std::chrono::steady_clock;
+
+data::Split load_split(const RunConfig& c) {
+  data::CorpusOptions o;
+  o.seed = c.seed;
+  o.split = c.data.split;
+  o.min_doc_tokens = c.data.min_doc_tokens;
+  o.builtin_docs = c.data.builtin_docs;
+  o.builtin_doc_tokens = c.data.builtin_doc_tokens;
+  auto corpus = data::load_corpus(c.data.corpus, o);
+  return data::split_by_document(corpus, c.data.val_fraction, c.seed);
+}
+
+TransformerLM build_model(const RunConfig& c) {
+  torch::manual_seed(static_cast<uint64_t>(c.seed));
+  return TransformerLM(c.model, c.rope_scaling, data::ByteTokenizer::kVocabSize);
+}
+
+std::unique_ptr<torch::optim::AdamW> build_optimizer(TransformerLM& model, const TrainConfig& t) {
+  // Weight decay on matrices only; norms and the position table's 1-D parts are left alone.
+  std::vector<torch::Tensor> decay, no_decay;
+  for (auto& p : model->named_parameters()) {
+    if (p.value().dim() >= 2 && p.key().find("pos.") != 0) decay.push_back(p.value());
+    else no_decay.push_back(p.value());
+  }
+  auto opts = torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).weight_decay(t.weight_decay);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(opts));
+  auto nd = opts;
+  nd.weight_decay(0.0);
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(nd));
+  return std::make_unique<torch::optim::AdamW>(groups, opts);
+}
+
+std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
+  if (init.kind == "scratch") return "";
+  if (init.kind == "checkpoint") {
+    read_checkpoint_info(init.checkpoint);  // throws naming the file
+    return init.checkpoint;
+  }
+  auto base = db.find_run(init.run);
+  if (!base) throw ConfigError("init.run: no run " + std::to_string(init.run) + " in " + db.path());
+  auto ck = latest_checkpoint(base->run_dir);
+  if (!ck) throw ConfigError("init.run: run " + std::to_string(init.run) + " has no checkpoint in '" + base->run_dir + "'");
+  return *ck;
+}
+
+// Builds one (micro-)batch deterministically from (seed, step, micro): resume replays the same data.
+data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro, int64_t size) {
+  Rng batch_rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), 0xba7c));
+  sampler.begin_batch(batch_rng);
+  data::Batch b;
+  for (int64_t i = 0; i < size; ++i) {
+    Rng rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), static_cast<uint64_t>(i) + 1));
+    b.append(sampler.sample(rng));
+  }
+  return b;
+}
+
+struct BatchTensors {
+  torch::Tensor tokens, targets, positions, mask;
+};
+
+BatchTensors to_tensors(data::Batch& b, const torch::Device& dev) {
+  auto shape = std::vector<int64_t>{b.batch, b.seq};
+  return {torch::from_blob(b.tokens.data(), shape, torch::kLong).to(dev),
+          torch::from_blob(b.targets.data(), shape, torch::kLong).to(dev),
+          torch::from_blob(b.positions.data(), shape, torch::kFloat).to(dev),
+          torch::from_blob(b.loss_mask.data(), shape, torch::kFloat).to(dev)};
+}
+
+void record_eval_result(store::RunStore& db, int64_t run, int64_t step, const PplResult& r) {
+  db.transaction([&] {
+    nlohmann::json extra{{"windows", r.windows}, {"packed", r.packed}, {"seconds", r.seconds}};
+    for (auto [metric, value] : {std::pair<const char*, double>{"ppl", r.ppl}, {"loss", r.loss},
+                                 {"tokens", static_cast<double>(r.tokens)}}) {
+      store::EvalRecord e;
+      e.task = "ppl";
+      e.mode = r.mode;
+      e.x = static_cast<double>(r.length);
+      e.metric = metric;
+      e.value = value;
+      e.step = step;
+      e.extra_json = extra.dump();
+      db.record_eval(run, e);
+    }
+    db.put_artifact(run, store::make_f32_artifact("position_loss/" + r.mode + "/" + std::to_string(r.length), step,
+                                                  r.position_loss));
+  });
+}
+
+std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step, TransformerLM& model,
+                                 const RunConfig& c, const std::vector<data::Document>& val,
+                                 const std::vector<int64_t>& lengths, const std::vector<std::string>& modes,
+                                 const torch::Device& dev, EventSink& events) {
+  std::vector<PplResult> out;
+  const int64_t limit = model->position_scheme().max_position();
+  for (const auto& mode : modes) {
+    for (auto L : lengths) {
+      if (limit > 0 && L > limit) {
+        events.on_message("warning", "length " + std::to_string(L) + " skipped: " + c.model.position +
+                                         " positions end at " + std::to_string(limit) + " (model.max_positions)");
+        continue;
+      }
+      PplOptions o;
+      o.length = L;
+      o.mode = mode;
+      o.stride = c.eval.stride;
+      o.max_tokens = c.eval.max_tokens;
+      o.batch_size = c.eval.batch_size;
+      auto r = evaluate_perplexity(model, val, o, dev);
+      record_eval_result(db, run, step, r);
+      EvalEvent e;
+      e.mode = mode;
+      e.length = L;
+      e.loss = r.loss;
+      e.ppl = r.ppl;
+      e.tokens = r.tokens;
+      e.tokens_per_s = static_cast<double>(r.windows * L) / std::max(r.seconds, 1e-9);
+      events.on_eval(e);
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Preflight preflight(store::RunStore& db, const RunConfig& cfg) {
+  Preflight p;
+  p.split = std::make_shared<const data::Split>(load_split(cfg));
+  if (p.split->train.empty()) throw data::DataError("data.corpus: no training documents after the split");
+  if (p.split->validation.empty() && cfg.eval.enabled)
+    throw data::DataError("data.corpus: no validation documents (raise data.val_fraction or add documents)");
+  p.init_checkpoint = init_checkpoint(db, cfg.init);
+  if (!p.init_checkpoint.empty()) {
+    auto model = build_model(cfg);
+    load_checkpoint(p.init_checkpoint, model);  // shape mismatches surface here, before the run exists
+  }
+  return p;
+}
+
+std::string run_dir_for(const std::string& db_path, int64_t run_id) {
+  fs::path p(db_path);
+  fs::path dir = p.parent_path() / (p.stem().string() + ".runs") / ("run-" + std::to_string(run_id));
+  return fs::absolute(dir).lexically_normal().string();
+}
+
+int64_t create_run(store::RunStore& db, const RunConfig& cfg, const nlohmann::json& config_as_given) {
+  store::NewRun nr;
+  nr.name = cfg.name;
+  nlohmann::json stored = to_json(cfg);
+  if (!config_as_given.is_null()) stored["_given"] = config_as_given;
+  nr.config_json = stored.dump();
+  nr.method = method_label(cfg);
+  nr.engine_version = CTXLAB_VERSION;
+  nr.device = cfg.train.device;
+  if (cfg.init.kind == "run") nr.parent = cfg.init.run;
+  const int64_t id = db.create_run(nr);
+  const auto dir = run_dir_for(db.path(), id);
+  fs::create_directories(dir);
+  db.set_run_dir(id, dir);
+  return id;
+}
+
+TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
+  auto& db = *req.store;
+  const auto& c = req.config;
+  TrainOutcome out;
+  auto fail = [&](RunStatus s, const std::string& msg) {
+    out.status = s;
+    out.error = msg;
+    db.set_status(req.run_id, s, msg);
+    return out;
+  };
+  try {
+    const int threads = setup_threads(c.train.threads);
+    const auto device = resolve_device(c.train.device);
+    if (device.is_cpu()) {
+      auto w = blas_warning(probe_blas_gflops());
+      if (!w.empty()) events.on_message("warning", w);
+    }
+    const auto run = db.get_run(req.run_id);
+    const std::string run_dir = run.run_dir.empty() ? run_dir_for(db.path(), req.run_id) : run.run_dir;
+    fs::create_directories(run_dir);
+    db.mark_running(req.run_id, static_cast<int64_t>(getpid()), store::host_name(), device_description(device));
+
+    Preflight prep = req.prepared.split ? req.prepared : preflight(db, c);
+    const auto& split = *prep.split;
+    auto model = build_model(c);
+    const std::string config_json = to_json(c).dump();
+    if (!req.resume && !prep.init_checkpoint.empty()) {
+      const auto& ck = prep.init_checkpoint;
+      load_checkpoint(ck, model);
+      events.on_message("info", "initialised from " + ck);
+    }
+    model->to(device);
+    auto optim = build_optimizer(model, c.train);
+
+    int64_t start = 0;
+    if (req.resume) {
+      auto ck = latest_checkpoint(run_dir);
+      if (ck) {
+        start = load_checkpoint(*ck, model, optim.get()).step;
+        model->to(device);
+        events.on_message("info", "resuming from step " + std::to_string(start) + " (" + *ck + ")");
+      } else {
+        events.on_message("warning", "no checkpoint in '" + run_dir + "': restarting from step 0");
+      }
+      db.truncate_metrics_after(req.run_id, start);
+    }
+
+    SamplerContext sctx;
+    sctx.docs = &split.train;
+    sctx.seq_len = c.train.seq_len;
+    sctx.max_positions = c.model.max_positions;
+    const auto& smeta = get_method(MethodKind::Sampler, c.train.positions, "train.positions.type");
+    auto sampler = smeta.sampler(c.train.positions_params, sctx);
+
+    nlohmann::json info{{"run_id", req.run_id}, {"name", c.name}, {"parameters", model->parameter_count()},
+                        {"device", device_description(device)}, {"threads", threads}, {"steps", c.train.steps},
+                        {"start_step", start}, {"train_docs", split.train.size()},
+                        {"validation_docs", split.validation.size()}, {"position", model->position_scheme().describe()}};
+    events.on_start(req.run_id, info);
+
+    const int64_t tokens_per_step = c.train.batch_size * c.train.grad_accum * c.train.seq_len;
+    const auto t_start = Clock::now();
+    auto last_beat = t_start;
+    int64_t step = start;
+    out.step = start;
+    for (step = start + 1; step <= c.train.steps; ++step) {
+      const double lr = lr_at(step, c.train.steps, c.train.warmup, c.train.lr, c.train.min_lr_ratio);
+      for (auto& g : optim->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+      optim->zero_grad();
+      double loss_sum = 0;
+      for (int64_t micro = 0; micro < c.train.grad_accum; ++micro) {
+        auto batch = make_batch(*sampler, c.seed, step, micro, c.train.batch_size);
+        auto t = to_tensors(batch, device);
+        auto loss = model->loss(t.tokens, t.positions, t.targets, t.mask) / static_cast<double>(c.train.grad_accum);
+        loss.backward();
+        loss_sum += loss.item<double>();
+      }
+      if (!std::isfinite(loss_sum)) {
+        return fail(RunStatus::Diverged, "loss became " + std::to_string(loss_sum) + " at step " + std::to_string(step));
+      }
+      double gnorm = 0;
+      if (c.train.grad_clip > 0) gnorm = torch::nn::utils::clip_grad_norm_(model->parameters(), c.train.grad_clip);
+      optim->step();
+      out.step = step;
+
+      const auto now = Clock::now();
+      const double elapsed = std::chrono::duration<double>(now - t_start).count();
+      const double done = static_cast<double>(step - start);
+      StepEvent e;
+      e.step = step;
+      e.total = c.train.steps;
+      e.loss = loss_sum;
+      e.lr = lr;
+      e.grad_norm = gnorm;
+      e.elapsed_s = elapsed;
+      e.tokens_per_s = done * static_cast<double>(tokens_per_step) / std::max(elapsed, 1e-9);
+      e.eta_s = elapsed / done * static_cast<double>(c.train.steps - step);
+      e.tokens_seen = step * tokens_per_step;
+      if (step % c.train.log_every == 0 || step == c.train.steps) {
+        db.log_metrics(req.run_id, step, {{"loss", loss_sum}, {"lr", lr}, {"grad_norm", gnorm},
+                                          {"tokens_per_s", e.tokens_per_s},
+                                          {"tokens_seen", static_cast<double>(e.tokens_seen)}});
+      }
+      events.on_step(e);
+      if (std::chrono::duration<double>(now - last_beat).count() > 2.0) {
+        db.heartbeat(req.run_id);
+        last_beat = now;
+      }
+      const bool stop = (req.should_stop && req.should_stop()) || step == req.stop_after_step;
+      if ((c.train.checkpoint_every > 0 && step % c.train.checkpoint_every == 0) || step == c.train.steps || stop) {
+        save_checkpoint(checkpoint_path(run_dir, step), model, optim.get(), step, config_json);
+        prune_checkpoints(run_dir, 2);
+      }
+      if (stop && step < c.train.steps) {
+        return fail(RunStatus::Interrupted, "stopped at step " + std::to_string(step) + " of " + std::to_string(c.train.steps));
+      }
+    }
+    if (c.train.steps == 0 || start >= c.train.steps) {
+      save_checkpoint(checkpoint_path(run_dir, out.step), model, optim.get(), out.step, config_json);
+    }
+    if (c.eval.enabled) {
+      out.evals = run_evals(db, req.run_id, out.step, model, c, split.validation, c.eval.lengths, c.eval.modes,
+                            device, events);
+    }
+    db.set_status(req.run_id, RunStatus::Finished);
+    out.status = RunStatus::Finished;
+    return out;
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+    return fail(RunStatus::Failed, msg);
+  }
+}
+
+std::vector<PplResult> evaluate_run(store::RunStore& db, int64_t run_id, const std::vector<int64_t>& lengths,
+                                    const std::vector<std::string>& modes, EventSink& events,
+                                    const std::string& device_override) {
+  const auto run = db.get_run(run_id);
+  auto j = nlohmann::json::parse(run.config_json);
+  j.erase("_given");
+  auto c = parse_run_config(j);
+  if (!device_override.empty()) c.train.device = device_override;
+  auto ck = latest_checkpoint(run.run_dir);
+  if (!ck) throw CheckpointError("run " + std::to_string(run_id) + " has no checkpoint in '" + run.run_dir + "'");
+  setup_threads(c.train.threads);
+  const auto device = resolve_device(c.train.device);
+  auto split = load_split(c);
+  auto model = build_model(c);
+  auto info = load_checkpoint(*ck, model);
+  model->to(device);
+  return run_evals(db, run_id, info.step, model, c, split.validation, lengths, modes, device, events);
+}
+
+}  // namespace ctx

@@ -1,0 +1,58 @@
+// Training and fine-tuning jobs: builds the model and data from a RunConfig, trains with AdamW,
+// warmup + cosine, clipping and accumulation, checkpoints into the run folder, records everything
+// in the run store, resumes interrupted runs, and evaluates at the end.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "eval/perplexity.h"
+#include "store/run_store.h"
+#include "train/events.h"
+#include "train/run_config.h"
+
+namespace ctx {
+
+// What a run needs that can fail on bad input, checked before the run record exists, so a bad
+// corpus or init source leaves the store untouched.
+struct Preflight {
+  std::shared_ptr<const data::Split> split;
+  std::string init_checkpoint;  // empty for scratch
+};
+Preflight preflight(store::RunStore& db, const RunConfig& cfg);
+
+struct TrainRequest {
+  store::RunStore* store = nullptr;
+  Preflight prepared;  // from preflight(); filled by run_training when empty
+  int64_t run_id = 0;
+  RunConfig config;
+  bool resume = false;
+  std::function<bool()> should_stop;  // polled every step (SIGINT/SIGTERM): checkpoint, mark interrupted
+  int64_t stop_after_step = -1;       // tests: behave as if interrupted after this step
+};
+
+struct TrainOutcome {
+  store::RunStatus status = store::RunStatus::Finished;
+  int64_t step = 0;
+  std::string error;
+  std::vector<PplResult> evals;
+};
+
+// "<db without extension>.runs/run-N" beside the store.
+std::string run_dir_for(const std::string& db_path, int64_t run_id);
+
+// Creates the run record (queued) and its folder; returns the id.
+int64_t create_run(store::RunStore& db, const RunConfig& cfg, const nlohmann::json& config_as_given = nullptr);
+
+// Runs (or resumes) the job to its end. Exceptions from bad input become status failed with the
+// message; a non-finite loss becomes diverged with the step.
+TrainOutcome run_training(const TrainRequest& req, EventSink& events);
+
+// Evaluates a run's latest checkpoint at the given lengths and modes and records the results.
+std::vector<PplResult> evaluate_run(store::RunStore& db, int64_t run_id, const std::vector<int64_t>& lengths,
+                                    const std::vector<std::string>& modes, EventSink& events,
+                                    const std::string& device_override = "");
+
+}  // namespace ctx

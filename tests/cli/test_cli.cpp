@@ -1,0 +1,237 @@
+// ctxlab-cli end to end: a tiny run through every verb, and each kind of bad input giving a
+// non-zero exit with one line naming the key, file or value while the store stays byte-identical.
+#include <gtest/gtest.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Result {
+  int rc = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+fs::path dir() {
+  auto d = fs::path(CTXLAB_TEST_TMP) / "cli";
+  fs::create_directories(d);
+  return d;
+}
+
+Result cli(const std::string& args) {
+  static int n = 0;
+  auto errf = dir() / ("stderr-" + std::to_string(getpid()) + "-" + std::to_string(n++));
+  std::string cmd = std::string(CTXLAB_CLI) + " " + args + " 2>" + errf.string();
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t k;
+  while ((k = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, k);
+  int st = pclose(p);
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.err = slurp(errf);
+  fs::remove(errf);
+  return r;
+}
+
+json last_json_line(const std::string& out) {
+  auto end = out.find_last_not_of('\n');
+  auto start = out.rfind('\n', end);
+  return json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1));
+}
+
+json tiny_config() {
+  return {{"name", "tiny"},
+          {"model", {{"layers", 1}, {"d_model", 32}, {"heads", 2}, {"max_positions", 128}}},
+          {"data", {{"builtin_docs", 6}, {"builtin_doc_tokens", 400}}},
+          {"train", {{"seq_len", 32}, {"batch_size", 2}, {"steps", 2}, {"warmup", 1}, {"threads", 1}}},
+          {"eval", {{"lengths", {32, 64}}, {"max_tokens", 128}}}};
+}
+
+fs::path write_config(const std::string& name, const json& j) {
+  auto p = dir() / name;
+  std::ofstream(p) << j.dump(2);
+  return p;
+}
+
+fs::path fresh_db(const std::string& name) {
+  auto p = dir() / name;
+  for (auto suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
+  fs::remove_all(dir() / (p.stem().string() + ".runs"));
+  return p;
+}
+
+// A store holding one finished run, shared by the bad-input tests.
+const fs::path& seeded_store() {
+  static fs::path db = [] {
+    auto p = fresh_db("seeded-" + std::to_string(getpid()) + ".db");
+    auto r = cli("train --config " + write_config("seed-" + std::to_string(getpid()) + ".json", tiny_config()).string() + " --db " + p.string() + " --json");
+    EXPECT_EQ(r.rc, 0) << r.err;
+    return p;
+  }();
+  return db;
+}
+
+// Runs `args` against the seeded store; expects failure with one stderr line containing `needle`
+// and the store unchanged.
+void expect_rejected(const std::string& args, const std::string& needle) {
+  const auto& db = seeded_store();
+  const auto before = slurp(db);
+  auto r = cli(args + " --db " + db.string());
+  EXPECT_NE(r.rc, 0) << args;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr: " << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "stderr: " << r.err;
+  EXPECT_EQ(slurp(db), before) << args;
+}
+
+}  // namespace
+
+TEST(Cli, TrainThenEveryReadingVerb) {
+  auto db = fresh_db("verbs.db");
+  auto cfg = write_config("tiny.json", tiny_config());
+  auto t = cli("train --config " + cfg.string() + " --db " + db.string() + " --json");
+  ASSERT_EQ(t.rc, 0) << t.err;
+  auto res = last_json_line(t.out);
+  EXPECT_EQ(res["status"], "finished");
+  const int id = res["run_id"];
+  // Event lines precede the result: steps and evaluations.
+  EXPECT_NE(t.out.find("\"event\":\"step\""), std::string::npos);
+  EXPECT_NE(t.out.find("\"event\":\"eval\""), std::string::npos);
+
+  auto runs = last_json_line(cli("runs --json --db " + db.string()).out);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["id"], id);
+  EXPECT_TRUE(runs[0]["ppl"]["nonoverlap"].contains("64"));
+
+  auto show = last_json_line(cli("show " + std::to_string(id) + " --json --db " + db.string()).out);
+  EXPECT_EQ(show["config"]["model"]["d_model"], 32);
+
+  auto e = cli("eval --run " + std::to_string(id) + " --lengths 32,96 --mode sliding --json --db " + db.string());
+  ASSERT_EQ(e.rc, 0) << e.err;
+  EXPECT_EQ(last_json_line(e.out)["evals"].size(), 2u);
+
+  auto t2 = cli("train --config " + cfg.string() + " --db " + db.string() + " --json");
+  const int id2 = last_json_line(t2.out)["run_id"];
+  auto cmp = last_json_line(cli("compare " + std::to_string(id) + " " + std::to_string(id2) + " --json --db " + db.string()).out);
+  EXPECT_TRUE(cmp["config_diff"].empty());  // same config: nothing differs
+  EXPECT_EQ(cmp["results"].size(), 2u);
+
+  auto csv = cli("export " + std::to_string(id) + " " + std::to_string(id2) + " --csv --db " + db.string());
+  ASSERT_EQ(csv.rc, 0);
+  EXPECT_EQ(csv.out.substr(0, csv.out.find('\n')), "run,name,method,mode,32,64,96");
+}
+
+TEST(Cli, RopePositionsAndMethodsPrintJson) {
+  auto j = tiny_config();
+  j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", 4}};
+  auto cfg = write_config("rope.json", j);
+  auto r = last_json_line(cli("rope --config " + cfg.string() + " --length 256 --json").out);
+  ASSERT_EQ(r["inv_freq"].size(), 8u);  // head_dim 16 -> 8 pairs
+  EXPECT_NEAR(r["inv_freq"][0].get<double>(), 0.25, 1e-12);
+  EXPECT_DOUBLE_EQ(r["attention_factor"].get<double>(), 1.0);
+
+  auto p = last_json_line(cli("positions --config " + cfg.string() + " --samples 3 --json").out);
+  ASSERT_EQ(p["ids"].size(), 3u);
+  EXPECT_EQ(p["ids"][0].size(), 32u);
+  int64_t total = 0;
+  for (auto& n : p["id_histogram"]["counts"]) total += n.get<int64_t>();
+  EXPECT_EQ(total, 3 * 32);
+
+  auto m = last_json_line(cli("methods --json").out);
+  EXPECT_GE(m.size(), 7u);
+}
+
+TEST(Cli, BadConfigsAreNamed) {
+  auto j = tiny_config();
+  j["model"]["layres"] = 2;
+  expect_rejected("train --config " + write_config("unknown.json", j).string(), "model.layres: unknown key");
+  j = tiny_config();
+  j["train"]["steps"] = -5;
+  expect_rejected("train --config " + write_config("neg.json", j).string(), "train.steps");
+  j = tiny_config();
+  j["model"]["heads"] = 3;
+  expect_rejected("train --config " + write_config("heads.json", j).string(), "model.heads: 3 does not divide d_model 32");
+  j = tiny_config();
+  j["train"]["lr"] = "fast";
+  expect_rejected("train --config " + write_config("type.json", j).string(), "train.lr: must be a number");
+  std::ofstream(dir() / "broken.json") << "{ \"name\": ";
+  expect_rejected("train --config " + (dir() / "broken.json").string(), "broken.json: not valid JSON");
+  expect_rejected("train --config " + (dir() / "nothere.json").string(), "nothere.json");
+}
+
+TEST(Cli, BadCorporaAndCheckpointsAreNamed) {
+  auto j = tiny_config();
+  j["data"]["corpus"] = (dir() / "no-such-corpus.txt").string();
+  expect_rejected("train --config " + write_config("missing.json", j).string(), "no-such-corpus.txt");
+  std::ofstream(dir() / "empty.txt").close();
+  j["data"]["corpus"] = (dir() / "empty.txt").string();
+  expect_rejected("train --config " + write_config("empty.json", j).string(), "empty.txt");
+  std::ofstream(dir() / "bad.pt") << "garbage";
+  j = tiny_config();
+  j["init"] = {{"checkpoint", (dir() / "bad.pt").string()}};
+  expect_rejected("train --config " + write_config("badckpt.json", j).string(), "bad.pt");
+  j["init"] = {{"run", 999}};
+  expect_rejected("train --config " + write_config("norun.json", j).string(), "no run 999");
+}
+
+TEST(Cli, NonUtf8TextIsAcceptedAsBytes) {
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += static_cast<char>(i % 7 == 0 ? 0xff : (i % 3 == 0 ? 0xc3 : 'a' + i % 26));
+  std::ofstream(dir() / "latin.txt", std::ios::binary) << text;
+  auto j = tiny_config();
+  j["data"] = {{"corpus", (dir() / "latin.txt").string()}, {"split", "file"}, {"val_fraction", 0.2}};
+  auto db = fresh_db("bytes.db");
+  auto r = cli("train --config " + write_config("latin.json", j).string() + " --db " + db.string() + " --json");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(last_json_line(r.out)["status"], "finished");
+}
+
+TEST(Cli, ForeignAndNewerStoresAreRefusedAndLeftAlone) {
+  auto text = dir() / "notes.db";
+  std::ofstream(text) << "just some text, not a database at all........................................";
+  auto before = slurp(text);
+  auto r = cli("runs --db " + text.string());
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.err.find("notes.db"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(text), before);
+
+  auto foreign = fresh_db("foreign.db");
+  {
+    SQLite::Database f(foreign.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    f.exec("CREATE TABLE invoices(id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5)");
+  }
+  before = slurp(foreign);
+  r = cli("runs --db " + foreign.string());
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.err.find("not a CtxLab"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(foreign), before);
+
+  auto newer = fresh_db("newer.db");
+  ASSERT_EQ(cli("runs --db " + newer.string()).rc, 0);
+  {
+    SQLite::Database f(newer.string(), SQLite::OPEN_READWRITE);
+    f.exec("PRAGMA user_version = 99");
+  }
+  before = slurp(newer);
+  r = cli("runs --db " + newer.string());
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.err.find("99"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(newer), before);
+}

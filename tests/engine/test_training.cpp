@@ -1,0 +1,170 @@
+// Checkpoints and the training job: identical logits after a round trip, clear errors for corrupt
+// or mismatched files, and an interrupted-then-resumed run ending with the same weights as an
+// uninterrupted one (CPU, fixed seed) without duplicated metric points.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string tmp_path(const std::string& name) {
+  auto dir = fs::path(CTXLAB_TEST_TMP) / "training";
+  fs::create_directories(dir);
+  auto p = dir / name;
+  fs::remove_all(p);
+  fs::remove_all(fs::path(p.string() + "-wal"));
+  fs::remove_all(fs::path(p.string() + "-shm"));
+  fs::remove_all(dir / (p.stem().string() + ".runs"));
+  return p.string();
+}
+
+ctx::RunConfig small_config(int64_t steps) {
+  return ctx::parse_run_config({{"name", "resume-test"},
+                                {"seed", 11},
+                                {"model", {{"layers", 1}, {"d_model", 32}, {"heads", 2}, {"max_positions", 64}}},
+                                {"data", {{"builtin_docs", 8}, {"builtin_doc_tokens", 512}}},
+                                {"train", {{"seq_len", 32}, {"batch_size", 4}, {"steps", steps}, {"warmup", 2},
+                                           {"checkpoint_every", 4}, {"lr", 1e-3}, {"threads", 1}}},
+                                {"eval", {{"enabled", false}}}});
+}
+
+class Quiet : public ctx::EventSink {};
+
+std::map<std::string, torch::Tensor> weights_of(const std::string& ckpt, const ctx::RunConfig& c) {
+  ctx::TransformerLM m(c.model, c.rope_scaling, 259);
+  ctx::load_checkpoint(ckpt, m);
+  std::map<std::string, torch::Tensor> w;
+  for (auto& p : m->named_parameters()) w[p.key()] = p.value().clone();
+  return w;
+}
+
+}  // namespace
+
+TEST(Checkpoint, RoundTripGivesIdenticalLogits) {
+  auto c = small_config(1);
+  torch::manual_seed(4);
+  ctx::TransformerLM a(c.model, nullptr, 259), b(c.model, nullptr, 259);
+  auto path = tmp_path("roundtrip.pt");
+  ctx::save_checkpoint(path, a, nullptr, 17, "{\"k\":1}");
+  auto info = ctx::load_checkpoint(path, b);
+  EXPECT_EQ(info.step, 17);
+  EXPECT_EQ(info.config_json, "{\"k\":1}");
+  torch::NoGradGuard ng;
+  auto x = torch::randint(0, 256, {2, 20}, torch::kLong);
+  auto p = torch::arange(20, torch::kFloat).unsqueeze(0).expand({2, 20});
+  EXPECT_TRUE(torch::equal(a->forward(x, p), b->forward(x, p)));
+}
+
+TEST(Checkpoint, CorruptMissingAndMismatchedFilesGiveOneLineErrors) {
+  auto c = small_config(1);
+  ctx::TransformerLM m(c.model, nullptr, 259);
+  auto bad = tmp_path("corrupt.pt");
+  std::ofstream(bad) << "this is not a checkpoint";
+  try {
+    ctx::load_checkpoint(bad, m);
+    FAIL();
+  } catch (const ctx::CheckpointError& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("corrupt.pt"), std::string::npos);
+    EXPECT_EQ(msg.find('\n'), std::string::npos);
+  }
+  EXPECT_THROW(ctx::load_checkpoint(tmp_path("missing.pt"), m), ctx::CheckpointError);
+  // A checkpoint of a wider model names the tensor whose shape differs.
+  auto wide_cfg = c.model;
+  wide_cfg.d_model = 64;
+  ctx::TransformerLM wide(wide_cfg, nullptr, 259);
+  auto path = tmp_path("wide.pt");
+  ctx::save_checkpoint(path, wide, nullptr, 1, "{}");
+  try {
+    ctx::load_checkpoint(path, m);
+    FAIL();
+  } catch (const ctx::CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("shape"), std::string::npos);
+  }
+}
+
+TEST(Training, InterruptedThenResumedEqualsUninterrupted) {
+  auto cfg = small_config(12);
+  Quiet quiet;
+  // Uninterrupted.
+  ctx::store::RunStore full(tmp_path("full.db"));
+  const int64_t a = ctx::create_run(full, cfg);
+  ctx::TrainRequest ra;
+  ra.store = &full;
+  ra.run_id = a;
+  ra.config = cfg;
+  auto oa = ctx::run_training(ra, quiet);
+  ASSERT_EQ(oa.status, ctx::store::RunStatus::Finished) << oa.error;
+
+  // Interrupted after step 6 (checkpoint at 6 because it stops there), then resumed.
+  ctx::store::RunStore part(tmp_path("part.db"));
+  const int64_t b = ctx::create_run(part, cfg);
+  ctx::TrainRequest rb;
+  rb.store = &part;
+  rb.run_id = b;
+  rb.config = cfg;
+  rb.stop_after_step = 6;
+  auto ob = ctx::run_training(rb, quiet);
+  EXPECT_EQ(ob.status, ctx::store::RunStatus::Interrupted);
+  EXPECT_EQ(part.get_run(b).status, ctx::store::RunStatus::Interrupted);
+  // Metric points logged past the checkpoint would be overwritten, never duplicated.
+  rb.stop_after_step = -1;
+  rb.resume = true;
+  auto oc = ctx::run_training(rb, quiet);
+  ASSERT_EQ(oc.status, ctx::store::RunStatus::Finished) << oc.error;
+
+  auto wa = weights_of(*ctx::latest_checkpoint(full.get_run(a).run_dir), cfg);
+  auto wb = weights_of(*ctx::latest_checkpoint(part.get_run(b).run_dir), cfg);
+  ASSERT_EQ(wa.size(), wb.size());
+  for (auto& [k, v] : wa) EXPECT_TRUE(torch::equal(v, wb[k])) << k;
+
+  auto la = full.metric_series(a, "loss"), lb = part.metric_series(b, "loss");
+  ASSERT_EQ(la.size(), 12u);
+  ASSERT_EQ(lb.size(), 12u);
+  for (size_t i = 0; i < la.size(); ++i) {
+    EXPECT_EQ(lb[i].step, static_cast<int64_t>(i) + 1);
+    EXPECT_DOUBLE_EQ(la[i].value, lb[i].value);
+  }
+}
+
+TEST(Training, EvaluationIsRecordedPerLengthAndMode) {
+  auto cfg = small_config(3);
+  cfg.eval.enabled = true;
+  cfg.eval.lengths = {32, 64};
+  cfg.eval.modes = {"nonoverlap", "sliding"};
+  cfg.eval.max_tokens = 512;
+  Quiet quiet;
+  ctx::store::RunStore db(tmp_path("eval.db"));
+  const int64_t id = ctx::create_run(db, cfg);
+  ctx::TrainRequest r;
+  r.store = &db;
+  r.run_id = id;
+  r.config = cfg;
+  auto o = ctx::run_training(r, quiet);
+  ASSERT_EQ(o.status, ctx::store::RunStatus::Finished) << o.error;
+  ASSERT_EQ(o.evals.size(), 4u);
+  int ppl_rows = 0;
+  for (auto& e : db.evals(id, "ppl")) ppl_rows += e.metric == "ppl";
+  EXPECT_EQ(ppl_rows, 4);
+  auto curve = db.artifact(id, "position_loss/nonoverlap/64");
+  ASSERT_TRUE(curve.has_value());
+  EXPECT_EQ(ctx::store::artifact_as_f32(*curve).size(), 64u);
+  // Learned positions past the table are skipped with a warning, not crashed on.
+  auto learned = cfg;
+  learned.model.position = "learned";
+  learned.model.position_params = nlohmann::json::object();
+  learned.eval.lengths = {32, 128};
+  learned.eval.modes = {"nonoverlap"};
+  const int64_t id2 = ctx::create_run(db, learned);
+  r.run_id = id2;
+  r.config = learned;
+  auto o2 = ctx::run_training(r, quiet);
+  ASSERT_EQ(o2.status, ctx::store::RunStatus::Finished) << o2.error;
+  EXPECT_EQ(o2.evals.size(), 1u);
+}
