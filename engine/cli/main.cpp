@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
 
   auto* train = app.add_subcommand("train", "train or fine-tune a model from a config file");
   train->add_option("--config", config, "config JSON")->required();
+  train->add_option("--device", device, "override train.device (cpu, cuda, cuda:N)");
   auto* resume = app.add_subcommand("resume", "continue an interrupted run from its last checkpoint");
   resume->add_option("run", run, "run id")->required();
   auto* eval = app.add_subcommand("eval", "evaluate a run's checkpoint at more lengths");
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*train) return cli::cmd_train(common, config);
+    if (*train) return cli::cmd_train(common, config, device);
     if (*resume) return cli::cmd_resume(common, run);
     if (*eval) return cli::cmd_eval(common, run, lengths, modes, device);
     if (*list) return cli::cmd_runs(common);

@@ -78,8 +78,8 @@ int cmd_positions(const Common& c, const std::string& config_path, int64_t sampl
   sctx.docs = &split.train;
   sctx.seq_len = cfg.train.seq_len;
   sctx.max_positions = cfg.model.max_positions;
-  const auto& m = get_method(MethodKind::Sampler, cfg.train.positions, "train.positions.type");
-  auto sampler = m.sampler(cfg.train.positions_params, sctx);
+  const auto* m = get_method(MethodKind::Sampler, cfg.train.positions, "train.positions.type");
+  auto sampler = m->sampler(cfg.train.positions_params, sctx);
 
   nlohmann::json ids = nlohmann::json::array();
   std::vector<double> all_ids, dists;

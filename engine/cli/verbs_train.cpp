@@ -46,12 +46,23 @@ int finish(const Common& c, int64_t run, const TrainOutcome& o) {
 
 }  // namespace
 
-int cmd_train(const Common& c, const std::string& config_path) {
-  auto cfg = load_run_config(config_path);  // config problems exit before the store is touched
+int cmd_train(const Common& c, const std::string& config_path, const std::string& device) {
   nlohmann::json given;
   {
     std::ifstream in(config_path);
-    given = nlohmann::json::parse(in);
+    if (!in) throw ConfigError(config_path + ": cannot open config file");
+    try {
+      given = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw ConfigError(config_path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+    }
+  }
+  if (!device.empty() && given.is_object()) given["train"]["device"] = device;
+  RunConfig cfg;
+  try {
+    cfg = parse_run_config(given);  // config problems exit before the store is touched
+  } catch (const ConfigError& e) {
+    throw ConfigError(config_path + ": " + e.what());
   }
   store::RunStore db(c.db);
   auto prepared = preflight(db, cfg);

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "data/tokenizer.h"
@@ -14,6 +16,9 @@ struct Example {
   std::vector<Token> targets;    // T next-token targets
   std::vector<float> positions;  // T position ids (fractional allowed)
   std::vector<uint8_t> loss_mask;  // T; 1 = scored
+  // What the sampler drew for this example (piece starts, CREAM's r and e, E2-LLM's g and t, ...),
+  // recorded with the run so position coverage can be plotted.
+  std::map<std::string, double> info;
 };
 
 // A batch laid out row-major (B x T), ready to become tensors.

@@ -22,7 +22,20 @@ const std::vector<MethodInfo>& all_methods() {
       position_nope_info(),
       rope_default_info(),
       rope_linear_info(),
+      rope_ntk_info(),
+      rope_dynamic_info(),
+      rope_yarn_info(),
+      rope_dynamic_yarn_info(),
+      rope_llama3_info(),
+      rope_longrope_info(),
       sampler_contiguous_info(),
+      sampler_chunk_info(),
+      sampler_prefix_info(),
+      sampler_randpos_info(),
+      sampler_pose_info(),
+      sampler_cream_info(),
+      sampler_e2llm_info(),
+      sampler_clex_positions_info(),
   };
   return methods;
 }
@@ -37,8 +50,8 @@ const MethodInfo* find_method(MethodKind kind, const std::string& name) {
   return nullptr;
 }
 
-const MethodInfo& get_method(MethodKind kind, const std::string& name, const std::string& where) {
-  if (auto* m = find_method(kind, name)) return *m;
+const MethodInfo* get_method(MethodKind kind, const std::string& name, const std::string& where) {
+  if (auto* m = find_method(kind, name)) return m;
   std::string all;
   for (auto& m : all_methods())
     if (m.kind == kind) all += (all.empty() ? "" : ", ") + m.name;

@@ -46,7 +46,8 @@ struct MethodInfo {
 
 const std::vector<MethodInfo>& all_methods();
 const MethodInfo* find_method(MethodKind kind, const std::string& name);  // names and aliases
-const MethodInfo& get_method(MethodKind kind, const std::string& name, const std::string& where);  // throws ConfigError
+// Never null: throws ConfigError naming `where` for an unknown name.
+const MethodInfo* get_method(MethodKind kind, const std::string& name, const std::string& where);
 nlohmann::json registry_json();
 
 // One accessor per method file; registry.cpp lists them.
@@ -56,6 +57,19 @@ MethodInfo position_sinusoidal_info();
 MethodInfo position_nope_info();
 MethodInfo rope_default_info();
 MethodInfo rope_linear_info();
+MethodInfo rope_ntk_info();
+MethodInfo rope_dynamic_info();
+MethodInfo rope_yarn_info();
+MethodInfo rope_dynamic_yarn_info();
+MethodInfo rope_llama3_info();
+MethodInfo rope_longrope_info();
 MethodInfo sampler_contiguous_info();
+MethodInfo sampler_chunk_info();
+MethodInfo sampler_prefix_info();
+MethodInfo sampler_randpos_info();
+MethodInfo sampler_pose_info();
+MethodInfo sampler_cream_info();
+MethodInfo sampler_e2llm_info();
+MethodInfo sampler_clex_positions_info();
 
 }  // namespace ctx

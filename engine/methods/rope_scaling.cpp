@@ -23,9 +23,9 @@ std::string rope_scaling_name(const nlohmann::json& s) {
 }
 
 RopeFreqs rope_frequencies(const nlohmann::json& rope_scaling, const RopeBase& base, int64_t seq_len) {
-  const auto& m = get_method(MethodKind::RopeScaling, rope_scaling_name(rope_scaling), "rope_scaling.rope_type");
-  auto freqs = m.rope(rope_scaling.is_null() ? nlohmann::json::object() : rope_scaling, base, seq_len);
-  freqs.resolved["rope_type"] = m.name;
+  const auto* m = get_method(MethodKind::RopeScaling, rope_scaling_name(rope_scaling), "rope_scaling.rope_type");
+  auto freqs = m->rope(rope_scaling.is_null() ? nlohmann::json::object() : rope_scaling, base, seq_len);
+  freqs.resolved["rope_type"] = m->name;
   freqs.resolved["rope_theta"] = base.theta;
   freqs.resolved["rot_dim"] = base.rot_dim;
   freqs.resolved["seq_len"] = seq_len;

@@ -2,12 +2,15 @@
 #include "methods/sampler.h"
 
 #include <algorithm>
+#include <set>
+#include <stdexcept>
 
 namespace ctx {
 
-WindowSource::WindowSource(const std::vector<data::Document>& docs, int64_t len) : docs_(&docs), len_(len) {
+WindowSource::WindowSource(const std::vector<data::Document>& docs, int64_t len, bool force_pack)
+    : docs_(&docs), len_(len) {
   int64_t total = 0;
-  for (size_t i = 0; i < docs.size(); ++i) {
+  for (size_t i = 0; i < docs.size() && !force_pack; ++i) {
     const auto n = static_cast<int64_t>(docs[i].tokens.size());
     if (n >= len) {
       total += n - len + 1;
@@ -40,6 +43,38 @@ std::vector<data::Token> WindowSource::draw(Rng& rng, int64_t* offset) const {
   const auto& toks = (*docs_)[static_cast<size_t>(doc_index_[k])].tokens;
   if (offset) *offset = start;
   return {toks.begin() + start, toks.begin() + start + len_};
+}
+
+std::vector<int64_t> sorted_sample(Rng& rng, int64_t k, int64_t n) {
+  std::set<int64_t> chosen;
+  for (int64_t j = n - k; j < n; ++j) {
+    const int64_t t = rng.between(0, j);
+    chosen.insert(chosen.count(t) ? j : t);
+  }
+  return {chosen.begin(), chosen.end()};
+}
+
+data::Example gather_example(const std::vector<data::Token>& source,
+                             const std::vector<int64_t>& idx, const std::vector<double>& positions,
+                             bool mask_boundaries) {
+  if (positions.size() != idx.size()) throw std::invalid_argument("gather_example: sizes differ");
+  const size_t n = idx.size();
+  data::Example ex;
+  ex.tokens.resize(n);
+  ex.targets.resize(n);
+  ex.positions.resize(n);
+  ex.loss_mask.assign(n, 1);
+  for (size_t i = 0; i < n; ++i) {
+    const auto j = static_cast<size_t>(idx[i]);
+    if (idx[i] < 0 || j + 1 >= source.size())
+      throw std::out_of_range("gather_example: index " + std::to_string(idx[i]) +
+                              " has no next token");
+    ex.tokens[i] = source[j];
+    ex.targets[i] = source[j + 1];
+    ex.positions[i] = static_cast<float>(positions[i]);
+    if (mask_boundaries && i + 1 < n && idx[i + 1] != idx[i] + 1) ex.loss_mask[i] = 0;
+  }
+  return ex;
 }
 
 }  // namespace ctx

@@ -30,10 +30,11 @@ class PositionSampler {
 
 // Picks a window of `len` consecutive tokens from one document (weighted by the number of windows
 // it holds). Documents shorter than `len` are skipped; if none is long enough, the documents are
-// packed into one stream separated by BOS. Shared by samplers that need contiguous source text.
+// packed into one stream separated by BOS (always, with force_pack). Shared by samplers that need
+// contiguous source text.
 class WindowSource {
  public:
-  WindowSource(const std::vector<data::Document>& docs, int64_t len);
+  WindowSource(const std::vector<data::Document>& docs, int64_t len, bool force_pack = false);
   // Returns the tokens and the offset of the window inside its document (or stream).
   std::vector<data::Token> draw(Rng& rng, int64_t* offset = nullptr) const;
   bool packed() const { return packed_; }
@@ -46,5 +47,16 @@ class WindowSource {
   std::vector<int64_t> doc_index_;   // documents with enough tokens
   std::vector<int64_t> cumulative_;  // cumulative window counts
 };
+
+// k distinct integers drawn uniformly from [0, n), ascending (Floyd's algorithm); 0 <= k <= n.
+std::vector<int64_t> sorted_sample(Rng& rng, int64_t k, int64_t n);
+
+// An example read from `source` at indices `idx`: tokens source[idx[i]], targets source[idx[i]+1]
+// (always the true next source token; idx[i]+1 must be inside `source`), the given positions, mask
+// 1. With mask_boundaries, a token whose successor in the example is not its successor in the
+// source (idx[i+1] != idx[i]+1) is not scored; the last token always is.
+data::Example gather_example(const std::vector<data::Token>& source,
+                             const std::vector<int64_t>& idx, const std::vector<double>& positions,
+                             bool mask_boundaries);
 
 }  // namespace ctx

@@ -220,11 +220,11 @@ void resolve_methods(RunConfig& c) {
   ctx.seq_len = c.train.seq_len;
   for (auto L : c.eval.lengths) ctx.max_eval_length = std::max(ctx.max_eval_length, L);
 
-  const auto& pos = get_method(MethodKind::Position, c.model.position, "model.position.type");
-  c.model.position = pos.name;
-  c.model.position_params = resolve_params(pos.params, c.model.position_params, "model.position");
-  if (pos.validate) {
-    auto err = pos.validate(c.model.position_params, ctx);
+  const auto* pos = get_method(MethodKind::Position, c.model.position, "model.position.type");
+  c.model.position = pos->name;
+  c.model.position_params = resolve_params(pos->params, c.model.position_params, "model.position");
+  if (pos->validate) {
+    auto err = pos->validate(c.model.position_params, ctx);
     if (!err.empty()) throw ConfigError("model.position." + err);
   }
   if (c.model.position == "rope")
@@ -233,23 +233,23 @@ void resolve_methods(RunConfig& c) {
   if (!c.rope_scaling.is_null()) {
     if (!c.rope_scaling.is_object()) throw ConfigError("rope_scaling: must be an object (got " + c.rope_scaling.dump() + ")");
     const std::string name = rope_scaling_name(c.rope_scaling);
-    const auto& rs = get_method(MethodKind::RopeScaling, name, "rope_scaling.rope_type");
+    const auto* rs = get_method(MethodKind::RopeScaling, name, "rope_scaling.rope_type");
     if (c.model.position != "rope")
       throw ConfigError("rope_scaling: '" + name + "' needs model.position rope (the model uses " + c.model.position + ")");
-    auto params = resolve_params(rs.params, c.rope_scaling, "rope_scaling", {"rope_type", "type"});
-    if (rs.validate) {
-      auto err = rs.validate(params, ctx);
+    auto params = resolve_params(rs->params, c.rope_scaling, "rope_scaling", {"rope_type", "type"});
+    if (rs->validate) {
+      auto err = rs->validate(params, ctx);
       if (!err.empty()) throw ConfigError("rope_scaling." + err);
     }
-    params["rope_type"] = rs.name;
+    params["rope_type"] = rs->name;
     c.rope_scaling = params;
   }
 
-  const auto& smp = get_method(MethodKind::Sampler, c.train.positions, "train.positions.type");
-  c.train.positions = smp.name;
-  c.train.positions_params = resolve_params(smp.params, c.train.positions_params, "train.positions");
-  if (smp.validate) {
-    auto err = smp.validate(c.train.positions_params, ctx);
+  const auto* smp = get_method(MethodKind::Sampler, c.train.positions, "train.positions.type");
+  c.train.positions = smp->name;
+  c.train.positions_params = resolve_params(smp->params, c.train.positions_params, "train.positions");
+  if (smp->validate) {
+    auto err = smp->validate(c.train.positions_params, ctx);
     if (!err.empty()) throw ConfigError("train.positions." + err);
   }
 }

@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 #include <thread>
@@ -32,14 +33,17 @@ torch::Device resolve_device(const std::string& name) {
 
 double probe_blas_gflops() {
   torch::NoGradGuard ng;
-  const int64_t n = 384;
+  const int64_t n = 512;
   auto a = torch::randn({n, n}), b = torch::randn({n, n});
   torch::matmul(a, b);  // warm-up (thread pool, BLAS init)
-  const int reps = 3;
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < reps; ++i) torch::matmul(a, b);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return reps * 2.0 * static_cast<double>(n * n * n) / std::max(s, 1e-9) / 1e9;
+  // Best of a few: other processes on the machine only ever make a single timing slower.
+  double best = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    torch::matmul(a, b);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return 2.0 * static_cast<double>(n * n * n) / std::max(best, 1e-9) / 1e9;
 }
 
 std::string blas_warning(double gflops) {

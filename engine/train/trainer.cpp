@@ -157,6 +157,12 @@ Preflight preflight(store::RunStore& db, const RunConfig& cfg) {
   if (p.split->train.empty()) throw data::DataError("data.corpus: no training documents after the split");
   if (p.split->validation.empty() && cfg.eval.enabled)
     throw data::DataError("data.corpus: no validation documents (raise data.val_fraction or add documents)");
+  SamplerContext sctx;
+  sctx.docs = &p.split->train;
+  sctx.seq_len = cfg.train.seq_len;
+  sctx.max_positions = cfg.model.max_positions;
+  const auto* smeta = get_method(MethodKind::Sampler, cfg.train.positions, "train.positions.type");
+  p.sampler = smeta->sampler(cfg.train.positions_params, sctx);
   p.init_checkpoint = init_checkpoint(db, cfg.init);
   if (!p.init_checkpoint.empty()) {
     auto model = build_model(cfg);
@@ -235,12 +241,7 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
       db.truncate_metrics_after(req.run_id, start);
     }
 
-    SamplerContext sctx;
-    sctx.docs = &split.train;
-    sctx.seq_len = c.train.seq_len;
-    sctx.max_positions = c.model.max_positions;
-    const auto& smeta = get_method(MethodKind::Sampler, c.train.positions, "train.positions.type");
-    auto sampler = smeta.sampler(c.train.positions_params, sctx);
+    auto& sampler = prep.sampler;
 
     nlohmann::json info{{"run_id", req.run_id}, {"name", c.name}, {"parameters", model->parameter_count()},
                         {"device", device_description(device)}, {"threads", threads}, {"steps", c.train.steps},

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "eval/perplexity.h"
+#include "methods/sampler.h"
 #include "store/run_store.h"
 #include "train/events.h"
 #include "train/run_config.h"
@@ -19,6 +20,7 @@ namespace ctx {
 // corpus or init source leaves the store untouched.
 struct Preflight {
   std::shared_ptr<const data::Split> split;
+  std::shared_ptr<PositionSampler> sampler;  // built over split->train: method errors surface here
   std::string init_checkpoint;  // empty for scratch
 };
 Preflight preflight(store::RunStore& db, const RunConfig& cfg);
