@@ -27,7 +27,7 @@ std::vector<int64_t> parse_lengths(const std::string& csv, const std::string& op
 std::string format_time(double unix_seconds);
 std::string format_number(double v, int precision = 4);
 
-int cmd_train(const Common& c, const std::string& config_path, const std::string& device = "");
+int cmd_train(const Common& c, const std::string& config_path, const std::string& device = "", int64_t init_run = 0);
 int cmd_resume(const Common& c, int64_t run);
 int cmd_eval(const Common& c, int64_t run, const std::string& lengths, const std::string& modes, const std::string& device);
 int cmd_runs(const Common& c);

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   };
 
   std::string config, lengths, modes = "", device, sizes = "small,base", out;
+  int64_t init_run = 0;
   int64_t run = 0, length = 0, samples = 8, bins = 64, steps = 20;
   std::vector<int64_t> runs;
   bool csv = false;
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   auto* train = app.add_subcommand("train", "train or fine-tune a model from a config file");
   train->add_option("--config", config, "config JSON")->required();
   train->add_option("--device", device, "override train.device (cpu, cuda, cuda:N)");
+  train->add_option("--init-run", init_run, "start from run N's checkpoint (overrides the config's init)");
   auto* resume = app.add_subcommand("resume", "continue an interrupted run from its last checkpoint");
   resume->add_option("run", run, "run id")->required();
   auto* eval = app.add_subcommand("eval", "evaluate a run's checkpoint at more lengths");
@@ -67,7 +69,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*train) return cli::cmd_train(common, config, device);
+    if (*train) return cli::cmd_train(common, config, device, init_run);
     if (*resume) return cli::cmd_resume(common, run);
     if (*eval) return cli::cmd_eval(common, run, lengths, modes, device);
     if (*list) return cli::cmd_runs(common);

@@ -46,7 +46,7 @@ int finish(const Common& c, int64_t run, const TrainOutcome& o) {
 
 }  // namespace
 
-int cmd_train(const Common& c, const std::string& config_path, const std::string& device) {
+int cmd_train(const Common& c, const std::string& config_path, const std::string& device, int64_t init_run) {
   nlohmann::json given;
   {
     std::ifstream in(config_path);
@@ -58,6 +58,7 @@ int cmd_train(const Common& c, const std::string& config_path, const std::string
     }
   }
   if (!device.empty() && given.is_object()) given["train"]["device"] = device;
+  if (init_run > 0 && given.is_object()) given["init"] = {{"run", init_run}};
   RunConfig cfg;
   try {
     cfg = parse_run_config(given);  // config problems exit before the store is touched
@@ -65,7 +66,7 @@ int cmd_train(const Common& c, const std::string& config_path, const std::string
     throw ConfigError(config_path + ": " + e.what());
   }
   store::RunStore db(c.db);
-  auto prepared = preflight(db, cfg);
+  auto prepared = preflight(db, cfg);  // also turns init.run_named into init.run
   const int64_t run = create_run(db, cfg, given);
   install_signals();
   auto sink = make_event_sink(c.json);
@@ -85,9 +86,7 @@ int cmd_resume(const Common& c, int64_t run) {
   if (rec.status == store::RunStatus::Finished) throw UsageError("run " + std::to_string(run) + " already finished");
   if (rec.status == store::RunStatus::Running)
     throw UsageError("run " + std::to_string(run) + " is still running (pid " + std::to_string(rec.pid) + " on " + rec.host + ")");
-  auto j = nlohmann::json::parse(rec.config_json);
-  j.erase("_given");
-  auto cfg = parse_run_config(j);
+  auto cfg = config_of_run(rec);
   install_signals();
   auto sink = make_event_sink(c.json);
   TrainRequest req;
@@ -103,9 +102,7 @@ int cmd_eval(const Common& c, int64_t run, const std::string& lengths, const std
              const std::string& device) {
   store::RunStore db(c.db);
   auto rec = db.get_run(run);
-  auto j = nlohmann::json::parse(rec.config_json);
-  j.erase("_given");
-  auto cfg = parse_run_config(j);
+  auto cfg = config_of_run(rec);
   auto L = lengths.empty() ? cfg.eval.lengths : parse_lengths(lengths, "--lengths");
   std::vector<std::string> M = cfg.eval.modes;
   if (!modes.empty()) {

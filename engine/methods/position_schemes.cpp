@@ -32,7 +32,14 @@ MethodInfo position_learned_info() {
   m.kind = MethodKind::Position;
   m.name = "learned";
   m.doc = "Learned absolute position table (max_positions rows) added to token embeddings; fractional ids interpolate.";
-  m.params = {};
+  m.params = {
+      {"init_interpolation", ParamType::Choice, "stretch", -INFINITY, INFINITY, {"stretch", "endpoint", "none"},
+       "when the init checkpoint's table is shorter (L0 < max_positions): stretch = E'[p] = E[p div k] + (p mod k)/k "
+       "(E[q+1]-E[q]), k = Lt/L0 (METHODS §1, our reading of the segmented-training paper); endpoint = u = p(L0-1)/(Lt-1); "
+       "none = refuse"},
+      {"pad", ParamType::Choice, "repeat", -INFINITY, INFINITY, {"repeat", "extrapolate"},
+       "stretch's extra row E[L0]: repeat E[L0-1], or extrapolate 2E[L0-1]-E[L0-2]"},
+  };
   return m;
 }
 

@@ -3,12 +3,46 @@
 
 #include <cmath>
 
+#include "model/alibi_positions.h"
+#include "model/irpe_positions.h"
+#include "model/relative_positions.h"
 #include "model/rope.h"
 
 namespace ctx {
 
-LearnedPositions::LearnedPositions(int64_t rows, int64_t d_model) : rows_(rows) {
+LearnedPositions::LearnedPositions(int64_t rows, int64_t d_model, std::string interpolation, std::string pad)
+    : rows_(rows), interpolation_(std::move(interpolation)), pad_(std::move(pad)) {
   table_ = register_parameter("table", torch::randn({rows, d_model}) * 0.02);
+}
+
+torch::Tensor interpolate_table(const torch::Tensor& E, int64_t rows, const std::string& mode, const std::string& pad) {
+  const int64_t L0 = E.size(0);
+  if (mode == "endpoint") {
+    // u = p (L0-1)/(Lt-1): first and last rows stay, everything between is linear.
+    auto u = torch::arange(rows, torch::kDouble) * (static_cast<double>(L0 - 1) / static_cast<double>(rows - 1));
+    auto i0 = u.floor().to(torch::kLong).clamp_max(L0 - 1), i1 = (i0 + 1).clamp_max(L0 - 1);
+    auto w = (u - i0.to(torch::kDouble)).to(E.scalar_type()).unsqueeze(1);
+    return E.index_select(0, i0) * (1 - w) + E.index_select(0, i1) * w;
+  }
+  // "stretch": k = Lt/L0 integer; pad one row E[L0] (repeat or linear extrapolation); then
+  // E'[p] = E[q] + (r/k)(E[q+1] - E[q]) with q = p div k, r = p mod k, so E'[kq] = E[q].
+  if (rows % L0 != 0)
+    throw PositionRangeError("model.position.init_interpolation: stretch needs max_positions (" + std::to_string(rows) +
+                             ") to be a multiple of the checkpoint's table (" + std::to_string(L0) + " rows)");
+  const int64_t k = rows / L0;
+  auto extra = pad == "extrapolate" && L0 >= 2 ? 2 * E[L0 - 1] - E[L0 - 2] : E[L0 - 1];
+  auto padded = torch::cat({E, extra.unsqueeze(0)}, 0);
+  auto p = torch::arange(rows, torch::kLong);
+  auto q = p.div(k, "floor"), r = (p - q * k).to(E.scalar_type()).unsqueeze(1) / static_cast<double>(k);
+  auto Eq = padded.index_select(0, q), Eq1 = padded.index_select(0, q + 1);
+  return Eq + r * (Eq1 - Eq);
+}
+
+torch::Tensor LearnedPositions::adapt_loaded(const std::string& name, const torch::Tensor& loaded) {
+  if (name != "table" || interpolation_ == "none" || loaded.dim() != 2 || loaded.size(1) != table_.size(1) ||
+      loaded.size(0) >= rows_)
+    return {};
+  return interpolate_table(loaded, rows_, interpolation_, pad_);
 }
 
 void LearnedPositions::prepare(const torch::Tensor& positions) {
@@ -44,10 +78,16 @@ class NoPositions : public PositionScheme {};
 
 std::shared_ptr<PositionScheme> make_position_scheme(const ModelConfig& model, const nlohmann::json& rope_scaling) {
   if (model.position == "rope") return std::make_shared<RopeScheme>(model, rope_scaling);
-  if (model.position == "learned") return std::make_shared<LearnedPositions>(model.max_positions, model.d_model);
+  if (model.position == "learned")
+    return std::make_shared<LearnedPositions>(model.max_positions, model.d_model,
+                                              model.position_params.value("init_interpolation", "stretch"),
+                                              model.position_params.value("pad", "repeat"));
   if (model.position == "sinusoidal")
     return std::make_shared<SinusoidalPositions>(model.d_model, model.position_params.at("base").get<double>());
   if (model.position == "nope") return std::make_shared<NoPositions>();
+  if (model.position == "alibi") return std::make_shared<AlibiPositions>(model);
+  if (model.position == "relative") return std::make_shared<RelativePositions>(model);
+  if (model.position == "irpe") return std::make_shared<IrpePositions>(model, rope_scaling);
   throw ConfigError("model.position.type: no model implementation for '" + model.position + "'");
 }
 

@@ -34,6 +34,10 @@ class PositionScheme : public torch::nn::Module {
   }
   // The largest position id (exclusive) the scheme accepts; <= 0 means unbounded.
   virtual int64_t max_position() const { return 0; }
+  // A checkpoint tensor of this scheme whose shape differs from the parameter `name` (relative to
+  // the scheme): return it adapted (e.g. a learned table interpolated to more rows) or an undefined
+  // tensor to refuse. Default: refuse.
+  virtual torch::Tensor adapt_loaded(const std::string& /*name*/, const torch::Tensor& /*loaded*/) { return {}; }
   // What the scheme resolved (frequencies, factors), stored with each run.
   virtual nlohmann::json describe() const { return nlohmann::json::object(); }
 };

@@ -1,6 +1,9 @@
 // RoPE: angles in fp32 from explicit ids, cos/sin shared by all layers of one forward pass.
 #include "model/rope.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <torch/nn/functional/activation.h>
 
 namespace ctx {
@@ -28,6 +31,49 @@ RopeScheme::RopeScheme(const ModelConfig& model, const nlohmann::json& rope_scal
   base_.rot_dim = static_cast<int64_t>(static_cast<double>(model.head_dim()) * p.at("rotary_fraction").get<double>());
   base_.max_positions = model.max_positions;
   pairing_ = p.at("pairing") == "interleaved" ? RopePairing::Interleaved : RopePairing::Half;
+  if (rope_scaling_name(scaling_) == "clex") {
+    ClexOptions o;
+    o.rot_dim = base_.rot_dim;
+    o.theta = base_.theta;
+    o.max_t = scaling_.at("max_factor").get<int64_t>();
+    o.param_factor = scaling_.at("param_factor").get<int64_t>();
+    o.time_dt = scaling_.at("time_dt").get<double>();
+    o.act = scaling_.at("act").get<std::string>();
+    o.scheme = scaling_.at("rk_scheme").get<std::string>();
+    clex_L0_ = scaling_.at("original_max_position_embeddings").get<int64_t>();
+    if (clex_L0_ <= 0) clex_L0_ = base_.max_positions;
+    clex_log_scale_ = scaling_.at("log_scale").get<bool>();
+    clex_ = register_module("clex", ClexOde(o));
+  }
+}
+
+torch::Tensor RopeScheme::inv_freq_tensor(const torch::Tensor& positions, int64_t seq_len) {
+  auto opts = torch::TensorOptions().dtype(torch::kFloat).device(positions.device());
+  if (!clex_) {
+    auto it = cache_.find(seq_len);
+    if (it == cache_.end()) {
+      if (cache_.size() > 64) cache_.clear();
+      it = cache_.emplace(seq_len, frequencies(seq_len)).first;
+    }
+    last_ = it->second;
+    return torch::tensor(std::vector<float>(last_.inv_freq.begin(), last_.inv_freq.end()), opts);
+  }
+  // CLEX: the scale is read from the ids themselves: training ids of scale t span [0, L0·t), and at
+  // inference t = ⌈L/L0⌉ — both are ⌈(max id + 1)/L0⌉, capped at max_t.
+  const int64_t max_t = clex_->options().max_t;
+  clex_t_ = std::clamp<int64_t>((seq_len + clex_L0_ - 1) / clex_L0_, 1, max_t);
+  last_ = RopeFreqs{base_inv_freq(base_.rot_dim, base_.theta), 1.0, {{"rope_type", "clex"}, {"t", clex_t_}}};
+  q_scale_ = clex_log_scale_ && !is_training() ? std::log(static_cast<double>(seq_len)) / std::log(static_cast<double>(clex_L0_)) : 1.0;
+  if (clex_t_ == 1) return torch::tensor(std::vector<float>(last_.inv_freq.begin(), last_.inv_freq.end()), opts);
+  if (is_training() && torch::GradMode::is_enabled()) {
+    clex_grid_ = torch::Tensor();  // weights are changing: the evaluation grid is stale
+    return torch::exp(clex_->solve(clex_t_)[clex_t_ - 1]).to(positions.device());
+  }
+  if (!clex_grid_.defined()) {
+    torch::NoGradGuard ng;
+    clex_grid_ = torch::exp(clex_->solve(max_t)).to(positions.device());
+  }
+  return clex_grid_[clex_t_ - 1];
 }
 
 RopeFreqs RopeScheme::frequencies(int64_t seq_len) const { return rope_frequencies(scaling_, base_, seq_len); }
@@ -35,15 +81,7 @@ RopeFreqs RopeScheme::frequencies(int64_t seq_len) const { return rope_frequenci
 void RopeScheme::prepare(const torch::Tensor& positions) {
   // Length-dependent scalings (dynamic NTK, ...) see the span of ids actually present.
   const int64_t seq_len = static_cast<int64_t>(std::ceil(positions.max().item<double>())) + 1;
-  auto it = cache_.find(seq_len);
-  if (it == cache_.end()) {
-    if (cache_.size() > 64) cache_.clear();
-    it = cache_.emplace(seq_len, frequencies(seq_len)).first;
-  }
-  last_ = it->second;
-  auto inv = torch::tensor(std::vector<float>(last_.inv_freq.begin(), last_.inv_freq.end()),
-                           torch::TensorOptions().dtype(torch::kFloat))
-                 .to(positions.device());
+  auto inv = inv_freq_tensor(positions, seq_len);
   auto angles = positions.to(torch::kFloat).unsqueeze(-1) * inv;  // [B, T, d/2]
   const auto af = static_cast<float>(last_.attention_factor);
   cos_ = (angles.cos() * af).unsqueeze(1);
@@ -53,6 +91,7 @@ void RopeScheme::prepare(const torch::Tensor& positions) {
 void RopeScheme::rotate(torch::Tensor& q, torch::Tensor& k, int64_t) {
   auto c = cos_.to(q.scalar_type()), s = sin_.to(q.scalar_type());
   q = apply_rope(q, c, s, pairing_);
+  if (q_scale_ != 1.0) q = q * q_scale_;
   k = apply_rope(k, c, s, pairing_);
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "methods/rope_scaling.h"
+#include "model/clex_ode.h"
 #include "model/position_scheme.h"
 
 namespace ctx {
@@ -25,6 +26,8 @@ class RopeScheme : public PositionScheme {
   // Frequencies as used at `seq_len` (the `rope` CLI verb prints these).
   RopeFreqs frequencies(int64_t seq_len) const;
   const RopeBase& base() const { return base_; }
+  // The learned CLEX ODE when rope_scaling is clex (null otherwise).
+  ClexOde clex() const { return clex_; }
 
  private:
   RopeBase base_;
@@ -33,6 +36,14 @@ class RopeScheme : public PositionScheme {
   torch::Tensor cos_, sin_;
   std::map<int64_t, RopeFreqs> cache_;  // by sequence length, for length-dependent scalings
   RopeFreqs last_;
+  // CLEX: the ODE, L0, and (evaluation only) the frequency grid for t = 1..max_t.
+  ClexOde clex_{nullptr};
+  int64_t clex_L0_ = 0;
+  bool clex_log_scale_ = false;
+  torch::Tensor clex_grid_;
+  int64_t clex_t_ = 1;
+  double q_scale_ = 1.0;
+  torch::Tensor inv_freq_tensor(const torch::Tensor& positions, int64_t seq_len);
 };
 
 }  // namespace ctx

@@ -87,6 +87,10 @@ CheckpointInfo load_checkpoint(const std::string& path, TransformerLM& model, to
       torch::Tensor t;
       if (!read_nested(m, p.key(), t, false))
         throw CheckpointError("checkpoint '" + path + "' has no tensor '" + p.key() + "' (different model?)");
+      if (t.sizes() != p.value().sizes() && p.key().rfind("pos.", 0) == 0) {
+        auto adapted = model->position_scheme().adapt_loaded(p.key().substr(4), t);
+        if (adapted.defined()) t = adapted;
+      }
       if (t.sizes() != p.value().sizes()) {
         std::ostringstream s;
         s << "checkpoint '" << path << "': tensor '" << p.key() << "' has shape " << t.sizes() << ", the model needs "
@@ -111,6 +115,8 @@ CheckpointInfo load_checkpoint(const std::string& path, TransformerLM& model, to
     info.config_json = cfg.toStringRef();
   } catch (const CheckpointError&) {
     throw;
+  } catch (const PositionRangeError& e) {
+    throw CheckpointError("checkpoint '" + path + "': " + e.what());
   } catch (const std::exception& e) {
     throw CheckpointError("checkpoint '" + path + "' is unreadable or corrupt: " + first_line(e.what()));
   }

@@ -201,13 +201,18 @@ void parse_init(Section& top, InitConfig& init) {
     init.kind = "run";
     init.run = r;
   }
+  if (s.has("run_named")) {
+    if (init.kind != "scratch") throw ConfigError("init: give one of \"run\", \"run_named\" or \"checkpoint\"");
+    s.string("run_named", init.run_name);
+    init.kind = "run_named";
+  }
   if (s.has("checkpoint")) {
-    if (init.kind == "run") throw ConfigError("init: give either \"run\" or \"checkpoint\", not both");
+    if (init.kind != "scratch") throw ConfigError("init: give one of \"run\", \"run_named\" or \"checkpoint\"");
     s.string("checkpoint", init.checkpoint);
     init.kind = "checkpoint";
   }
   s.finish();
-  if (init.kind == "scratch") throw ConfigError("init: an object needs \"run\" or \"checkpoint\"");
+  if (init.kind == "scratch") throw ConfigError("init: an object needs \"run\", \"run_named\" or \"checkpoint\"");
 }
 
 // Resolves method parameters through the registry and runs their checks.
@@ -295,6 +300,7 @@ RunConfig load_run_config(const std::string& path) {
 
 nlohmann::json to_json(const RunConfig& c) {
   nlohmann::json init = c.init.kind == "run"          ? nlohmann::json{{"run", c.init.run}}
+                        : c.init.kind == "run_named"  ? nlohmann::json{{"run_named", c.init.run_name}}
                         : c.init.kind == "checkpoint" ? nlohmann::json{{"checkpoint", c.init.checkpoint}}
                                                       : nlohmann::json("scratch");
   nlohmann::json position = c.model.position_params;

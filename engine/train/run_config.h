@@ -17,8 +17,9 @@ struct ConfigError : std::runtime_error {
 };
 
 struct InitConfig {
-  std::string kind = "scratch";  // scratch | run | checkpoint
+  std::string kind = "scratch";  // scratch | run | run_named | checkpoint
   int64_t run = 0;
+  std::string run_name;  // run_named: the latest finished run with this name (presets use it)
   std::string checkpoint;
 };
 

@@ -15,6 +15,7 @@
 #include "model/transformer.h"
 #include "train/checkpoint.h"
 #include "train/lr_schedule.h"
+#include "train/position_stats.h"
 #include "train/runtime.h"
 
 namespace fs = std::filesystem;
@@ -71,14 +72,18 @@ std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
 }
 
 // Builds one (micro-)batch deterministically from (seed, step, micro): resume replays the same data.
-data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro, int64_t size) {
+data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro, int64_t size,
+                       PositionStats* stats) {
   Rng batch_rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), 0xba7c));
   sampler.begin_batch(batch_rng);
-  data::Batch b;
+  std::vector<data::Example> examples;
   for (int64_t i = 0; i < size; ++i) {
     Rng rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), static_cast<uint64_t>(i) + 1));
-    b.append(sampler.sample(rng));
+    examples.push_back(sampler.sample(rng));
   }
+  if (stats) stats->add(examples);
+  data::Batch b;
+  for (auto& ex : examples) b.append(ex);
   return b;
 }
 
@@ -151,7 +156,26 @@ std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step,
 
 }  // namespace
 
-Preflight preflight(store::RunStore& db, const RunConfig& cfg) {
+RunConfig config_of_run(const store::RunRecord& run) {
+  auto j = nlohmann::json::parse(run.config_json);
+  j.erase("_given");
+  j.erase("_resolved");
+  return parse_run_config(j);
+}
+
+Preflight preflight(store::RunStore& db, RunConfig& cfg) {
+  if (cfg.init.kind == "run_named") {
+    for (const auto& r : db.list_runs()) {  // newest first
+      if (r.name == cfg.init.run_name && r.status == store::RunStatus::Finished) {
+        cfg.init.kind = "run";
+        cfg.init.run = r.id;
+        break;
+      }
+    }
+    if (cfg.init.kind != "run")
+      throw ConfigError("init.run_named: no finished run named '" + cfg.init.run_name + "' in " + db.path() +
+                        " (train its preset first)");
+  }
   Preflight p;
   p.split = std::make_shared<const data::Split>(load_split(cfg));
   if (p.split->train.empty()) throw data::DataError("data.corpus: no training documents after the split");
@@ -216,7 +240,8 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
     fs::create_directories(run_dir);
     db.mark_running(req.run_id, static_cast<int64_t>(getpid()), store::host_name(), device_description(device));
 
-    Preflight prep = req.prepared.split ? req.prepared : preflight(db, c);
+    RunConfig resolved = c;
+    Preflight prep = req.prepared.split ? req.prepared : preflight(db, resolved);
     const auto& split = *prep.split;
     auto model = build_model(c);
     const std::string config_json = to_json(c).dump();
@@ -249,6 +274,14 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
                         {"validation_docs", split.validation.size()}, {"position", model->position_scheme().describe()}};
     events.on_start(req.run_id, info);
 
+    // The resolved position values (YaRN's low/high and attention factor, ...) go with the run.
+    {
+      auto stored = nlohmann::json::parse(db.get_run(req.run_id).config_json);
+      stored["_resolved"] = {{"position", model->position_scheme().describe()}, {"parameters", model->parameter_count()}};
+      db.set_config(req.run_id, stored.dump());
+    }
+    PositionStats stats;
+    if (req.resume) stats.load(db, req.run_id, start);
     const int64_t tokens_per_step = c.train.batch_size * c.train.grad_accum * c.train.seq_len;
     const auto t_start = Clock::now();
     auto last_beat = t_start;
@@ -260,7 +293,7 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
       optim->zero_grad();
       double loss_sum = 0;
       for (int64_t micro = 0; micro < c.train.grad_accum; ++micro) {
-        auto batch = make_batch(*sampler, c.seed, step, micro, c.train.batch_size);
+        auto batch = make_batch(*sampler, c.seed, step, micro, c.train.batch_size, &stats);
         auto t = to_tensors(batch, device);
         auto loss = model->loss(t.tokens, t.positions, t.targets, t.mask) / static_cast<double>(c.train.grad_accum);
         loss.backward();
@@ -288,9 +321,11 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
       e.eta_s = elapsed / done * static_cast<double>(c.train.steps - step);
       e.tokens_seen = step * tokens_per_step;
       if (step % c.train.log_every == 0 || step == c.train.steps) {
-        db.log_metrics(req.run_id, step, {{"loss", loss_sum}, {"lr", lr}, {"grad_norm", gnorm},
-                                          {"tokens_per_s", e.tokens_per_s},
-                                          {"tokens_seen", static_cast<double>(e.tokens_seen)}});
+        std::vector<std::pair<std::string, double>> values = {
+            {"loss", loss_sum}, {"lr", lr}, {"grad_norm", gnorm}, {"tokens_per_s", e.tokens_per_s},
+            {"tokens_seen", static_cast<double>(e.tokens_seen)}};
+        for (const auto& [k, v] : stats.last_info()) values.emplace_back(k, v);
+        db.log_metrics(req.run_id, step, values);
       }
       events.on_step(e);
       if (std::chrono::duration<double>(now - last_beat).count() > 2.0) {
@@ -301,6 +336,7 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
       if ((c.train.checkpoint_every > 0 && step % c.train.checkpoint_every == 0) || step == c.train.steps || stop) {
         save_checkpoint(checkpoint_path(run_dir, step), model, optim.get(), step, config_json);
         prune_checkpoints(run_dir, 2);
+        stats.save(db, req.run_id, step);
       }
       if (stop && step < c.train.steps) {
         return fail(RunStatus::Interrupted, "stopped at step " + std::to_string(step) + " of " + std::to_string(c.train.steps));
@@ -327,9 +363,7 @@ std::vector<PplResult> evaluate_run(store::RunStore& db, int64_t run_id, const s
                                     const std::vector<std::string>& modes, EventSink& events,
                                     const std::string& device_override) {
   const auto run = db.get_run(run_id);
-  auto j = nlohmann::json::parse(run.config_json);
-  j.erase("_given");
-  auto c = parse_run_config(j);
+  auto c = config_of_run(run);
   if (!device_override.empty()) c.train.device = device_override;
   auto ck = latest_checkpoint(run.run_dir);
   if (!ck) throw CheckpointError("run " + std::to_string(run_id) + " has no checkpoint in '" + run.run_dir + "'");

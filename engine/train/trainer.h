@@ -23,7 +23,9 @@ struct Preflight {
   std::shared_ptr<PositionSampler> sampler;  // built over split->train: method errors surface here
   std::string init_checkpoint;  // empty for scratch
 };
-Preflight preflight(store::RunStore& db, const RunConfig& cfg);
+// Resolves init.run_named to init.run (the latest finished run of that name) and checks the data,
+// the sampler and the init checkpoint.
+Preflight preflight(store::RunStore& db, RunConfig& cfg);
 
 struct TrainRequest {
   store::RunStore* store = nullptr;
@@ -44,6 +46,9 @@ struct TrainOutcome {
 
 // "<db without extension>.runs/run-N" beside the store.
 std::string run_dir_for(const std::string& db_path, int64_t run_id);
+
+// The config a stored run was made with (the stored JSON minus its "_given" and "_resolved" notes).
+RunConfig config_of_run(const store::RunRecord& run);
 
 // Creates the run record (queued) and its folder; returns the id.
 int64_t create_run(store::RunStore& db, const RunConfig& cfg, const nlohmann::json& config_as_given = nullptr);

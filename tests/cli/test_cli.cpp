@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -234,4 +235,50 @@ TEST(Cli, ForeignAndNewerStoresAreRefusedAndLeftAlone) {
   EXPECT_NE(r.rc, 0);
   EXPECT_NE(r.err.find("99"), std::string::npos) << r.err;
   EXPECT_EQ(slurp(newer), before);
+}
+
+TEST(Cli, KilledRunShowsInterruptedAndResumesToTheEnd) {
+  auto db = fresh_db("killed.db");
+  auto j = tiny_config();
+  j["train"]["steps"] = 400;
+  j["train"]["checkpoint_every"] = 20;
+  j["eval"]["enabled"] = false;
+  auto cfg = write_config("killed.json", j);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execl(CTXLAB_CLI, CTXLAB_CLI, "train", "--config", cfg.c_str(), "--db", db.c_str(), "--json", (char*)nullptr);
+    _exit(127);
+  }
+  // Wait for the first checkpoint, then kill -9 mid-run.
+  auto ckdir = dir() / "killed.runs" / "run-1";
+  bool saw = false;
+  for (int i = 0; i < 600 && !saw; ++i) {
+    usleep(50000);
+    std::error_code ec;
+    if (fs::is_directory(ckdir, ec))
+      for (auto& e : fs::directory_iterator(ckdir, ec)) saw |= e.path().extension() == ".pt";
+  }
+  ASSERT_TRUE(saw) << "no checkpoint appeared";
+  kill(pid, SIGKILL);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFSIGNALED(st)) << "the run finished before it could be killed";
+
+  auto runs = last_json_line(cli("runs --json --db " + db.string()).out);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["status"], "interrupted");
+  auto r = cli("resume 1 --json --db " + db.string());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(last_json_line(r.out)["status"], "finished");
+  auto show = last_json_line(cli("show 1 --json --db " + db.string()).out);
+  EXPECT_EQ(show["metrics"]["loss"]["step"], 400);
+  // The resumed run overwrote, not duplicated, the points after its checkpoint.
+  SQLite::Database check(db.string(), SQLite::OPEN_READONLY);
+  SQLite::Statement q(check, "SELECT COUNT(*), COUNT(DISTINCT step) FROM metrics m JOIN metric_names n ON n.id = m.metric_id WHERE n.name = 'loss'");
+  ASSERT_TRUE(q.executeStep());
+  EXPECT_EQ(q.getColumn(0).getInt(), 400);
+  EXPECT_EQ(q.getColumn(1).getInt(), 400);
 }

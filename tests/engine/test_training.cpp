@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cstring>
 #include <fstream>
+#include <limits>
 
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -167,4 +169,54 @@ TEST(Training, EvaluationIsRecordedPerLengthAndMode) {
   auto o2 = ctx::run_training(r, quiet);
   ASSERT_EQ(o2.status, ctx::store::RunStatus::Finished) << o2.error;
   EXPECT_EQ(o2.evals.size(), 1u);
+}
+
+TEST(Training, NonFiniteLossStopsTheRunAsDivergedWithItsStep) {
+  auto cfg = small_config(5);
+  // Start from a checkpoint whose weights are NaN: the very first loss is NaN.
+  ctx::TransformerLM bad(cfg.model, nullptr, 259);
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : bad->parameters()) p.fill_(std::numeric_limits<float>::quiet_NaN());
+  }
+  auto ck = tmp_path("nan.pt");
+  ctx::save_checkpoint(ck, bad, nullptr, 0, "{}");
+  cfg.init.kind = "checkpoint";
+  cfg.init.checkpoint = ck;
+  Quiet quiet;
+  ctx::store::RunStore db(tmp_path("nan.db"));
+  const int64_t id = ctx::create_run(db, cfg);
+  ctx::TrainRequest r;
+  r.store = &db;
+  r.run_id = id;
+  r.config = cfg;
+  auto o = ctx::run_training(r, quiet);
+  EXPECT_EQ(o.status, ctx::store::RunStatus::Diverged);
+  EXPECT_NE(o.error.find("at step 1"), std::string::npos) << o.error;
+  auto rec = db.get_run(id);
+  EXPECT_EQ(rec.status, ctx::store::RunStatus::Diverged);
+  EXPECT_EQ(rec.error, o.error);
+}
+
+TEST(Training, PositionCountsAndResolvedValuesAreStored) {
+  auto cfg = small_config(4);
+  Quiet quiet;
+  ctx::store::RunStore db(tmp_path("stats.db"));
+  const int64_t id = ctx::create_run(db, cfg);
+  ctx::TrainRequest r;
+  r.store = &db;
+  r.run_id = id;
+  r.config = cfg;
+  ASSERT_EQ(ctx::run_training(r, quiet).status, ctx::store::RunStatus::Finished);
+  auto ids = db.artifact(id, "positions/ids");
+  ASSERT_TRUE(ids.has_value());
+  ASSERT_EQ(ids->dtype, "i64");
+  std::vector<int64_t> counts(ids->data.size() / 8);
+  std::memcpy(counts.data(), ids->data.data(), ids->data.size());
+  // Contiguous sampler, 4 steps x 4 examples: every id 0..31 presented exactly 16 times.
+  ASSERT_EQ(counts.size(), 32u);
+  for (auto c : counts) EXPECT_EQ(c, 16);
+  auto stored = nlohmann::json::parse(db.get_run(id).config_json);
+  EXPECT_EQ(stored["_resolved"]["position"]["rope_type"], "default");
+  EXPECT_NO_THROW(ctx::config_of_run(db.get_run(id)));
 }
