@@ -72,8 +72,14 @@ PplResult evaluate_perplexity(TransformerLM& model, const std::vector<data::Docu
   torch::NoGradGuard ng;
   model->eval();
   auto positions = torch::arange(L, torch::kFloat).unsqueeze(0);
-  for (size_t b0 = 0; b0 < windows.size(); b0 += static_cast<size_t>(opt.batch_size)) {
-    const size_t b1 = std::min(windows.size(), b0 + static_cast<size_t>(opt.batch_size));
+  const bool memory = opt.memory && opt.mode == "nonoverlap";
+  LayerMemory mem;
+  const size_t step = memory ? 1 : static_cast<size_t>(opt.batch_size);
+  for (size_t b0 = 0; b0 < windows.size(); b0 += step) {
+    const size_t b1 = std::min(windows.size(), b0 + step);
+    // The cache only holds when this window directly follows the previous one in its document.
+    if (memory && (b0 == 0 || windows[b0].doc != windows[b0 - 1].doc || windows[b0].start != windows[b0 - 1].start + L))
+      mem.clear();
     const int64_t B = static_cast<int64_t>(b1 - b0);
     std::vector<int64_t> in(static_cast<size_t>(B * L)), tg(static_cast<size_t>(B * L));
     for (size_t w = b0; w < b1; ++w) {
@@ -85,7 +91,10 @@ PplResult evaluate_perplexity(TransformerLM& model, const std::vector<data::Docu
     }
     auto tin = torch::from_blob(in.data(), {B, L}, torch::kLong).to(device);
     auto ttg = torch::from_blob(tg.data(), {B, L}, torch::kLong).to(device);
-    auto losses = model->token_losses(tin, positions.expand({B, L}).to(device), ttg).to(torch::kCPU).to(torch::kDouble).contiguous();
+    auto losses = model->token_losses(tin, positions.expand({B, L}).to(device), ttg, memory ? &mem : nullptr)
+                      .to(torch::kCPU)
+                      .to(torch::kDouble)
+                      .contiguous();
     const double* lp = losses.data_ptr<double>();
     for (size_t w = b0; w < b1; ++w) {
       for (int64_t i = windows[w].score_from; i < L; ++i) {

@@ -17,6 +17,9 @@ struct PplOptions {
   int64_t stride = 0;               // sliding: 0 = length / 2
   int64_t max_tokens = 32768;       // scored tokens, at most (windows taken in document order)
   int64_t batch_size = 4;
+  // Carry each layer's previous-window states (Shortformer's cache): windows of a document are
+  // scored one after the other, each attending to the one before it (non-overlapping mode).
+  bool memory = false;
 };
 
 struct PplResult {

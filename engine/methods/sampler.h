@@ -25,6 +25,9 @@ class PositionSampler {
   virtual ~PositionSampler() = default;
   // Called once per optimizer step before its examples (per-batch draws, e.g. E2-LLM's g).
   virtual void begin_batch(Rng& /*rng*/) {}
+  // Before each example: its row in the step (micro-batch * batch_size + index) and how many tokens
+  // each row consumed before this step. Samplers whose rows continue through the text use these.
+  virtual void set_slot(int64_t /*row*/, int64_t /*tokens_before*/) {}
   virtual data::Example sample(Rng& rng) = 0;
 };
 

@@ -6,6 +6,7 @@
 #include "model/alibi_positions.h"
 #include "model/irpe_positions.h"
 #include "model/relative_positions.h"
+#include "model/pia_positions.h"
 #include "model/rope.h"
 
 namespace ctx {
@@ -85,6 +86,9 @@ std::shared_ptr<PositionScheme> make_position_scheme(const ModelConfig& model, c
   if (model.position == "sinusoidal")
     return std::make_shared<SinusoidalPositions>(model.d_model, model.position_params.at("base").get<double>());
   if (model.position == "nope") return std::make_shared<NoPositions>();
+  if (model.position == "pia")
+    return std::make_shared<PiaPositions>(model.d_model, model.position_params.at("base").get<double>(),
+                                          model.position_params.at("cache").get<bool>());
   if (model.position == "alibi") return std::make_shared<AlibiPositions>(model);
   if (model.position == "relative") return std::make_shared<RelativePositions>(model);
   if (model.position == "irpe") return std::make_shared<IrpePositions>(model, rope_scaling);

@@ -26,6 +26,15 @@ class PositionScheme : public torch::nn::Module {
   virtual void prepare(const torch::Tensor& /*positions*/) {}
   // Added to the token embeddings (absolute schemes). Default: unchanged.
   virtual torch::Tensor embed(const torch::Tensor& h) { return h; }
+  // Inputs of the query and key projections (position-infused attention adds to these, never to
+  // the values). `h` [B, T, d] is the current window, `hk` [B, M+T, d] the window behind the
+  // M cached states of the previous window. Default: unchanged.
+  virtual std::pair<torch::Tensor, torch::Tensor> qk_inputs(const torch::Tensor& h, const torch::Tensor& hk,
+                                                            int64_t /*layer*/) {
+    return {h, hk};
+  }
+  // Whether q/k inputs differ from the value input (the blocks then project them separately).
+  virtual bool infuses_qk() const { return false; }
   // Applied to q, k [B, H, T, Dh] in every layer (rotary schemes).
   virtual void rotate(torch::Tensor& /*q*/, torch::Tensor& /*k*/, int64_t /*layer*/) {}
   // Additive attention-logit bias [B|1, H|1, Tq, Tk] or an undefined tensor.

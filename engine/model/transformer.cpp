@@ -30,16 +30,34 @@ BlockImpl::BlockImpl(const ModelConfig& c, int64_t index)
   down_->weight.normal_(0, resid);
 }
 
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> BlockImpl::qkv(const torch::Tensor& h, PositionScheme& pos) {
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> BlockImpl::qkv(const torch::Tensor& h, const torch::Tensor& mem,
+                                                                         PositionScheme& pos) {
   const auto B = h.size(0), T = h.size(1);
-  auto parts = wqkv_(h).view({B, T, 3, heads_, head_dim_}).permute({2, 0, 3, 1, 4});  // 3,B,H,T,Dh
-  auto q = parts[0], k = parts[1], v = parts[2];
+  if (!mem.defined() && !pos.infuses_qk()) {
+    auto parts = wqkv_(h).view({B, T, 3, heads_, head_dim_}).permute({2, 0, 3, 1, 4});  // 3,B,H,T,Dh
+    auto q = parts[0], k = parts[1], v = parts[2];
+    pos.rotate(q, k, index_);
+    return {q, k, v};
+  }
+  // Separate projections: keys and values also see the cached states, and position-infused
+  // schemes change the query/key inputs but not the values.
+  auto hk = mem.defined() ? torch::cat({mem, h}, 1) : h;
+  auto [in_q, in_k] = pos.qk_inputs(h, hk, index_);
+  auto w = wqkv_->weight.chunk(3, 0);
+  const auto Tk = hk.size(1);
+  auto split = [&](const torch::Tensor& t, int64_t len) { return t.view({B, len, heads_, head_dim_}).transpose(1, 2); };
+  auto q = split(torch::matmul(in_q, w[0].t()), T);
+  auto k = split(torch::matmul(in_k, w[1].t()), Tk);
+  auto v = split(torch::matmul(hk, w[2].t()), Tk);
   pos.rotate(q, k, index_);
   return {q, k, v};
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, PositionScheme& pos) {
-  auto [q, k, v] = qkv(ln1_(x), pos);
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, PositionScheme& pos, const torch::Tensor& mem,
+                                 torch::Tensor* mem_out) {
+  auto h0 = ln1_(x);
+  if (mem_out) *mem_out = h0.detach();
+  auto [q, k, v] = qkv(h0, mem, pos);
   auto bias = pos.logit_bias(q, k, index_);
   auto a = attend(q, k, v, bias, true);  // B,H,T,Dh
   auto h = x + wo_(a.transpose(1, 2).flatten(2));
@@ -47,7 +65,7 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, PositionScheme& pos) {
 }
 
 std::pair<torch::Tensor, torch::Tensor> BlockImpl::forward_with_attention(const torch::Tensor& x, PositionScheme& pos) {
-  auto [q, k, v] = qkv(ln1_(x), pos);
+  auto [q, k, v] = qkv(ln1_(x), {}, pos);
   auto bias = pos.logit_bias(q, k, index_);
   auto [a, probs] = attend_explicit(q, k, v, bias, true);
   auto h = x + wo_(a.transpose(1, 2).flatten(2));
@@ -67,28 +85,40 @@ TransformerLMImpl::TransformerLMImpl(const ModelConfig& c, const nlohmann::json&
   ln_f_ = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
 }
 
-torch::Tensor TransformerLMImpl::forward(const torch::Tensor& tokens, const torch::Tensor& positions) {
+torch::Tensor TransformerLMImpl::forward(const torch::Tensor& tokens, const torch::Tensor& positions,
+                                         LayerMemory* memory) {
   pos_->prepare(positions);
   auto h = pos_->embed(tok_(tokens));
-  for (auto& b : *blocks_) h = b->as<BlockImpl>()->forward(h, *pos_);
+  if (memory) memory->resize(blocks_->size());
+  for (size_t l = 0; l < blocks_->size(); ++l) {
+    auto* block = (*blocks_)[l]->as<BlockImpl>();
+    if (!memory) {
+      h = block->forward(h, *pos_);
+      continue;
+    }
+    auto& slot = (*memory)[l];
+    // A previous window of another batch size (last partial batch) cannot be attended to.
+    torch::Tensor mem = slot.defined() && slot.size(0) == h.size(0) ? slot : torch::Tensor();
+    h = block->forward(h, *pos_, mem, &slot);
+  }
   return torch::matmul(ln_f_(h), tok_->weight.t());
 }
 
 torch::Tensor TransformerLMImpl::token_losses(const torch::Tensor& tokens, const torch::Tensor& positions,
-                                              const torch::Tensor& targets) {
-  auto logits = forward(tokens, positions);
+                                              const torch::Tensor& targets, LayerMemory* memory) {
+  auto logits = forward(tokens, positions, memory);
   auto l = F::cross_entropy(logits.flatten(0, 1).to(torch::kFloat), targets.flatten(),
                             F::CrossEntropyFuncOptions().reduction(torch::kNone));
   return l.view_as(targets);
 }
 
 torch::Tensor TransformerLMImpl::loss(const torch::Tensor& tokens, const torch::Tensor& positions,
-                                      const torch::Tensor& targets, const torch::Tensor& mask) {
+                                      const torch::Tensor& targets, const torch::Tensor& mask, LayerMemory* memory) {
   if (!mask.defined()) {
-    auto logits = forward(tokens, positions);
+    auto logits = forward(tokens, positions, memory);
     return F::cross_entropy(logits.flatten(0, 1).to(torch::kFloat), targets.flatten());
   }
-  auto l = token_losses(tokens, positions, targets);
+  auto l = token_losses(tokens, positions, targets, memory);
   return (l * mask).sum() / mask.sum().clamp_min(1.0);
 }
 

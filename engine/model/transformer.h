@@ -2,6 +2,8 @@
 // attention, norm, MLP), final norm, head tied to the embedding. Forward takes explicit position ids.
 #pragma once
 
+#include <vector>
+
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/embedding.h>
@@ -13,15 +15,23 @@
 
 namespace ctx {
 
+// Per-layer inputs of the previous window (detached), for schemes that attend over them
+// (Shortformer's cache). An empty vector means "no previous window yet".
+using LayerMemory = std::vector<torch::Tensor>;
+
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const ModelConfig& c, int64_t index);
-  torch::Tensor forward(const torch::Tensor& x, PositionScheme& pos);
+  // `mem` (may be undefined): the previous window's normalised inputs [B, M, d]; `mem_out` receives
+  // this window's (detached) when non-null.
+  torch::Tensor forward(const torch::Tensor& x, PositionScheme& pos, const torch::Tensor& mem = {},
+                        torch::Tensor* mem_out = nullptr);
   // Same computation through the explicit path, also returning attention probabilities [B,H,T,T].
   std::pair<torch::Tensor, torch::Tensor> forward_with_attention(const torch::Tensor& x, PositionScheme& pos);
 
  private:
-  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv(const torch::Tensor& h, PositionScheme& pos);
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv(const torch::Tensor& h, const torch::Tensor& mem,
+                                                              PositionScheme& pos);
   int64_t index_, heads_, head_dim_;
   torch::nn::LayerNorm ln1_{nullptr}, ln2_{nullptr};
   torch::nn::Linear wqkv_{nullptr}, wo_{nullptr}, up_{nullptr}, down_{nullptr};
@@ -32,12 +42,15 @@ class TransformerLMImpl : public torch::nn::Module {
  public:
   TransformerLMImpl(const ModelConfig& c, const nlohmann::json& rope_scaling, int64_t vocab);
   // tokens [B, T] int64, positions [B, T] float -> logits [B, T, vocab].
-  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& positions);
+  // With `memory`, every layer also attends over the previous window's states and the memory is
+  // replaced by this window's.
+  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& positions, LayerMemory* memory = nullptr);
   // Mean cross-entropy over positions where mask > 0 (mask [B, T] float; undefined = all).
   torch::Tensor loss(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& targets,
-                     const torch::Tensor& mask = {});
+                     const torch::Tensor& mask = {}, LayerMemory* memory = nullptr);
   // Per-token cross-entropy [B, T] (no reduction), for evaluation.
-  torch::Tensor token_losses(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& targets);
+  torch::Tensor token_losses(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& targets,
+                             LayerMemory* memory = nullptr);
   PositionScheme& position_scheme() { return *pos_; }
   int64_t parameter_count() const;
   const ModelConfig& config() const { return cfg_; }

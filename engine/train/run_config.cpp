@@ -149,6 +149,27 @@ void parse_train(const nlohmann::json& j, TrainConfig& t) {
     throw ConfigError("train.device: unknown device '" + t.device + "' (cpu, cuda or cuda:N)");
   s.integer("threads", t.threads, 0, 4096);
   method_ref(s, "positions", t.positions, t.positions_params);
+  if (s.has("stages")) {
+    const auto& v = s.raw("stages");
+    if (!v.is_array()) throw ConfigError("train.stages: must be a list of {\"seq_len\", \"steps\"}");
+    int64_t total = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      Section st(v[i], "train.stages[" + std::to_string(i) + "]");
+      int64_t len = 0, steps = 0;
+      st.integer("seq_len", len, 2, 1e8);
+      st.integer("steps", steps, 1, 1e9);
+      st.finish();
+      if (len == 0 || steps == 0) throw ConfigError(st.key("seq_len") + ": each stage needs seq_len and steps");
+      t.stages.emplace_back(len, steps);
+      total += steps;
+    }
+    if (s.has("steps") && t.steps != total)
+      throw ConfigError("train.steps: " + std::to_string(t.steps) + " differs from the stages' total " + std::to_string(total));
+    if (!t.stages.empty()) {
+      t.steps = total;
+      t.seq_len = t.stages.front().first;
+    }
+  }
   s.finish();
 }
 
@@ -259,7 +280,34 @@ void resolve_methods(RunConfig& c) {
   }
 }
 
+nlohmann::json stages_json(const TrainConfig& t) {
+  nlohmann::json a = nlohmann::json::array();
+  for (auto [len, steps] : t.stages) a.push_back({{"seq_len", len}, {"steps", steps}});
+  return a;
+}
+
 }  // namespace
+
+int64_t TrainConfig::seq_len_at(int64_t step) const {
+  int64_t end = 0;
+  for (auto [len, n] : stages) {
+    end += n;
+    if (step <= end) return len;
+  }
+  return stages.empty() ? seq_len : stages.back().first;
+}
+
+int64_t TrainConfig::tokens_before(int64_t step) const {
+  if (stages.empty()) return (step - 1) * seq_len;
+  int64_t tokens = 0, s = 1;
+  for (auto [len, n] : stages) {
+    const int64_t take = std::min(n, step - s);
+    if (take <= 0) break;
+    tokens += take * len;
+    s += take;
+  }
+  return tokens;
+}
 
 RunConfig parse_run_config(const nlohmann::json& j) {
   if (!j.is_object()) throw ConfigError("config: must be a JSON object");
@@ -317,7 +365,7 @@ nlohmann::json to_json(const RunConfig& c) {
       {"data", {{"corpus", c.data.corpus}, {"split", c.data.split}, {"val_fraction", c.data.val_fraction},
                 {"builtin_docs", c.data.builtin_docs}, {"builtin_doc_tokens", c.data.builtin_doc_tokens},
                 {"min_doc_tokens", c.data.min_doc_tokens}}},
-      {"train", {{"seq_len", c.train.seq_len}, {"batch_size", c.train.batch_size}, {"steps", c.train.steps},
+      {"train", {{"seq_len", c.train.seq_len}, {"stages", stages_json(c.train)}, {"batch_size", c.train.batch_size}, {"steps", c.train.steps},
                  {"lr", c.train.lr}, {"warmup", c.train.warmup}, {"min_lr_ratio", c.train.min_lr_ratio},
                  {"weight_decay", c.train.weight_decay}, {"beta1", c.train.beta1}, {"beta2", c.train.beta2},
                  {"grad_clip", c.train.grad_clip}, {"grad_accum", c.train.grad_accum},

@@ -61,6 +61,11 @@ struct TrainConfig {
   int64_t threads = 0;          // 0 = all cores
   std::string positions = "contiguous";
   nlohmann::json positions_params = nlohmann::json::object();
+  // Staged training (Shortformer): (seq_len, steps) pairs run in order under one LR schedule.
+  // When given, steps is their sum and seq_len the first stage's.
+  std::vector<std::pair<int64_t, int64_t>> stages;
+  int64_t seq_len_at(int64_t step) const;       // step counts from 1
+  int64_t tokens_before(int64_t step) const;    // per batch row, before `step`
 };
 
 struct EvalConfig {

@@ -12,6 +12,7 @@
 
 #include "data/corpus.h"
 #include "methods/registry.h"
+#include "model/pia_positions.h"
 #include "model/transformer.h"
 #include "train/checkpoint.h"
 #include "train/lr_schedule.h"
@@ -73,11 +74,12 @@ std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
 
 // Builds one (micro-)batch deterministically from (seed, step, micro): resume replays the same data.
 data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro, int64_t size,
-                       PositionStats* stats) {
+                       int64_t tokens_before, PositionStats* stats) {
   Rng batch_rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), 0xba7c));
   sampler.begin_batch(batch_rng);
   std::vector<data::Example> examples;
   for (int64_t i = 0; i < size; ++i) {
+    sampler.set_slot(micro * size + i, tokens_before);
     Rng rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), static_cast<uint64_t>(i) + 1));
     examples.push_back(sampler.sample(rng));
   }
@@ -138,6 +140,8 @@ std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step,
       o.stride = c.eval.stride;
       o.max_tokens = c.eval.max_tokens;
       o.batch_size = c.eval.batch_size;
+      auto* pia = dynamic_cast<PiaPositions*>(&model->position_scheme());
+      o.memory = pia && pia->uses_cache();
       auto r = evaluate_perplexity(model, val, o, dev);
       record_eval_result(db, run, step, r);
       EvalEvent e;
@@ -266,7 +270,15 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
       db.truncate_metrics_after(req.run_id, start);
     }
 
-    auto& sampler = prep.sampler;
+    std::shared_ptr<PositionSampler> sampler = prep.sampler;
+    int64_t sampler_len = c.train.seq_len;
+    // Shortformer's cache: each micro-batch row keeps the previous window's layer inputs.
+    auto* pia = dynamic_cast<PiaPositions*>(&model->position_scheme());
+    const bool pia_cache = pia && pia->uses_cache();
+    if (pia_cache && c.train.positions != "consecutive")
+      events.on_message("warning", "model.position pia caches the previous window, but train.positions is '" +
+                                       c.train.positions + "': the cache will hold unrelated text (use consecutive)");
+    std::vector<LayerMemory> memories(static_cast<size_t>(c.train.grad_accum));
 
     nlohmann::json info{{"run_id", req.run_id}, {"name", c.name}, {"parameters", model->parameter_count()},
                         {"device", device_description(device)}, {"threads", threads}, {"steps", c.train.steps},
@@ -282,20 +294,33 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
     }
     PositionStats stats;
     if (req.resume) stats.load(db, req.run_id, start);
-    const int64_t tokens_per_step = c.train.batch_size * c.train.grad_accum * c.train.seq_len;
+    const int64_t rows = c.train.batch_size * c.train.grad_accum;  // tokens per step = rows * seq_len of the stage
     const auto t_start = Clock::now();
     auto last_beat = t_start;
     int64_t step = start;
     out.step = start;
     for (step = start + 1; step <= c.train.steps; ++step) {
       const double lr = lr_at(step, c.train.steps, c.train.warmup, c.train.lr, c.train.min_lr_ratio);
+      if (const int64_t len = c.train.seq_len_at(step); len != sampler_len) {
+        // A new stage: the sampler works at the new length and the cache starts empty.
+        SamplerContext sctx;
+        sctx.docs = &split.train;
+        sctx.seq_len = len;
+        sctx.max_positions = c.model.max_positions;
+        sampler = get_method(MethodKind::Sampler, c.train.positions, "train.positions.type")
+                      ->sampler(c.train.positions_params, sctx);
+        sampler_len = len;
+        for (auto& m : memories) m.clear();
+        events.on_message("info", "stage: seq_len " + std::to_string(len) + " from step " + std::to_string(step));
+      }
       for (auto& g : optim->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       optim->zero_grad();
       double loss_sum = 0;
       for (int64_t micro = 0; micro < c.train.grad_accum; ++micro) {
-        auto batch = make_batch(*sampler, c.seed, step, micro, c.train.batch_size, &stats);
+        auto batch = make_batch(*sampler, c.seed, step, micro, c.train.batch_size, c.train.tokens_before(step), &stats);
         auto t = to_tensors(batch, device);
-        auto loss = model->loss(t.tokens, t.positions, t.targets, t.mask) / static_cast<double>(c.train.grad_accum);
+        auto* memory = pia_cache ? &memories[static_cast<size_t>(micro)] : nullptr;
+        auto loss = model->loss(t.tokens, t.positions, t.targets, t.mask, memory) / static_cast<double>(c.train.grad_accum);
         loss.backward();
         loss_sum += loss.item<double>();
       }
@@ -317,9 +342,10 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
       e.lr = lr;
       e.grad_norm = gnorm;
       e.elapsed_s = elapsed;
-      e.tokens_per_s = done * static_cast<double>(tokens_per_step) / std::max(elapsed, 1e-9);
+      const double done_tokens = static_cast<double>(rows * (c.train.tokens_before(step + 1) - c.train.tokens_before(start + 1)));
+      e.tokens_per_s = done_tokens / std::max(elapsed, 1e-9);
       e.eta_s = elapsed / done * static_cast<double>(c.train.steps - step);
-      e.tokens_seen = step * tokens_per_step;
+      e.tokens_seen = rows * c.train.tokens_before(step + 1);
       if (step % c.train.log_every == 0 || step == c.train.steps) {
         std::vector<std::pair<std::string, double>> values = {
             {"loss", loss_sum}, {"lr", lr}, {"grad_norm", gnorm}, {"tokens_per_s", e.tokens_per_s},
