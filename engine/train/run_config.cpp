@@ -163,7 +163,7 @@ void parse_train(const nlohmann::json& j, TrainConfig& t) {
       t.stages.emplace_back(len, steps);
       total += steps;
     }
-    if (s.has("steps") && t.steps != total)
+    if (!t.stages.empty() && s.has("steps") && t.steps != total)
       throw ConfigError("train.steps: " + std::to_string(t.steps) + " differs from the stages' total " + std::to_string(total));
     if (!t.stages.empty()) {
       t.steps = total;
