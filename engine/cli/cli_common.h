@@ -27,7 +27,8 @@ std::vector<int64_t> parse_lengths(const std::string& csv, const std::string& op
 std::string format_time(double unix_seconds);
 std::string format_number(double v, int precision = 4);
 
-int cmd_train(const Common& c, const std::string& config_path, const std::string& device = "", int64_t init_run = 0);
+int cmd_train(const Common& c, const std::string& config_path, const std::string& device = "", int64_t init_run = 0,
+              const std::string& study = "");
 int cmd_resume(const Common& c, int64_t run);
 int cmd_eval(const Common& c, int64_t run, const std::string& lengths, const std::string& modes, const std::string& device);
 int cmd_runs(const Common& c);
@@ -37,6 +38,7 @@ int cmd_export(const Common& c, const std::vector<int64_t>& runs, bool csv, cons
 int cmd_rope(const Common& c, const std::string& config_path, int64_t length);
 int cmd_positions(const Common& c, const std::string& config_path, int64_t samples, int64_t bins);
 int cmd_methods(const Common& c);
+int cmd_bench_methods(const Common& c, int64_t steps, const std::string& device);
 int cmd_bench(const Common& c, const std::string& sizes, int64_t steps, const std::string& device);
 
 }  // namespace ctx::cli

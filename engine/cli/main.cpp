@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   train->add_option("--config", config, "config JSON")->required();
   train->add_option("--device", device, "override train.device (cpu, cuda, cuda:N)");
   train->add_option("--init-run", init_run, "start from run N's checkpoint (overrides the config's init)");
+  std::string study;
+  train->add_option("--study", study, "group the run into the study of this name (created when new)");
   auto* resume = app.add_subcommand("resume", "continue an interrupted run from its last checkpoint");
   resume->add_option("run", run, "run id")->required();
   auto* eval = app.add_subcommand("eval", "evaluate a run's checkpoint at more lengths");
@@ -60,6 +62,8 @@ int main(int argc, char** argv) {
   bench->add_option("--sizes", sizes, "comma-separated: tiny, small, base, medium")->capture_default_str();
   bench->add_option("--steps", steps, "timed steps per size")->capture_default_str();
   bench->add_option("--device", device, "cpu or cuda");
+  bool bench_methods = false;
+  bench->add_flag("--methods", bench_methods, "per-step cost of every sampler, scaling and scheme vs contiguous RoPE");
   for (auto* s : {train, resume, eval, list, show, compare, exp, rope, positions, methods, bench}) add_common(s);
 
   try {
@@ -69,7 +73,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*train) return cli::cmd_train(common, config, device, init_run);
+    if (*train) return cli::cmd_train(common, config, device, init_run, study);
     if (*resume) return cli::cmd_resume(common, run);
     if (*eval) return cli::cmd_eval(common, run, lengths, modes, device);
     if (*list) return cli::cmd_runs(common);
@@ -79,7 +83,7 @@ int main(int argc, char** argv) {
     if (*rope) return cli::cmd_rope(common, config, length);
     if (*positions) return cli::cmd_positions(common, config, samples, bins);
     if (*methods) return cli::cmd_methods(common);
-    if (*bench) return cli::cmd_bench(common, sizes, steps, device);
+    if (*bench) return bench_methods ? cli::cmd_bench_methods(common, steps, device) : cli::cmd_bench(common, sizes, steps, device);
   } catch (const ConfigError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/cli_common.h"
@@ -46,7 +47,8 @@ int finish(const Common& c, int64_t run, const TrainOutcome& o) {
 
 }  // namespace
 
-int cmd_train(const Common& c, const std::string& config_path, const std::string& device, int64_t init_run) {
+int cmd_train(const Common& c, const std::string& config_path, const std::string& device, int64_t init_run,
+              const std::string& study) {
   nlohmann::json given;
   {
     std::ifstream in(config_path);
@@ -67,7 +69,13 @@ int cmd_train(const Common& c, const std::string& config_path, const std::string
   }
   store::RunStore db(c.db);
   auto prepared = preflight(db, cfg);  // also turns init.run_named into init.run
-  const int64_t run = create_run(db, cfg, given);
+  std::optional<int64_t> study_id;
+  if (!study.empty()) {
+    for (const auto& s : db.list_studies())
+      if (s.name == study) study_id = s.id;
+    if (!study_id) study_id = db.create_study(study);
+  }
+  const int64_t run = create_run(db, cfg, given, study_id);
   install_signals();
   auto sink = make_event_sink(c.json);
   TrainRequest req;

@@ -23,56 +23,77 @@ Tableau tableau(const std::string& scheme) {
 
 double alpha_of(double t) { return t < 1 ? 1.0 : 2 * t - 1; }
 
-// Everything the reverse pass needs about one vector-field evaluation.
+// One vector-field evaluation as the reverse pass needs it: the input x = z + ξ(t) and the
+// activation and its derivative (kept so the reverse pass never recomputes tanh/sigmoid).
 struct Eval {
-  std::vector<float> x;  // z + ξ(t), [d/2]
-  std::vector<float> u;  // pre-activation, [H]
+  std::vector<float> x;     // [d/2]
+  std::vector<float> a;     // act(u), [H]
+  std::vector<float> da;    // act'(u), [H]
 };
 
 struct Solver {
-  const ClexOdeImpl& m;
   int64_t D, H;  // d/2, hidden
   const float* up;
   const float* down;
   bool silu;
+  // ξ_j(t) = c0_j + c1_j·ln α(t) and ξ'_j(t) = c2_j / α(t) (dα/dt = 2): one log per evaluation.
+  std::vector<float> c0, c1, c2;
 
-  float act(float u) const { return silu ? u / (1 + std::exp(-u)) : std::tanh(u); }
-  float act_grad(float u) const {
-    if (!silu) {
-      const float a = std::tanh(u);
-      return 1 - a * a;
+  Solver(const ClexOptions& o, int64_t hidden, const float* up_, const float* down_)
+      : D(o.rot_dim / 2), H(hidden), up(up_), down(down_), silu(o.act == "silu") {
+    const double d = static_cast<double>(o.rot_dim), lb = std::log(o.theta);
+    for (int64_t j = 0; j < D; ++j) {
+      const double i = 2.0 * static_cast<double>(j);
+      c0.push_back(static_cast<float>(-(i / d) * lb));
+      c1.push_back(static_cast<float>(-(i / (d - 2))));
+      c2.push_back(static_cast<float>(-(i / (d - 2)) * 2.0));
     }
-    const float s = 1 / (1 + std::exp(-u));
-    return s * (1 + u * (1 - s));
   }
 
   // f(t, z) into `out`; records the evaluation when `rec` is given.
   void field(double t, const float* z, float* out, Eval* rec) const {
-    auto [xi, dxi] = m.time_embedding(t);
-    std::vector<float> x(static_cast<size_t>(D)), u(static_cast<size_t>(H), 0.f);
-    for (int64_t j = 0; j < D; ++j) x[j] = z[j] + xi[j];
+    const double alpha = alpha_of(t);
+    const float la = static_cast<float>(std::log(alpha)), inv_a = static_cast<float>(t < 1 ? 0.0 : 1.0 / alpha);
+    thread_local std::vector<float> x, u, a, da;
+    x.resize(static_cast<size_t>(D));
+    u.assign(static_cast<size_t>(H), 0.f);
+    a.resize(static_cast<size_t>(H));
+    da.resize(static_cast<size_t>(H));
+    for (int64_t j = 0; j < D; ++j) x[j] = z[j] + c0[j] + c1[j] * la;
     for (int64_t j = 0; j < D; ++j) {
       const float xj = x[j];
       const float* row = up + j * H;
       for (int64_t i = 0; i < H; ++i) u[i] += xj * row[i];
     }
-    for (int64_t k = 0; k < D; ++k) out[k] = dxi[k];
     for (int64_t i = 0; i < H; ++i) {
-      const float ai = act(u[i]);
+      if (silu) {
+        const float sg = 1.f / (1.f + std::exp(-u[i]));
+        a[i] = u[i] * sg;
+        da[i] = sg * (1.f + u[i] * (1.f - sg));
+      } else {
+        a[i] = std::tanh(u[i]);
+        da[i] = 1.f - a[i] * a[i];
+      }
+    }
+    for (int64_t k = 0; k < D; ++k) out[k] = c2[k] * inv_a;
+    for (int64_t i = 0; i < H; ++i) {
+      const float ai = a[i];
       const float* row = down + i * D;
       for (int64_t k = 0; k < D; ++k) out[k] += ai * row[k];
     }
     if (rec) {
-      rec->x = std::move(x);
-      rec->u = std::move(u);
+      rec->x = x;
+      rec->a = a;
+      rec->da = da;
     }
   }
 
   // Reverse of one evaluation: given dL/df, accumulate dL/dW and return dL/dz (= dL/dx).
   void field_back(const Eval& e, const float* g, float* gz, float* gup, float* gdown) const {
-    std::vector<float> gu(static_cast<size_t>(H));
+    thread_local std::vector<float> gu;
+    gu.resize(static_cast<size_t>(H));
     for (int64_t i = 0; i < H; ++i) {
-      const float ai = act(e.u[i]);
+      const float ai = e.a[i];
       const float* row = down + i * D;
       float* grow = gdown + i * D;
       float ga = 0;
@@ -80,7 +101,7 @@ struct Solver {
         grow[k] += ai * g[k];
         ga += row[k] * g[k];
       }
-      gu[i] = ga * act_grad(e.u[i]);
+      gu[i] = ga * e.da[i];
     }
     for (int64_t j = 0; j < D; ++j) {
       const float* row = up + j * H;
@@ -125,7 +146,7 @@ class ClexSolveFn : public torch::autograd::Function<ClexSolveFn> {
     auto up_c = up_t.detach().to(torch::kCPU, torch::kFloat).contiguous();
     auto down_c = down_t.detach().to(torch::kCPU, torch::kFloat).contiguous();
     const auto& o = m->options();
-    Solver s{*m, o.rot_dim / 2, up_c.size(1), up_c.data_ptr<float>(), down_c.data_ptr<float>(), o.act == "silu"};
+    Solver s(o, up_c.size(1), up_c.data_ptr<float>(), down_c.data_ptr<float>());
     const Tableau tb = tableau(o.scheme);
     const size_t S = tb.b.size();
     const int64_t per = steps_per_unit(o.time_dt);

@@ -16,7 +16,7 @@ int64_t irpe_piecewise_index(double x, double alpha, double beta, double gamma) 
   if (a <= alpha) return static_cast<int64_t>(std::nearbyint(x));
   const double y = std::min(
       beta, std::nearbyint(alpha + std::log(a / alpha) / std::log(gamma / alpha) * (beta - alpha)));
-  // The reference clamps the float and then casts: truncation, so a non-integer beta caps at
+  // The reference clamps the float, then casts (truncation): a non-integer beta caps at
   // floor(beta).
   return (x < 0 ? -1 : 1) * static_cast<int64_t>(y);
 }
@@ -168,8 +168,8 @@ torch::Tensor IrpePositions::logit_bias(const torch::Tensor& q, const torch::Ten
   auto idx = Tq == T ? idx_ : idx_.narrow(2, T - Tq, Tq);
   const auto l = static_cast<size_t>(layer);
   if (!contextual_) {
-    // Input-independent: one [B|1, H|1, Tq, Tk] tensor; the reference adds it to already-scaled
-    // logits.
+    // Input-independent: one [B|1, H|1, Tq, Tk] tensor, added to the already-scaled logits (as
+    // the reference does: no 1/sqrt(d) on a learned scalar).
     auto tab = bias_tables_.at(l);
     return tab.index_select(1, idx.reshape({-1}))
         .view({tab.size(0), idx.size(0), Tq, Tk})

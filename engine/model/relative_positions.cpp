@@ -7,11 +7,11 @@
 namespace ctx {
 
 RelativePositions::RelativePositions(const ModelConfig& model)
-    : key_query_(model.position_params.value("variant", std::string("shaw")) == "key_query"),
+    : key_query_(model.position_params.value("variant", std::string("key_query")) == "key_query"),
       clip_(model.position_params.value("clip", int64_t{16})),
       head_dim_(model.head_dim()) {
-  // Causal attention only scores keys at or before the query, so with non-decreasing ids i - j >=
-  // 0: k + 1 rows (0..k) instead of Shaw's 2k + 1, every one of which training reaches.
+  // Causal attention only scores keys at or before the query, so with non-decreasing ids every
+  // scored distance is >= 0: k + 1 rows (0..k) instead of Shaw's 2k + 1, all reached in training.
   for (int64_t l = 0; l < model.layers; ++l)
     tables_.push_back(register_parameter("table_" + std::to_string(l),
                                          torch::randn({clip_ + 1, head_dim_}) * 0.02));

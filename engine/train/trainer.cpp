@@ -205,8 +205,10 @@ std::string run_dir_for(const std::string& db_path, int64_t run_id) {
   return fs::absolute(dir).lexically_normal().string();
 }
 
-int64_t create_run(store::RunStore& db, const RunConfig& cfg, const nlohmann::json& config_as_given) {
+int64_t create_run(store::RunStore& db, const RunConfig& cfg, const nlohmann::json& config_as_given,
+                   std::optional<int64_t> study) {
   store::NewRun nr;
+  nr.study = study;
   nr.name = cfg.name;
   nlohmann::json stored = to_json(cfg);
   if (!config_as_given.is_null()) stored["_given"] = config_as_given;

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,8 @@ std::string run_dir_for(const std::string& db_path, int64_t run_id);
 RunConfig config_of_run(const store::RunRecord& run);
 
 // Creates the run record (queued) and its folder; returns the id.
-int64_t create_run(store::RunStore& db, const RunConfig& cfg, const nlohmann::json& config_as_given = nullptr);
+int64_t create_run(store::RunStore& db, const RunConfig& cfg, const nlohmann::json& config_as_given = nullptr,
+                   std::optional<int64_t> study = std::nullopt);
 
 // Runs (or resumes) the job to its end. Exceptions from bad input become status failed with the
 // message; a non-finite loss becomes diverged with the step.
