@@ -1,76 +1,78 @@
 // bench --methods: per-step training cost of every sampler, RoPE scaling and position scheme on the
-// default small model, through the real trainer (sampling, forward, backward, AdamW, store writes),
-// as a ratio to contiguous RoPE measured in the same run; and CLEX's ODE alone against a step.
+// default small model (sampling, forward, backward, clipping, AdamW, as the trainer steps), as a
+// ratio to contiguous RoPE measured round-robin in the same process; and CLEX's ODE alone.
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <iostream>
 #include <unistd.h>
 
 #include <torch/autograd.h>
+#include <torch/nn/utils/clip_grad.h>
 
 #include "cli/cli_common.h"
 #include "model/clex_ode.h"
 #include "train/runtime.h"
+#include "data/corpus.h"
+#include "methods/registry.h"
 #include "train/trainer.h"
-
-namespace fs = std::filesystem;
 
 namespace ctx::cli {
 namespace {
-
-// Median step time after a warm-up: robust to the odd slow step a busy machine produces.
-struct Timer : EventSink {
-  int64_t warm = 3;
-  double prev = 0;
-  std::vector<double> steps;
-  void on_step(const StepEvent& e) override {
-    if (e.step > warm) steps.push_back(e.elapsed_s - prev);
-    prev = e.elapsed_s;
-  }
-  double median() {
-    std::sort(steps.begin(), steps.end());
-    return steps.empty() ? 0 : steps[steps.size() / 2];
-  }
-};
 
 struct Row {
   std::string label;
   nlohmann::json patch;
 };
 
-// Seconds per training step of `patch` applied to the default small model's config.
-double step_seconds(const nlohmann::json& patch, int64_t steps, const std::string& device, const fs::path& dir) {
+// One method under test: its own model, optimizer, sampler and (for PIA) cache.
+struct Contender {
+  std::string label;
+  RunConfig cfg;
+  TransformerLM model{nullptr};
+  std::unique_ptr<torch::optim::AdamW> opt;
+  std::unique_ptr<PositionSampler> sampler;
+  LayerMemory memory;
+  bool uses_memory = false;
+  std::vector<double> seconds;
+};
+
+RunConfig bench_config(const nlohmann::json& patch, const std::string& device) {
   nlohmann::json j = {{"name", "bench"},
                       {"model", {{"layers", 4}, {"d_model", 256}, {"heads", 4}, {"max_positions", 128}}},
                       {"data", {{"builtin_docs", 24}, {"builtin_doc_tokens", 4096}}},
-                      {"train", {{"seq_len", 128}, {"batch_size", 16}, {"steps", steps + 3}, {"checkpoint_every", 0},
-                                 {"device", device}}},
+                      {"train", {{"seq_len", 128}, {"batch_size", 16}, {"device", device}}},
                       {"eval", {{"enabled", false}}}};
   j.merge_patch(patch);
-  auto cfg = parse_run_config(j);
-  const auto db_path = dir / "bench.db";
-  for (auto s : {"", "-wal", "-shm"}) fs::remove(db_path.string() + s);
-  fs::remove_all(dir / "bench.runs");
-  store::RunStore db(db_path.string());
-  auto prep = preflight(db, cfg);
-  TrainRequest req;
-  req.store = &db;
-  req.run_id = create_run(db, cfg);
-  req.config = cfg;
-  req.prepared = prep;
-  Timer t;
-  auto out = run_training(req, t);
-  if (out.status != store::RunStatus::Finished) throw std::runtime_error("bench run failed: " + out.error);
-  return t.median();
+  return parse_run_config(j);
+}
+
+// One training step as the trainer takes it (sampling, forward, backward, clipping, AdamW), timed.
+double timed_step(Contender& c, int64_t step, const torch::Device& dev) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto b = make_batch(*c.sampler, c.cfg.seed, step, 0, c.cfg.train.batch_size, c.cfg.train.tokens_before(step), nullptr);
+  const std::vector<int64_t> shape = {b.batch, b.seq};
+  auto tokens = torch::from_blob(b.tokens.data(), shape, torch::kLong).to(dev);
+  auto targets = torch::from_blob(b.targets.data(), shape, torch::kLong).to(dev);
+  auto positions = torch::from_blob(b.positions.data(), shape, torch::kFloat).to(dev);
+  auto mask = torch::from_blob(b.loss_mask.data(), shape, torch::kFloat).to(dev);
+  c.opt->zero_grad();
+  auto loss = c.model->loss(tokens, positions, targets, mask, c.uses_memory ? &c.memory : nullptr);
+  loss.backward();
+  torch::nn::utils::clip_grad_norm_(c.model->parameters(), 1.0);
+  c.opt->step();
+  loss.item<double>();  // waits for the device
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 }  // namespace
 
 int cmd_bench_methods(const Common& c, int64_t steps, const std::string& device) {
-  const std::string dev = device.empty() ? "cpu" : device;
-  const fs::path dir = fs::temp_directory_path() / ("ctxlab-bench-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const std::string dev_name = device.empty() ? "cpu" : device;
   const nlohmann::json L0 = {{"original_max_position_embeddings", 128}};
   auto scaling = [&](nlohmann::json s, bool with_l0 = true) {
     if (with_l0) s.merge_patch(L0);
@@ -80,6 +82,7 @@ int cmd_bench_methods(const Common& c, int64_t steps, const std::string& device)
   auto position = [](nlohmann::json s) { return nlohmann::json{{"model", {{"position", s}}}}; };
   const std::vector<Row> rows = {
       {"contiguous rope (baseline)", nlohmann::json::object()},
+      {"contiguous rope (a second copy: the noise floor)", nlohmann::json::object()},
       {"scaling linear x4", scaling({{"rope_type", "linear"}, {"factor", 4}}, false)},
       {"scaling ntk x4", scaling({{"rope_type", "ntk"}, {"factor", 4}}, false)},
       {"scaling dynamic x2", scaling({{"rope_type", "dynamic"}, {"factor", 2}})},
@@ -101,17 +104,45 @@ int cmd_bench_methods(const Common& c, int64_t steps, const std::string& device)
       {"position relative (key_query)", position("relative")},
       {"position irpe (contextual)", position("irpe")},
       {"position pia + cache", nlohmann::json{{"model", {{"position", "pia"}}}, {"train", {{"positions", "consecutive"}}}}},
-      {"contiguous rope (again)", nlohmann::json::object()},
   };
-  nlohmann::json out = nlohmann::json::array();
-  double base = 0;
-  if (!c.json) std::printf("%-44s %12s %8s\n", "method (default small model, 16x128)", "ms/step", "ratio");
+  // Every contender is built up front; then each round times one step of each, in turn, so slow
+  // spells of a shared machine fall on all of them alike. Ratios are medians of per-round ratios.
+  const auto dev = resolve_device(dev_name);
+  setup_threads(0);
+  auto first = bench_config(rows[0].patch, dev_name);
+  data::CorpusOptions co;
+  co.builtin_docs = first.data.builtin_docs;
+  co.builtin_doc_tokens = first.data.builtin_doc_tokens;
+  const auto split = data::split_by_document(data::load_corpus(first.data.corpus, co), 0.1, first.seed);
+  std::vector<Contender> cs;
   for (const auto& r : rows) {
-    const double s = step_seconds(r.patch, steps, dev, dir);
-    if (base == 0) base = s;
-    out.push_back({{"method", r.label}, {"seconds_per_step", s}, {"ratio", s / base}});
-    if (!c.json) std::printf("%-44s %12.1f %8.3f\n", r.label.c_str(), s * 1e3, s / base);
-    std::fflush(stdout);
+    Contender c;
+    c.label = r.label;
+    c.cfg = bench_config(r.patch, dev_name);
+    c.model = build_model(c.cfg);
+    c.model->to(dev);
+    c.opt = build_optimizer(c.model, c.cfg.train);
+    SamplerContext sctx{&split.train, c.cfg.train.seq_len, c.cfg.model.max_positions};
+    c.sampler = get_method(MethodKind::Sampler, c.cfg.train.positions, "train.positions.type")
+                    ->sampler(c.cfg.train.positions_params, sctx);
+    c.uses_memory = c.cfg.model.position == "pia";
+    cs.push_back(std::move(c));
+  }
+  const int64_t warm = 2;
+  for (int64_t round = 1; round <= steps + warm; ++round)
+    for (auto& c : cs) {
+      const double s = timed_step(c, round, dev);
+      if (round > warm) c.seconds.push_back(s);
+    }
+  nlohmann::json out = nlohmann::json::array();
+  const double base = median(cs[0].seconds);
+  if (!c.json) std::printf("%-50s %12s %8s\n", "method (default small model, 16x128)", "ms/step", "ratio");
+  for (const auto& m : cs) {
+    std::vector<double> ratios;
+    for (size_t i = 0; i < m.seconds.size(); ++i) ratios.push_back(m.seconds[i] / cs[0].seconds[i]);
+    const double r = median(ratios), ms = median(m.seconds);
+    out.push_back({{"method", m.label}, {"seconds_per_step", ms}, {"ratio", r}});
+    if (!c.json) std::printf("%-50s %12.1f %8.3f\n", m.label.c_str(), ms * 1e3, r);
   }
   // CLEX's ODE by itself: forward and backward at the largest scale and at the mean sampled scale.
   ClexOptions o;
@@ -126,8 +157,7 @@ int cmd_bench_methods(const Common& c, int64_t steps, const std::string& device)
       auto g = torch::autograd::grad({z[t - 1].sum()}, {ode->up, ode->down});
       v.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
+    return *std::min_element(v.begin(), v.end());
   };
   const double ode16 = ode_seconds(16), ode8 = ode_seconds(8);
   if (c.json) {
@@ -137,7 +167,6 @@ int cmd_bench_methods(const Common& c, int64_t steps, const std::string& device)
     std::printf("CLEX ODE forward+backward: t=16 %.2f ms (%.1f%% of a baseline step), t=8 %.2f ms (%.1f%%)\n",
                 ode16 * 1e3, 100 * ode16 / base, ode8 * 1e3, 100 * ode8 / base);
   }
-  fs::remove_all(dir);
   return 0;
 }
 

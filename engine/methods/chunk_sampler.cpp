@@ -146,15 +146,7 @@ MethodInfo sampler_chunk_info() {
        "do not score a piece's last token when a gap follows it (its target is always the true "
        "next source token, which the example does not contain)"},
   };
-  m.validate = [](const nlohmann::json& p, const MethodContext& c) {
-    return check(p, c.seq_len, c.max_positions, c.position);
-  };
-  m.sampler = [](const nlohmann::json& p,
-                 const SamplerContext& ctx) -> std::unique_ptr<PositionSampler> {
-    auto err = check(p, ctx.seq_len, ctx.max_positions, "");
-    if (!err.empty()) throw ConfigError("train.positions." + err);
-    return std::make_unique<ChunkSampler>(p, ctx);
-  };
+  bind_checked_sampler<ChunkSampler>(m, check);
   return m;
 }
 

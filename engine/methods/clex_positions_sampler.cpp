@@ -115,15 +115,7 @@ MethodInfo sampler_clex_positions_info() {
        {},
        "draw the ids per example; default: one set per batch, as the code (per forward pass)"},
   };
-  m.validate = [](const nlohmann::json& p, const MethodContext& c) {
-    return check(p, c.seq_len, c.max_positions, c.position);
-  };
-  m.sampler = [](const nlohmann::json& p,
-                 const SamplerContext& ctx) -> std::unique_ptr<PositionSampler> {
-    auto err = check(p, ctx.seq_len, ctx.max_positions, "");
-    if (!err.empty()) throw ConfigError("train.positions." + err);
-    return std::make_unique<ClexPositionsSampler>(p, ctx);
-  };
+  bind_checked_sampler<ClexPositionsSampler>(m, check);
   return m;
 }
 

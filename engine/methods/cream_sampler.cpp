@@ -192,15 +192,7 @@ MethodInfo sampler_cream_info() {
        "do not score a piece's last token when the next piece's text does not continue it (the "
        "target is always the true next document token)"},
   };
-  m.validate = [](const nlohmann::json& p, const MethodContext& c) {
-    return check(p, c.seq_len, c.max_positions, c.position);
-  };
-  m.sampler = [](const nlohmann::json& p,
-                 const SamplerContext& ctx) -> std::unique_ptr<PositionSampler> {
-    auto err = check(p, ctx.seq_len, ctx.max_positions, "");
-    if (!err.empty()) throw ConfigError("train.positions." + err);
-    return std::make_unique<CreamSampler>(p, ctx);
-  };
+  bind_checked_sampler<CreamSampler>(m, check);
   return m;
 }
 

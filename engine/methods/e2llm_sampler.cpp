@@ -132,15 +132,7 @@ MethodInfo sampler_e2llm_info() {
        {},
        "draw g from {1..g_max} even when g*L < seq_len (scaled ids then exceed L; t = 0)"},
   };
-  m.validate = [](const nlohmann::json& p, const MethodContext& c) {
-    return check(p, c.seq_len, c.max_positions, c.position);
-  };
-  m.sampler = [](const nlohmann::json& p,
-                 const SamplerContext& ctx) -> std::unique_ptr<PositionSampler> {
-    auto err = check(p, ctx.seq_len, ctx.max_positions, "");
-    if (!err.empty()) throw ConfigError("train.positions." + err);
-    return std::make_unique<E2LlmSampler>(p, ctx);
-  };
+  bind_checked_sampler<E2LlmSampler>(m, check);
   return m;
 }
 

@@ -150,15 +150,7 @@ MethodInfo sampler_pose_info() {
        "do not score a chunk's last token when the next chunk's text does not continue it (the "
        "target is always the true next document token)"},
   };
-  m.validate = [](const nlohmann::json& p, const MethodContext& c) {
-    return check(p, c.seq_len, c.max_positions, c.position);
-  };
-  m.sampler = [](const nlohmann::json& p,
-                 const SamplerContext& ctx) -> std::unique_ptr<PositionSampler> {
-    auto err = check(p, ctx.seq_len, ctx.max_positions, "");
-    if (!err.empty()) throw ConfigError("train.positions." + err);
-    return std::make_unique<PoseSampler>(p, ctx);
-  };
+  bind_checked_sampler<PoseSampler>(m, check);
   return m;
 }
 

@@ -116,15 +116,7 @@ MethodInfo sampler_prefix_info() {
        "tokens: prefix = distinct positions drawn from [0, i), sorted; block: one contiguous run "
        "inside [0, i)"},
   };
-  m.validate = [](const nlohmann::json& p, const MethodContext& c) {
-    return check(p, c.seq_len, c.max_positions, c.position);
-  };
-  m.sampler = [](const nlohmann::json& p,
-                 const SamplerContext& ctx) -> std::unique_ptr<PositionSampler> {
-    auto err = check(p, ctx.seq_len, ctx.max_positions, "");
-    if (!err.empty()) throw ConfigError("train.positions." + err);
-    return std::make_unique<PrefixSampler>(p, ctx);
-  };
+  bind_checked_sampler<PrefixSampler>(m, check);
   return m;
 }
 

@@ -66,15 +66,7 @@ MethodInfo sampler_randpos_info() {
        {},
        "Lmax directly (noise_max_length in the reference code); 0 = use factor"},
   };
-  m.validate = [](const nlohmann::json& p, const MethodContext& c) {
-    return check(p, c.seq_len, c.max_positions, c.position);
-  };
-  m.sampler = [](const nlohmann::json& p,
-                 const SamplerContext& ctx) -> std::unique_ptr<PositionSampler> {
-    auto err = check(p, ctx.seq_len, ctx.max_positions, "");
-    if (!err.empty()) throw ConfigError("train.positions." + err);
-    return std::make_unique<RandPosSampler>(p, ctx);
-  };
+  bind_checked_sampler<RandPosSampler>(m, check);
   return m;
 }
 

@@ -27,6 +27,7 @@ const std::vector<MethodInfo>& all_methods() {
       rope_default_info(),
       rope_linear_info(),
       rope_clex_info(),
+      rope_e2llm_info(),
       rope_ntk_info(),
       rope_dynamic_info(),
       rope_yarn_info(),

@@ -13,6 +13,7 @@
 #include "methods/param_spec.h"
 #include "methods/rope_scaling.h"
 #include "methods/sampler.h"
+#include "train/run_config.h"
 
 namespace ctx {
 
@@ -44,6 +45,22 @@ struct MethodInfo {
   std::function<std::unique_ptr<PositionSampler>(const nlohmann::json& params, const SamplerContext& ctx)> sampler;
 };
 
+// Sets `validate` and `sampler` for a sampler class S whose parameters `check(params, seq_len,
+// max_positions, position_scheme)` vets ("key: reason" or ""): validation runs it against the
+// model before any data loads, and construction runs it again (the scheme is not known there).
+using SamplerCheck = std::string (*)(const nlohmann::json&, int64_t, int64_t, const std::string&);
+template <class S>
+void bind_checked_sampler(MethodInfo& m, SamplerCheck check) {
+  m.validate = [check](const nlohmann::json& p, const MethodContext& c) {
+    return check(p, c.seq_len, c.max_positions, c.position);
+  };
+  m.sampler = [check](const nlohmann::json& p, const SamplerContext& ctx) -> std::unique_ptr<PositionSampler> {
+    auto err = check(p, ctx.seq_len, ctx.max_positions, "");
+    if (!err.empty()) throw ConfigError("train.positions." + err);
+    return std::make_unique<S>(p, ctx);
+  };
+}
+
 const std::vector<MethodInfo>& all_methods();
 const MethodInfo* find_method(MethodKind kind, const std::string& name);  // names and aliases
 // Never null: throws ConfigError naming `where` for an unknown name.
@@ -62,6 +79,7 @@ MethodInfo position_irpe_info();
 MethodInfo rope_default_info();
 MethodInfo rope_linear_info();
 MethodInfo rope_clex_info();
+MethodInfo rope_e2llm_info();
 MethodInfo rope_ntk_info();
 MethodInfo rope_dynamic_info();
 MethodInfo rope_yarn_info();

@@ -97,6 +97,7 @@ struct Solver {
       const float* row = down + i * D;
       float* grow = gdown + i * D;
       float ga = 0;
+#pragma omp simd reduction(+ : ga)
       for (int64_t k = 0; k < D; ++k) {
         grow[k] += ai * g[k];
         ga += row[k] * g[k];
@@ -108,6 +109,7 @@ struct Solver {
       float* grow = gup + j * H;
       const float xj = e.x[j];
       float acc = 0;
+#pragma omp simd reduction(+ : acc)
       for (int64_t i = 0; i < H; ++i) {
         grow[i] += xj * gu[i];
         acc += row[i] * gu[i];
@@ -233,9 +235,14 @@ std::pair<std::vector<float>, std::vector<float>> ClexOdeImpl::time_embedding(do
   return {xi, dxi};
 }
 
+// GCC 13 reports a false -Warray-bounds inside LibTorch's Function::apply (std::vector<bool>
+// reserve, inlined here at -O2); the code it points at is the library's, not ours.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
 torch::Tensor ClexOdeImpl::solve(int64_t t_end) {
   return ClexSolveFn::apply(up, down, this, t_end);
 }
+#pragma GCC diagnostic pop
 
 torch::Tensor ClexOdeImpl::solve_reference(int64_t t_end) {
   const Tableau tb = tableau(o_.scheme);

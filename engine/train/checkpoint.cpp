@@ -75,7 +75,8 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   return info;
 }
 
-CheckpointInfo load_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim) {
+CheckpointInfo load_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim,
+                               bool allow_new_position_params) {
   auto root = open_archive(path);
   CheckpointInfo info;
   try {
@@ -85,8 +86,15 @@ CheckpointInfo load_checkpoint(const std::string& path, TransformerLM& model, to
     torch::NoGradGuard ng;
     for (auto& p : model->named_parameters()) {
       torch::Tensor t;
-      if (!read_nested(m, p.key(), t, false))
-        throw CheckpointError("checkpoint '" + path + "' has no tensor '" + p.key() + "' (different model?)");
+      bool found = read_nested(m, p.key(), t, false);
+      const bool position = p.key().rfind("pos.", 0) == 0;
+      if (!found && allow_new_position_params && p.key().rfind("pos.base.", 0) == 0)
+        found = read_nested(m, "pos." + p.key().substr(9), t, false);
+      if (!found && allow_new_position_params && position) {
+        info.fresh.push_back(p.key());
+        continue;
+      }
+      if (!found) throw CheckpointError("checkpoint '" + path + "' has no tensor '" + p.key() + "' (different model?)");
       if (t.sizes() != p.value().sizes() && p.key().rfind("pos.", 0) == 0) {
         auto adapted = model->position_scheme().adapt_loaded(p.key().substr(4), t);
         if (adapted.defined()) t = adapted;

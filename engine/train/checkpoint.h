@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <torch/optim/adamw.h>
 
@@ -20,13 +21,18 @@ struct CheckpointError : std::runtime_error {
 struct CheckpointInfo {
   int64_t step = 0;
   std::string config_json;
+  std::vector<std::string> fresh;  // position parameters the checkpoint lacked (kept at their init)
 };
 
 void save_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim, int64_t step,
                      const std::string& config_json);
 // Loads weights (and optimizer state when `optim` is given). Throws CheckpointError naming the file
 // when it is missing, unreadable, corrupt, or made for a different model shape.
-CheckpointInfo load_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim = nullptr);
+// With `allow_new_position_params` (initialising a different method from a base run), position
+// parameters the checkpoint lacks keep their own initialisation (CLEX's ODE with its zero down
+// projection, iRPE's zero tables), and a scheme wrapping a base finds "pos.base.X" under "pos.X".
+CheckpointInfo load_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim = nullptr,
+                               bool allow_new_position_params = false);
 // Reads only the step and config (no model needed).
 CheckpointInfo read_checkpoint_info(const std::string& path);
 

@@ -1,6 +1,7 @@
 // Threads, devices and the BLAS probe.
 #include "train/runtime.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
@@ -17,6 +18,9 @@ int setup_threads(int64_t requested) {
   int n = requested > 0 ? static_cast<int>(requested) : static_cast<int>(std::thread::hardware_concurrency());
   if (n < 1) n = 1;
   at::set_num_threads(n);
+  // Denormal floats (e.g. far tails of a softmax) take a slow microcode path on x86 CPUs and carry
+  // nothing a model needs: flush them to zero, as torch.set_flush_denormal(True) does.
+  at::globalContext().setFlushDenormal(true);
   return n;
 }
 

@@ -38,27 +38,6 @@ data::Split load_split(const RunConfig& c) {
   return data::split_by_document(corpus, c.data.val_fraction, c.seed);
 }
 
-TransformerLM build_model(const RunConfig& c) {
-  torch::manual_seed(static_cast<uint64_t>(c.seed));
-  return TransformerLM(c.model, c.rope_scaling, data::ByteTokenizer::kVocabSize);
-}
-
-std::unique_ptr<torch::optim::AdamW> build_optimizer(TransformerLM& model, const TrainConfig& t) {
-  // Weight decay on matrices only; norms and the position table's 1-D parts are left alone.
-  std::vector<torch::Tensor> decay, no_decay;
-  for (auto& p : model->named_parameters()) {
-    if (p.value().dim() >= 2 && p.key().find("pos.") != 0) decay.push_back(p.value());
-    else no_decay.push_back(p.value());
-  }
-  auto opts = torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).weight_decay(t.weight_decay);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(opts));
-  auto nd = opts;
-  nd.weight_decay(0.0);
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(nd));
-  return std::make_unique<torch::optim::AdamW>(groups, opts);
-}
-
 std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
   if (init.kind == "scratch") return "";
   if (init.kind == "checkpoint") {
@@ -73,22 +52,6 @@ std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
 }
 
 // Builds one (micro-)batch deterministically from (seed, step, micro): resume replays the same data.
-data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro, int64_t size,
-                       int64_t tokens_before, PositionStats* stats) {
-  Rng batch_rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), 0xba7c));
-  sampler.begin_batch(batch_rng);
-  std::vector<data::Example> examples;
-  for (int64_t i = 0; i < size; ++i) {
-    sampler.set_slot(micro * size + i, tokens_before);
-    Rng rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), static_cast<uint64_t>(i) + 1));
-    examples.push_back(sampler.sample(rng));
-  }
-  if (stats) stats->add(examples);
-  data::Batch b;
-  for (auto& ex : examples) b.append(ex);
-  return b;
-}
-
 struct BatchTensors {
   torch::Tensor tokens, targets, positions, mask;
 };
@@ -160,6 +123,43 @@ std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step,
 
 }  // namespace
 
+TransformerLM build_model(const RunConfig& c) {
+  torch::manual_seed(static_cast<uint64_t>(c.seed));
+  return TransformerLM(c.model, c.rope_scaling, data::ByteTokenizer::kVocabSize);
+}
+
+std::unique_ptr<torch::optim::AdamW> build_optimizer(TransformerLM& model, const TrainConfig& t) {
+  // Weight decay on matrices only; norms and the position table's 1-D parts are left alone.
+  std::vector<torch::Tensor> decay, no_decay;
+  for (auto& p : model->named_parameters()) {
+    if (p.value().dim() >= 2 && p.key().find("pos.") != 0) decay.push_back(p.value());
+    else no_decay.push_back(p.value());
+  }
+  auto opts = torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).weight_decay(t.weight_decay);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(opts));
+  auto nd = opts;
+  nd.weight_decay(0.0);
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(nd));
+  return std::make_unique<torch::optim::AdamW>(groups, opts);
+}
+
+data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro, int64_t size,
+                       int64_t tokens_before, PositionStats* stats) {
+  Rng batch_rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), 0xba7c));
+  sampler.begin_batch(batch_rng);
+  std::vector<data::Example> examples;
+  for (int64_t i = 0; i < size; ++i) {
+    sampler.set_slot(micro * size + i, tokens_before);
+    Rng rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), static_cast<uint64_t>(i) + 1));
+    examples.push_back(sampler.sample(rng));
+  }
+  if (stats) stats->add(examples);
+  data::Batch b;
+  for (auto& ex : examples) b.append(ex);
+  return b;
+}
+
 RunConfig config_of_run(const store::RunRecord& run) {
   auto j = nlohmann::json::parse(run.config_json);
   j.erase("_given");
@@ -194,7 +194,7 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
   p.init_checkpoint = init_checkpoint(db, cfg.init);
   if (!p.init_checkpoint.empty()) {
     auto model = build_model(cfg);
-    load_checkpoint(p.init_checkpoint, model);  // shape mismatches surface here, before the run exists
+    load_checkpoint(p.init_checkpoint, model, nullptr, true);  // shape mismatches surface before the run exists
   }
   return p;
 }
@@ -253,8 +253,10 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
     const std::string config_json = to_json(c).dump();
     if (!req.resume && !prep.init_checkpoint.empty()) {
       const auto& ck = prep.init_checkpoint;
-      load_checkpoint(ck, model);
-      events.on_message("info", "initialised from " + ck);
+      auto info = load_checkpoint(ck, model, nullptr, true);
+      std::string fresh;
+      for (const auto& k : info.fresh) fresh += (fresh.empty() ? "" : ", ") + k;
+      events.on_message("info", "initialised from " + ck + (fresh.empty() ? "" : "; new, at their initialisation: " + fresh));
     }
     model->to(device);
     auto optim = build_optimizer(model, c.train);

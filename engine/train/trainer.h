@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <torch/optim/adamw.h>
+
 #include "eval/perplexity.h"
 #include "methods/sampler.h"
 #include "store/run_store.h"
@@ -44,6 +46,16 @@ struct TrainOutcome {
   std::string error;
   std::vector<PplResult> evals;
 };
+
+// One training (micro-)batch exactly as the trainer builds it: deterministic in (seed, step, micro),
+// so a resumed run replays the same data. Counts the presented positions into `stats` if given.
+class PositionStats;
+data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro, int64_t size,
+                       int64_t tokens_before, PositionStats* stats);
+
+// The model pieces the trainer and the benchmarks build from a config.
+TransformerLM build_model(const RunConfig& c);
+std::unique_ptr<torch::optim::AdamW> build_optimizer(TransformerLM& model, const TrainConfig& t);
 
 // "<db without extension>.runs/run-N" beside the store.
 std::string run_dir_for(const std::string& db_path, int64_t run_id);

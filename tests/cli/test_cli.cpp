@@ -247,8 +247,7 @@ TEST(Cli, KilledRunShowsInterruptedAndResumesToTheEnd) {
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
+    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(126);
     execl(CTXLAB_CLI, CTXLAB_CLI, "train", "--config", cfg.c_str(), "--db", db.c_str(), "--json", (char*)nullptr);
     _exit(127);
   }

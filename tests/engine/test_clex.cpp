@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include <torch/autograd.h>
 
 #include "model/clex_ode.h"
+#include "train/checkpoint.h"
 #include "model/rope.h"
 #include "model/transformer.h"
 #include "train/run_config.h"
@@ -104,4 +106,28 @@ TEST(Clex, ModelLearnsTheOdeThroughPositionsAndEvaluatesPastL0) {
   auto logits = m->forward(y, p);
   EXPECT_EQ(logits.size(1), 40);
   EXPECT_EQ(rope.describe().value("rope_type", ""), "clex");
+}
+
+TEST(Clex, FineTuneFromAPlainRopeCheckpointStartsTheOdeAtItsInit) {
+  auto base = ctx::parse_run_config({{"model", {{"layers", 1}, {"d_model", 32}, {"heads", 2}, {"max_positions", 16}}}});
+  auto clex = base;
+  clex.rope_scaling = ctx::parse_run_config({{"model", {{"layers", 1}, {"d_model", 32}, {"heads", 2}, {"max_positions", 16}}},
+                                             {"rope_scaling", {{"rope_type", "clex"}, {"max_factor", 4}}}})
+                          .rope_scaling;
+  ctx::TransformerLM a(base.model, nullptr, 259), b(clex.model, clex.rope_scaling, 259);
+  auto dir = std::filesystem::path(CTXLAB_TEST_TMP) / "clex";
+  std::filesystem::create_directories(dir);
+  auto path = (dir / "rope-base.pt").string();
+  ctx::save_checkpoint(path, a, nullptr, 5, "{}");
+  // A strict load (resume) refuses; an init from a base run keeps the ODE at its own init.
+  EXPECT_THROW(ctx::load_checkpoint(path, b), ctx::CheckpointError);
+  auto info = ctx::load_checkpoint(path, b, nullptr, true);
+  EXPECT_EQ(info.fresh, (std::vector<std::string>{"pos.clex.up", "pos.clex.down"}));
+  auto& rope = dynamic_cast<ctx::RopeScheme&>(b->position_scheme());
+  EXPECT_EQ(rope.clex()->down.abs().sum().item<float>(), 0.0f);
+  torch::NoGradGuard ng;
+  auto x = torch::randint(0, 256, {1, 16}, torch::kLong);
+  auto p = torch::arange(16, torch::kFloat).unsqueeze(0);
+  // Within L0 (t = 1) the CLEX model is the base model exactly.
+  EXPECT_TRUE(torch::allclose(a->forward(x, p), b->forward(x, p), 1e-5, 1e-5));
 }
