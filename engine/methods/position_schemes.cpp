@@ -47,7 +47,7 @@ MethodInfo position_sinusoidal_info() {
   MethodInfo m;
   m.kind = MethodKind::Position;
   m.name = "sinusoidal";
-  m.doc = "Fixed sinusoidal absolute embedding (Vaswani et al.) added to token embeddings.";
+  m.doc = "Fixed sinusoidal absolute embedding (Vaswani et al.) added to token embeddings scaled by sqrt(d_model).";
   m.params = {{"base", ParamType::Float, 10000.0, 1.0, 1e12, {}, "timescale of the sinusoids"}};
   return m;
 }

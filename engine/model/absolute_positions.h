@@ -2,6 +2,7 @@
 // interpolate between neighbouring rows; ids past the table are an error) and fixed sinusoids.
 #pragma once
 
+#include <cmath>
 #include <string>
 
 #include <torch/nn/modules/embedding.h>
@@ -31,7 +32,11 @@ class SinusoidalPositions : public PositionScheme {
  public:
   SinusoidalPositions(int64_t d_model, double base) : d_(d_model), base_(base) {}
   void prepare(const torch::Tensor& positions) override;
-  torch::Tensor embed(const torch::Tensor& h) override { return h + pe_.to(h.scalar_type()); }
+  // Token embeddings are scaled by sqrt(d) before the sinusoids are added (Vaswani et al.; fairseq's
+  // embed_scale): unscaled, N(0, 0.02) embeddings would be swamped by sinusoids of magnitude 1.
+  torch::Tensor embed(const torch::Tensor& h) override {
+    return h * std::sqrt(static_cast<double>(d_)) + pe_.to(h.scalar_type());
+  }
 
  private:
   int64_t d_;

@@ -235,14 +235,9 @@ std::pair<std::vector<float>, std::vector<float>> ClexOdeImpl::time_embedding(do
   return {xi, dxi};
 }
 
-// GCC 13 reports a false -Warray-bounds inside LibTorch's Function::apply (std::vector<bool>
-// reserve, inlined here at -O2); the code it points at is the library's, not ours.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Warray-bounds"
 torch::Tensor ClexOdeImpl::solve(int64_t t_end) {
   return ClexSolveFn::apply(up, down, this, t_end);
 }
-#pragma GCC diagnostic pop
 
 torch::Tensor ClexOdeImpl::solve_reference(int64_t t_end) {
   const Tableau tb = tableau(o_.scheme);

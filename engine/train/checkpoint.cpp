@@ -54,7 +54,9 @@ static torch::serialize::InputArchive open_archive(const std::string& path) {
   if (!fs::exists(path)) throw CheckpointError("checkpoint '" + path + "' does not exist");
   torch::serialize::InputArchive root;
   try {
-    root.load_from(path);
+    // Always onto the CPU first: a checkpoint written on a GPU must load on a machine without one,
+    // and the copy into the model's parameters moves it where the model lives.
+    root.load_from(path, torch::Device(torch::kCPU));
   } catch (const std::exception& e) {
     throw CheckpointError("checkpoint '" + path + "' is unreadable or corrupt: " + first_line(e.what()));
   }
@@ -95,6 +97,7 @@ CheckpointInfo load_checkpoint(const std::string& path, TransformerLM& model, to
         continue;
       }
       if (!found) throw CheckpointError("checkpoint '" + path + "' has no tensor '" + p.key() + "' (different model?)");
+      t = t.to(torch::kCPU);
       if (t.sizes() != p.value().sizes() && p.key().rfind("pos.", 0) == 0) {
         auto adapted = model->position_scheme().adapt_loaded(p.key().substr(4), t);
         if (adapted.defined()) t = adapted;
