@@ -2,6 +2,8 @@
 // against a naive loop, zero init = base model, bounded buckets for any id, causality, shift
 // invariance, forward/backward and the registry's checks.
 #include <gtest/gtest.h>
+
+#include "cuda_check.h"
 #include <torch/cuda.h>
 
 #include <cmath>
@@ -328,30 +330,6 @@ TEST(IrpePositions, MatchesCpuOnCuda) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   for (const nlohmann::json& pos : {irpe({{"on", "qk"}, {"base", "rope"}, {"sink_bucket", true}}),
                                     irpe({{"mode", "bias"}, {"base", "learned"}})}) {
-    torch::manual_seed(9);
-    auto cfg = tiny(pos, 4);
-    ctx::TransformerLM cpu(cfg, nullptr, 259), gpu(cfg, nullptr, 259);
-    {
-      torch::NoGradGuard ng;
-      for (auto& t : cpu->position_scheme().parameters()) t.normal_();
-      auto src = cpu->parameters();
-      auto dst = gpu->parameters();
-      for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
-    }
-    gpu->to(torch::kCUDA);
-    auto x = torch::randint(0, 256, {2, 64}, torch::kLong);
-    // Per-sample ids, one set fractional (and within a learned base's 64 rows).
-    auto p = torch::stack(
-        {torch::arange(64, torch::kFloat), torch::arange(64, torch::kFloat) * 0.75f + 3.5f});
-    {
-      torch::NoGradGuard ng;
-      auto a = cpu->forward(x, p);
-      auto b = gpu->forward(x.cuda(), p.cuda()).cpu();
-      EXPECT_TRUE(torch::allclose(a, b, 1e-3, 1e-3))
-          << pos.dump() << " " << (a - b).abs().max().item<float>();
-    }
-    auto loss = gpu->loss(x.cuda(), p.cuda(), torch::roll(x, -1, 1).cuda());
-    loss.backward();
-    EXPECT_TRUE(std::isfinite(loss.item<float>())) << pos.dump();
+    expect_cuda_matches_cpu(tiny(pos, 4), pos.dump());
   }
 }
