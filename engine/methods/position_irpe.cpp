@@ -30,7 +30,7 @@ MethodInfo position_irpe_info() {
        -INFINITY,
        INFINITY,
        {},
-       "contextual sites: k (q_i.r), q (k_j.r) or qk; v (value term) is not implemented; bias mode "
+       "contextual sites: k (q_i.r), q (k_j.r) or qk; v (value term) is not supported; bias mode "
        "takes k only"},
       {"shared_heads",
        ParamType::Choice,
@@ -87,7 +87,7 @@ MethodInfo position_irpe_info() {
   m.validate = [](const nlohmann::json& p, const MethodContext& c) -> std::string {
     const auto on = p["on"].get<std::string>();
     if (on.find('v') != std::string::npos)
-      return "on: the value term (v) is not implemented: it needs the attention probabilities, "
+      return "on: the value term (v) is not supported: it needs the attention probabilities, "
              "which the model's attention hooks do not expose; use k, q or qk";
     if (on != "k" && on != "q" && on != "qk" && on != "kq")
       return "on: must be k, q or qk (got '" + on + "')";

@@ -12,7 +12,7 @@ MethodInfo position_relative_info() {
   m.name = "relative";
   m.doc =
       "Learned relative embeddings a_ij = w[min(i-j, clip)] in the logits, one table per layer "
-      "shared by the heads (HF BERT style); Shaw's value term is not implemented.";
+      "shared by the heads (HF BERT style); Shaw's value term is not supported.";
   m.params = {
       {"variant",
        ParamType::Choice,

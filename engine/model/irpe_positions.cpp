@@ -63,7 +63,7 @@ IrpePositions::IrpePositions(const ModelConfig& model, const nlohmann::json& rop
   const std::string on = p.value("on", std::string("k"));
   if (on.find('v') != std::string::npos)
     throw ConfigError(
-        "model.position.on: the value term (v) is not implemented: it needs the attention "
+        "model.position.on: the value term (v) is not supported: it needs the attention "
         "probabilities, which the model's attention hooks do not expose; use k, q or qk");
   on_k_ = on.find('k') != std::string::npos;
   on_q_ = on.find('q') != std::string::npos;

@@ -2,7 +2,7 @@
 // 1/sqrt(d) scaling, causality, shift invariance and a full forward/backward pass.
 #include <gtest/gtest.h>
 
-#include "cuda_check.h"
+#include "scheme_test_util.h"
 #include <torch/cuda.h>
 
 #include <cmath>
@@ -11,24 +11,6 @@
 #include "model/attention.h"
 #include "model/transformer.h"
 #include "train/run_config.h"
-
-namespace {
-
-ctx::ModelConfig tiny(const nlohmann::json& position, int64_t heads = 2) {
-  return ctx::parse_run_config({{"model",
-                                 {{"layers", 2},
-                                  {"d_model", 32},
-                                  {"heads", heads},
-                                  {"max_positions", 64},
-                                  {"position", position}}}})
-      .model;
-}
-
-torch::Tensor ids(int64_t T, float shift = 0) {
-  return (torch::arange(T, torch::kFloat) + shift).unsqueeze(0);
-}
-
-}  // namespace
 
 TEST(AlibiPositions, SlopesForEightHeadsAreHalfToOneOver256) {
   const std::vector<double> want = {1 / 2.,  1 / 4.,  1 / 8.,   1 / 16.,

@@ -3,7 +3,7 @@
 // invariance, forward/backward and the registry's checks.
 #include <gtest/gtest.h>
 
-#include "cuda_check.h"
+#include "scheme_test_util.h"
 #include <torch/cuda.h>
 
 #include <cmath>
@@ -14,20 +14,6 @@
 #include "train/run_config.h"
 
 namespace {
-
-ctx::ModelConfig tiny(const nlohmann::json& position, int64_t heads = 2) {
-  return ctx::parse_run_config({{"model",
-                                 {{"layers", 2},
-                                  {"d_model", 32},
-                                  {"heads", heads},
-                                  {"max_positions", 64},
-                                  {"position", position}}}})
-      .model;
-}
-
-torch::Tensor ids(int64_t T, float shift = 0) {
-  return (torch::arange(T, torch::kFloat) + shift).unsqueeze(0);
-}
 
 nlohmann::json irpe(nlohmann::json params = nlohmann::json::object()) {
   params["type"] = "irpe";
@@ -296,7 +282,7 @@ TEST(IrpePositions, RegistryRejectsUnsupportedSites) {
     tiny(irpe({{"on", "kv"}}));
     FAIL() << "v accepted";
   } catch (const ctx::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("value term (v) is not implemented"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("value term (v) is not supported"), std::string::npos)
         << e.what();
   }
   EXPECT_THROW(tiny(irpe({{"mode", "bias"}, {"on", "qk"}})), ctx::ConfigError);

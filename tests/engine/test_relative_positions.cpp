@@ -2,7 +2,7 @@
 // far distances, causality, shift invariance and a full forward/backward pass.
 #include <gtest/gtest.h>
 
-#include "cuda_check.h"
+#include "scheme_test_util.h"
 #include <torch/cuda.h>
 
 #include <cmath>
@@ -13,20 +13,6 @@
 #include "train/run_config.h"
 
 namespace {
-
-ctx::ModelConfig tiny(const nlohmann::json& position, int64_t heads = 2) {
-  return ctx::parse_run_config({{"model",
-                                 {{"layers", 2},
-                                  {"d_model", 32},
-                                  {"heads", heads},
-                                  {"max_positions", 64},
-                                  {"position", position}}}})
-      .model;
-}
-
-torch::Tensor ids(int64_t T, float shift = 0) {
-  return (torch::arange(T, torch::kFloat) + shift).unsqueeze(0);
-}
 
 nlohmann::json rel(const std::string& variant, int64_t clip) {
   return {{"type", "relative"}, {"variant", variant}, {"clip", clip}};

@@ -1,5 +1,6 @@
-// Shared check for position schemes: the same weights give the same logits on CUDA as on the CPU
-// (per-sample and fractional ids included), and a backward pass on the GPU stays finite.
+// Shared by the position-scheme tests: a tiny model config for a scheme, contiguous (shifted) ids,
+// and the check that the same weights give the same logits on CUDA as on the CPU (per-sample and
+// fractional ids included) with a finite backward pass on the GPU.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,6 +10,17 @@
 #include <torch/cuda.h>
 
 #include "model/transformer.h"
+#include "train/run_config.h"
+
+inline ctx::ModelConfig tiny(const nlohmann::json& position, int64_t heads = 2) {
+  return ctx::parse_run_config({{"model", {{"layers", 2}, {"d_model", 32}, {"heads", heads}, {"max_positions", 64},
+                                           {"position", position}}}})
+      .model;
+}
+
+inline torch::Tensor ids(int64_t T, float shift = 0) {
+  return (torch::arange(T, torch::kFloat) + shift).unsqueeze(0);
+}
 
 inline void expect_cuda_matches_cpu(const ctx::ModelConfig& cfg, const std::string& label) {
   torch::manual_seed(9);
