@@ -35,7 +35,7 @@ int cmd_runs(const Common& c);
 int cmd_show(const Common& c, int64_t run);
 int cmd_compare(const Common& c, const std::vector<int64_t>& runs);
 int cmd_export(const Common& c, const std::vector<int64_t>& runs, bool csv, const std::string& out);
-int cmd_rope(const Common& c, const std::string& config_path, int64_t length);
+int cmd_rope(const Common& c, const std::string& config_path, int64_t length, int64_t run = 0);
 int cmd_positions(const Common& c, const std::string& config_path, int64_t samples, int64_t bins);
 int cmd_methods(const Common& c);
 int cmd_bench_methods(const Common& c, int64_t steps, const std::string& device);

@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   exp->add_flag("--csv", csv, "CSV output (the default)");
   exp->add_option("-o,--output", out, "write to a file instead of stdout");
   auto* rope = app.add_subcommand("rope", "inverse frequencies and attention factor a config uses at a length");
-  rope->add_option("--config", config, "config JSON")->required();
+  rope->add_option("--config", config, "config JSON");
+  rope->add_option("--run", run, "a stored run: the frequencies its checkpoint really uses (trained CLEX included)");
   rope->add_option("--length", length, "sequence length (default: train.seq_len)");
   auto* positions = app.add_subcommand("positions", "position ids the training sampler produces");
   positions->add_option("--config", config, "config JSON")->required();
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
     if (*show) return cli::cmd_show(common, run);
     if (*compare) return cli::cmd_compare(common, runs);
     if (*exp) return cli::cmd_export(common, runs, csv, out);
-    if (*rope) return cli::cmd_rope(common, config, length);
+    if (*rope) return cli::cmd_rope(common, config, length, run);
     if (*positions) return cli::cmd_positions(common, config, samples, bins);
     if (*methods) return cli::cmd_methods(common);
     if (*bench) return bench_methods ? cli::cmd_bench_methods(common, steps, device) : cli::cmd_bench(common, sizes, steps, device);

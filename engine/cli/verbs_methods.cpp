@@ -3,11 +3,16 @@
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <optional>
 
 #include "cli/cli_common.h"
 #include "data/corpus.h"
 #include "methods/registry.h"
+#include "model/rope.h"
+#include "store/run_store.h"
+#include "train/checkpoint.h"
 #include "train/run_config.h"
+#include "train/trainer.h"
 
 namespace ctx::cli {
 namespace {
@@ -36,8 +41,16 @@ Histogram histogram(const std::vector<double>& v, int64_t bins, double lo, doubl
 
 }  // namespace
 
-int cmd_rope(const Common& c, const std::string& config_path, int64_t length) {
-  auto cfg = load_run_config(config_path);
+int cmd_rope(const Common& c, const std::string& config_path, int64_t length, int64_t run) {
+  if (config_path.empty() == (run <= 0)) throw UsageError("rope: give either --config FILE or --run N");
+  std::optional<store::RunStore> db;
+  RunConfig cfg;
+  if (run > 0) {
+    db.emplace(c.db);
+    cfg = config_of_run(db->get_run(run));
+  } else {
+    cfg = load_run_config(config_path);
+  }
   if (cfg.model.position != "rope")
     throw UsageError("model.position is '" + cfg.model.position + "': only rope models have RoPE frequencies");
   RopeBase base;
@@ -45,7 +58,20 @@ int cmd_rope(const Common& c, const std::string& config_path, int64_t length) {
   base.rot_dim = static_cast<int64_t>(static_cast<double>(cfg.model.head_dim()) * cfg.model.position_params["rotary_fraction"].get<double>());
   base.max_positions = cfg.model.max_positions;
   const int64_t L = length > 0 ? length : cfg.train.seq_len;
-  auto f = rope_frequencies(cfg.rope_scaling, base, L);
+  RopeFreqs f;
+  if (run > 0) {
+    // The run's latest checkpoint: what its model really uses (a trained CLEX ODE included).
+    const auto rec = db->get_run(run);
+    const auto ck = latest_checkpoint(rec.run_dir);
+    if (!ck) throw CheckpointError("run " + std::to_string(run) + " has no checkpoint in '" + rec.run_dir + "'");
+    auto model = build_model(cfg);
+    load_checkpoint(*ck, model);
+    f = dynamic_cast<RopeScheme&>(model->position_scheme()).frequencies_in_use(L);
+    f.resolved["rope_type"] = rope_scaling_name(cfg.rope_scaling);
+    f.resolved["checkpoint"] = *ck;
+  } else {
+    f = rope_frequencies(cfg.rope_scaling, base, L);
+  }
   auto b = base_inv_freq(base.rot_dim, base.theta);
   std::vector<double> wavelength;
   for (double v : f.inv_freq) wavelength.push_back(2 * M_PI / v);

@@ -88,6 +88,22 @@ void RopeScheme::prepare(const torch::Tensor& positions) {
   sin_ = (angles.sin() * af).unsqueeze(1);
 }
 
+RopeFreqs RopeScheme::frequencies_in_use(int64_t seq_len) {
+  torch::NoGradGuard ng;
+  const bool was_training = is_training();
+  eval();
+  auto ids = torch::arange(seq_len, torch::kFloat).unsqueeze(0);
+  auto inv = inv_freq_tensor(ids, seq_len).to(torch::kCPU, torch::kDouble).contiguous();
+  if (was_training) train();
+  RopeFreqs f = clex_ ? last_ : frequencies(seq_len);
+  f.inv_freq.assign(inv.data_ptr<double>(), inv.data_ptr<double>() + inv.numel());
+  if (clex_) {
+    f.resolved["t"] = clex_t_;
+    f.resolved["trained_ode"] = true;
+  }
+  return f;
+}
+
 void RopeScheme::rotate(torch::Tensor& q, torch::Tensor& k, int64_t) {
   auto c = cos_.to(q.scalar_type()), s = sin_.to(q.scalar_type());
   q = apply_rope(q, c, s, pairing_);

@@ -23,8 +23,10 @@ class RopeScheme : public PositionScheme {
   void rotate(torch::Tensor& q, torch::Tensor& k, int64_t layer) override;
   nlohmann::json describe() const override;
 
-  // Frequencies as used at `seq_len` (the `rope` CLI verb prints these).
+  // Frequencies the registry formula gives at `seq_len` (for CLEX: the untrained ODE).
   RopeFreqs frequencies(int64_t seq_len) const;
+  // Frequencies this model really uses at `seq_len` in evaluation, a trained CLEX ODE included.
+  RopeFreqs frequencies_in_use(int64_t seq_len);
   const RopeBase& base() const { return base_; }
   // The learned CLEX ODE when rope_scaling is clex (null otherwise).
   ClexOde clex() const { return clex_; }

@@ -159,6 +159,24 @@ TEST(Cli, RopePositionsAndMethodsPrintJson) {
   EXPECT_GE(m.size(), 7u);
 }
 
+TEST(Cli, RopeOfAStoredRunReadsItsCheckpoint) {
+  auto db = fresh_db("rope-run.db");
+  auto j = tiny_config();
+  j["rope_scaling"] = {{"rope_type", "clex"}, {"max_factor", 4}, {"original_max_position_embeddings", 32}};
+  j["train"]["positions"] = {{"type", "clex_positions"}, {"original_len", 32}, {"max_t", 4}};
+  j["eval"]["enabled"] = false;
+  auto t = cli("train --config " + write_config("clex-run.json", j).string() + " --db " + db.string() + " --json");
+  ASSERT_EQ(t.rc, 0) << t.err;
+  const int id = last_json_line(t.out)["run_id"];
+  auto r = cli("rope --run " + std::to_string(id) + " --length 100 --json --db " + db.string());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto f = last_json_line(r.out);
+  EXPECT_EQ(f["inv_freq"].size(), 8u);
+  EXPECT_EQ(f["resolved"]["t"], 4);  // ceil(100 / 32)
+  EXPECT_EQ(f["resolved"]["trained_ode"], true);
+  EXPECT_NE(cli("rope --json").rc, 0);  // neither --config nor --run
+}
+
 TEST(Cli, BadConfigsAreNamed) {
   auto j = tiny_config();
   j["model"]["layres"] = 2;

@@ -131,3 +131,26 @@ TEST(Clex, FineTuneFromAPlainRopeCheckpointStartsTheOdeAtItsInit) {
   // Within L0 (t = 1) the CLEX model is the base model exactly.
   EXPECT_TRUE(torch::allclose(a->forward(x, p), b->forward(x, p), 1e-5, 1e-5));
 }
+
+TEST(Clex, FrequenciesInUseFollowTheTrainedOde) {
+  auto cfg = ctx::parse_run_config({{"model", {{"layers", 1}, {"d_model", 32}, {"heads", 2}, {"max_positions", 16}}},
+                                    {"rope_scaling", {{"rope_type", "clex"}, {"max_factor", 4}}}});
+  ctx::TransformerLM m(cfg.model, cfg.rope_scaling, 259);
+  auto& rope = dynamic_cast<ctx::RopeScheme&>(m->position_scheme());
+  // Untrained (zero down projection): the registry formula (NTK, α = 2t − 1, t = ⌈40/16⌉ = 3).
+  auto formula = rope.frequencies(40), used = rope.frequencies_in_use(40);
+  ASSERT_EQ(used.inv_freq.size(), formula.inv_freq.size());
+  for (size_t j = 0; j < used.inv_freq.size(); ++j) EXPECT_NEAR(used.inv_freq[j] / formula.inv_freq[j], 1.0, 1e-4);
+  EXPECT_EQ(used.resolved["t"], 3);
+  {
+    torch::NoGradGuard ng;
+    rope.clex()->down.normal_(0, 0.3);
+  }
+  m->train();  // training mode drops the cached evaluation grid on the next forward
+  auto x = torch::randint(0, 256, {1, 16}, torch::kLong);
+  m->loss(x, (torch::arange(16, torch::kFloat) * 3).unsqueeze(0), x);
+  auto trained = rope.frequencies_in_use(40);
+  double diff = 0;
+  for (size_t j = 0; j < trained.inv_freq.size(); ++j) diff += std::abs(std::log(trained.inv_freq[j] / formula.inv_freq[j]));
+  EXPECT_GT(diff, 1e-3);
+}
