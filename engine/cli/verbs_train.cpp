@@ -49,16 +49,7 @@ int finish(const Common& c, int64_t run, const TrainOutcome& o) {
 
 int cmd_train(const Common& c, const std::string& config_path, const std::string& device, int64_t init_run,
               const std::string& study) {
-  nlohmann::json given;
-  {
-    std::ifstream in(config_path);
-    if (!in) throw ConfigError(config_path + ": cannot open config file");
-    try {
-      given = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw ConfigError(config_path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
-    }
-  }
+  nlohmann::json given = read_config_file(config_path);
   if (!device.empty() && given.is_object()) given["train"]["device"] = device;
   if (init_run > 0 && given.is_object()) given["init"] = {{"run", init_run}};
   RunConfig cfg;

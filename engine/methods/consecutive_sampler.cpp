@@ -30,12 +30,7 @@ class ConsecutiveSampler : public PositionSampler {
     const double frac = std::fmod(static_cast<double>(row_) * 0.6180339887498949, 1.0);
     const int64_t start = static_cast<int64_t>(frac * static_cast<double>(span));
     const int64_t off = (start + before_) % span;
-    data::Example ex;
-    ex.tokens.assign(stream_.begin() + off, stream_.begin() + off + seq_);
-    ex.targets.assign(stream_.begin() + off + 1, stream_.begin() + off + seq_ + 1);
-    ex.positions.resize(static_cast<size_t>(seq_));
-    for (int64_t i = 0; i < seq_; ++i) ex.positions[static_cast<size_t>(i)] = static_cast<float>(i);
-    ex.loss_mask.assign(static_cast<size_t>(seq_), 1);
+    auto ex = window_example(stream_.data() + off, seq_);
     ex.info["offset"] = static_cast<double>(off);
     return ex;
   }

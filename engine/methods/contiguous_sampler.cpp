@@ -15,14 +15,7 @@ class ContiguousSampler : public PositionSampler {
   data::Example sample(Rng& rng) override {
     int64_t offset = 0;
     auto w = source_.draw(rng, &offset);
-    data::Example ex;
-    ex.tokens.assign(w.begin(), w.end() - 1);
-    ex.targets.assign(w.begin() + 1, w.end());
-    ex.positions.resize(static_cast<size_t>(seq_));
-    const int64_t base = keep_offset_ ? offset : 0;
-    for (int64_t i = 0; i < seq_; ++i) ex.positions[static_cast<size_t>(i)] = static_cast<float>(base + i);
-    ex.loss_mask.assign(static_cast<size_t>(seq_), 1);
-    return ex;
+    return window_example(w.data(), seq_, keep_offset_ ? offset : 0);
   }
 
  private:

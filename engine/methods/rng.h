@@ -1,9 +1,11 @@
-// Deterministic random draws for samplers: mt19937_64 with our own integer/real mappings, so the
-// same seed gives the same examples with any standard library (libstdc++'s distributions differ).
+// Deterministic random draws for samplers: an mt19937_64 seeded from mixed integers (run seed,
+// step, example), drawing through data/rng.h so examples are the same with any standard library.
 #pragma once
 
 #include <cstdint>
 #include <random>
+
+#include "data/rng.h"
 
 namespace ctx {
 
@@ -14,19 +16,12 @@ class Rng {
   static uint64_t mix(uint64_t a, uint64_t b = 0, uint64_t c = 0, uint64_t d = 0);
 
   uint64_t next() { return g_(); }
-  // Uniform in [0, n); n > 0. Rejection keeps it unbiased.
-  uint64_t below(uint64_t n) {
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t x;
-    do {
-      x = g_();
-    } while (x >= limit);
-    return x % n;
-  }
+  // Uniform in [0, n); n > 0.
+  uint64_t below(uint64_t n) { return data::uniform_below(g_, n); }
   // Uniform integer in [lo, hi] inclusive.
-  int64_t between(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(below(static_cast<uint64_t>(hi - lo) + 1)); }
+  int64_t between(int64_t lo, int64_t hi) { return data::uniform_int(g_, lo, hi); }
   // Uniform real in [0, 1) with 53 random bits.
-  double uniform() { return static_cast<double>(g_() >> 11) * (1.0 / 9007199254740992.0); }
+  double uniform() { return data::uniform_unit(g_); }
 
  private:
   std::mt19937_64 g_;

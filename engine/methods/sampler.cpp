@@ -7,6 +7,16 @@
 
 namespace ctx {
 
+data::Example window_example(const data::Token* window, int64_t seq, int64_t first_id) {
+  data::Example ex;
+  ex.tokens.assign(window, window + seq);
+  ex.targets.assign(window + 1, window + seq + 1);
+  ex.positions.resize(static_cast<size_t>(seq));
+  for (int64_t i = 0; i < seq; ++i) ex.positions[static_cast<size_t>(i)] = static_cast<float>(first_id + i);
+  ex.loss_mask.assign(static_cast<size_t>(seq), 1);
+  return ex;
+}
+
 WindowSource::WindowSource(const std::vector<data::Document>& docs, int64_t len, bool force_pack)
     : docs_(&docs), len_(len) {
   int64_t total = 0;

@@ -35,6 +35,10 @@ class PositionSampler {
 // it holds). Documents shorter than `len` are skipped; if none is long enough, the documents are
 // packed into one stream separated by BOS (always, with force_pack). Shared by samplers that need
 // contiguous source text.
+// An example of `seq` consecutive tokens from `window` (which holds seq + 1), ids first_id, first_id
+// + 1, ..., every target scored.
+data::Example window_example(const data::Token* window, int64_t seq, int64_t first_id = 0);
+
 class WindowSource {
  public:
   WindowSource(const std::vector<data::Document>& docs, int64_t len, bool force_pack = false);

@@ -330,15 +330,18 @@ RunConfig parse_run_config(const nlohmann::json& j) {
   return c;
 }
 
-RunConfig load_run_config(const std::string& path) {
+nlohmann::json read_config_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw ConfigError(path + ": cannot open config file");
-  nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
+    return nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
     throw ConfigError(path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
   }
+}
+
+RunConfig load_run_config(const std::string& path) {
+  const auto j = read_config_file(path);
   try {
     return parse_run_config(j);
   } catch (const ConfigError& e) {

@@ -90,7 +90,8 @@ struct RunConfig {
 
 // Parses and validates (including method parameters through the registry). Throws ConfigError.
 RunConfig parse_run_config(const nlohmann::json& j);
-RunConfig load_run_config(const std::string& path);  // errors name the file
+nlohmann::json read_config_file(const std::string& path);  // JSON only; errors name the file
+RunConfig load_run_config(const std::string& path);         // read + parse; errors name the file
 nlohmann::json to_json(const RunConfig& c);  // every key, resolved
 
 // A short label for run lists: "rope+yarn x8 / contiguous".

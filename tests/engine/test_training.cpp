@@ -38,6 +38,15 @@ ctx::RunConfig small_config(int64_t steps) {
 
 class Quiet : public ctx::EventSink {};
 
+// A request for run `id` of `cfg` in `db` (the trainer's inputs, as the CLI fills them).
+ctx::TrainRequest request(ctx::store::RunStore& db, int64_t id, const ctx::RunConfig& cfg) {
+  ctx::TrainRequest r;
+  r.store = &db;
+  r.run_id = id;
+  r.config = cfg;
+  return r;
+}
+
 std::map<std::string, torch::Tensor> weights_of(const std::string& ckpt, const ctx::RunConfig& c) {
   ctx::TransformerLM m(c.model, c.rope_scaling, 259);
   ctx::load_checkpoint(ckpt, m);
@@ -97,20 +106,14 @@ TEST(Training, InterruptedThenResumedEqualsUninterrupted) {
   // Uninterrupted.
   ctx::store::RunStore full(tmp_path("full.db"));
   const int64_t a = ctx::create_run(full, cfg);
-  ctx::TrainRequest ra;
-  ra.store = &full;
-  ra.run_id = a;
-  ra.config = cfg;
+  auto ra = request(full, a, cfg);
   auto oa = ctx::run_training(ra, quiet);
   ASSERT_EQ(oa.status, ctx::store::RunStatus::Finished) << oa.error;
 
   // Interrupted after step 6 (checkpoint at 6 because it stops there), then resumed.
   ctx::store::RunStore part(tmp_path("part.db"));
   const int64_t b = ctx::create_run(part, cfg);
-  ctx::TrainRequest rb;
-  rb.store = &part;
-  rb.run_id = b;
-  rb.config = cfg;
+  auto rb = request(part, b, cfg);
   rb.stop_after_step = 6;
   auto ob = ctx::run_training(rb, quiet);
   EXPECT_EQ(ob.status, ctx::store::RunStatus::Interrupted);
@@ -144,10 +147,7 @@ TEST(Training, EvaluationIsRecordedPerLengthAndMode) {
   Quiet quiet;
   ctx::store::RunStore db(tmp_path("eval.db"));
   const int64_t id = ctx::create_run(db, cfg);
-  ctx::TrainRequest r;
-  r.store = &db;
-  r.run_id = id;
-  r.config = cfg;
+  auto r = request(db, id, cfg);
   auto o = ctx::run_training(r, quiet);
   ASSERT_EQ(o.status, ctx::store::RunStatus::Finished) << o.error;
   ASSERT_EQ(o.evals.size(), 4u);
@@ -186,10 +186,7 @@ TEST(Training, NonFiniteLossStopsTheRunAsDivergedWithItsStep) {
   Quiet quiet;
   ctx::store::RunStore db(tmp_path("nan.db"));
   const int64_t id = ctx::create_run(db, cfg);
-  ctx::TrainRequest r;
-  r.store = &db;
-  r.run_id = id;
-  r.config = cfg;
+  auto r = request(db, id, cfg);
   auto o = ctx::run_training(r, quiet);
   EXPECT_EQ(o.status, ctx::store::RunStatus::Diverged);
   EXPECT_NE(o.error.find("at step 1"), std::string::npos) << o.error;
@@ -203,10 +200,7 @@ TEST(Training, PositionCountsAndResolvedValuesAreStored) {
   Quiet quiet;
   ctx::store::RunStore db(tmp_path("stats.db"));
   const int64_t id = ctx::create_run(db, cfg);
-  ctx::TrainRequest r;
-  r.store = &db;
-  r.run_id = id;
-  r.config = cfg;
+  auto r = request(db, id, cfg);
   ASSERT_EQ(ctx::run_training(r, quiet).status, ctx::store::RunStatus::Finished);
   auto ids = db.artifact(id, "positions/ids");
   ASSERT_TRUE(ids.has_value());
