@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   positions->add_option("--config", config, "config JSON")->required();
   positions->add_option("--samples", samples, "examples to draw")->capture_default_str();
   positions->add_option("--bins", bins, "histogram bins")->capture_default_str();
+  auto* check = app.add_subcommand("check", "validate a config (strict parse, every key resolved) without running it");
+  check->add_option("--config", config, "config JSON")->required();
   auto* methods = app.add_subcommand("methods", "the method registry: names, parameters, defaults, docs");
   auto* bench = app.add_subcommand("bench", "training and evaluation tokens/s for a few model sizes");
   bench->add_option("--sizes", sizes, "comma-separated: tiny, small, base, medium")->capture_default_str();
@@ -65,7 +67,7 @@ int main(int argc, char** argv) {
   bench->add_option("--device", device, "cpu or cuda");
   bool bench_methods = false;
   bench->add_flag("--methods", bench_methods, "per-step cost of every sampler, scaling and scheme vs contiguous RoPE");
-  for (auto* s : {train, resume, eval, list, show, compare, exp, rope, positions, methods, bench}) add_common(s);
+  for (auto* s : {train, resume, eval, list, show, compare, exp, rope, positions, check, methods, bench}) add_common(s);
 
   try {
     app.parse(argc, argv);
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
     if (*exp) return cli::cmd_export(common, runs, csv, out);
     if (*rope) return cli::cmd_rope(common, config, length, run);
     if (*positions) return cli::cmd_positions(common, config, samples, bins);
+    if (*check) return cli::cmd_check(common, config);
     if (*methods) return cli::cmd_methods(common);
     if (*bench) return bench_methods ? cli::cmd_bench_methods(common, steps, device) : cli::cmd_bench(common, sizes, steps, device);
   } catch (const ConfigError& e) {

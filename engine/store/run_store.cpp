@@ -23,35 +23,11 @@ constexpr const char* kStaleError = "no heartbeat for ";
 // row as it was before the UPDATE, so the order of the assignments does not matter.
 constexpr const char* kRevivable = "(status = 'interrupted' AND error LIKE 'no heartbeat for %')";
 
-const std::string kRunCols =
-    "id, name, parent, study, status, created, started, ended, heartbeat, config_json, method, "
-    "engine_version, device, error, host, pid, run_dir";
-
-RunRecord read_run(SQLite::Statement& s) {
-  RunRecord r;
-  r.id = s.getColumn(0).getInt64();
-  r.name = s.getColumn(1).getString();
-  if (!s.getColumn(2).isNull()) r.parent = s.getColumn(2).getInt64();
-  if (!s.getColumn(3).isNull()) r.study = s.getColumn(3).getInt64();
-  r.status = status_from_string(s.getColumn(4).getString());
-  r.created = s.getColumn(5).getDouble();
-  r.started = s.getColumn(6).getDouble();
-  r.ended = s.getColumn(7).getDouble();
-  r.heartbeat = s.getColumn(8).getDouble();
-  r.config_json = s.getColumn(9).getString();
-  r.method = s.getColumn(10).getString();
-  r.engine_version = s.getColumn(11).getString();
-  r.device = s.getColumn(12).getString();
-  r.error = s.getColumn(13).getString();
-  r.host = s.getColumn(14).getString();
-  r.pid = s.getColumn(15).getInt64();
-  r.run_dir = s.getColumn(16).getString();
-  return r;
-}
-
 }  // namespace
 
 using detail::Lock;
+using detail::kRunCols;
+using detail::read_run;
 
 // Every public member catches SQLite::Exception in a function-try-block and rethrows it as a
 // StoreError naming the file, so callers only ever see one exception type.

@@ -78,6 +78,21 @@ struct Artifact {
   std::vector<uint8_t> data;
 };
 
+// A run as a run list shows it: the record, its latest metric values, its perplexity results,
+// tags and note. Read in a handful of bulk queries (RunStore::run_summaries), not one per run.
+struct RunSummary {
+  struct Ppl {
+    std::string mode;
+    double length = 0;
+    double ppl = 0;
+  };
+  RunRecord run;
+  std::map<std::string, MetricPoint> latest;
+  std::vector<Ppl> ppl;  // task "ppl", metric "ppl", ascending length
+  std::vector<std::string> tags;
+  std::string note;
+};
+
 struct Study {
   int64_t id = 0;
   std::string name;
@@ -107,6 +122,10 @@ class RunStore {
   std::optional<RunRecord> find_run(int64_t id) const;
   std::vector<RunRecord> list_runs() const;  // newest first
   std::vector<RunRecord> runs_changed_since(double wall) const;  // for the live follower
+  // Every run (since = 0), or those whose row, latest metrics or evaluations changed at or after
+  // `since`; newest first. The window's run list and its follower read this.
+  std::vector<RunSummary> run_summaries(double since = 0) const;
+  int64_t run_count() const;
   void mark_running(int64_t id, int64_t pid, const std::string& host, const std::string& device);
   void set_status(int64_t id, RunStatus s, const std::string& error = "");  // sets ended for terminal states
   void heartbeat(int64_t id);

@@ -33,6 +33,33 @@ inline std::string checked_json(const std::string& text, const std::string& what
   return text;
 }
 
+// The runs columns every reader selects, and the row they give.
+inline const std::string kRunCols =
+    "id, name, parent, study, status, created, started, ended, heartbeat, config_json, method, "
+    "engine_version, device, error, host, pid, run_dir";
+
+inline RunRecord read_run(SQLite::Statement& s) {
+  RunRecord r;
+  r.id = s.getColumn(0).getInt64();
+  r.name = s.getColumn(1).getString();
+  if (!s.getColumn(2).isNull()) r.parent = s.getColumn(2).getInt64();
+  if (!s.getColumn(3).isNull()) r.study = s.getColumn(3).getInt64();
+  r.status = status_from_string(s.getColumn(4).getString());
+  r.created = s.getColumn(5).getDouble();
+  r.started = s.getColumn(6).getDouble();
+  r.ended = s.getColumn(7).getDouble();
+  r.heartbeat = s.getColumn(8).getDouble();
+  r.config_json = s.getColumn(9).getString();
+  r.method = s.getColumn(10).getString();
+  r.engine_version = s.getColumn(11).getString();
+  r.device = s.getColumn(12).getString();
+  r.error = s.getColumn(13).getString();
+  r.host = s.getColumn(14).getString();
+  r.pid = s.getColumn(15).getInt64();
+  r.run_dir = s.getColumn(16).getString();
+  return r;
+}
+
 }  // namespace detail
 
 struct RunStore::Impl {

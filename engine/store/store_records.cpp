@@ -53,6 +53,7 @@ void RunStore::put_artifact(int64_t run, const Artifact& a) try {
     q->bind(7, now_seconds());
     q->exec();
   }
+  impl_->touch(run, now_seconds());  // a follower polls runs.updated to learn of new artifacts
   tx.commit();
 } catch (const SQLite::Exception& e) {
   impl_->fail(e);

@@ -1,0 +1,49 @@
+// PlotTab: selection, coalesced redraws; see plot_tab.h.
+#include "widgets/plot_tab.h"
+
+namespace ctx::gui {
+
+PlotTab::PlotTab(DataCache* cache, QWidget* parent) : QWidget(parent), cache_(cache) {
+  timer_.setSingleShot(true);
+  timer_.setInterval(kCoalesceMs);
+  connect(&timer_, &QTimer::timeout, this, [this] {
+    if (!isVisible()) return;  // showEvent redraws
+    dirty_ = false;
+    redraw();
+  });
+  auto touches = [this](const QSet<qint64>& runs) {
+    for (qint64 r : selection_)
+      if (runs.contains(r)) return true;
+    return false;
+  };
+  connect(cache_, &DataCache::detailsChanged, this, [this, touches](const QSet<qint64>& runs) {
+    if (touches(runs)) scheduleRedraw();
+  });
+  connect(cache_, &DataCache::runsChanged, this, [this, touches](const QSet<qint64>& runs, bool) {
+    if (touches(runs)) scheduleRedraw();
+  });
+}
+
+void PlotTab::setSelection(const QVector<qint64>& runs) {
+  if (runs == selection_) return;
+  selection_ = runs;
+  scheduleRedraw();
+}
+
+void PlotTab::redrawNow() {
+  timer_.stop();
+  dirty_ = false;
+  redraw();
+}
+
+void PlotTab::scheduleRedraw() {
+  dirty_ = true;
+  if (!timer_.isActive()) timer_.start();
+}
+
+void PlotTab::showEvent(QShowEvent* e) {
+  QWidget::showEvent(e);
+  if (dirty_) scheduleRedraw();
+}
+
+}  // namespace ctx::gui

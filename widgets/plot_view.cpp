@@ -1,0 +1,162 @@
+// PlotView: export, decimated series, context menu; see plot_view.h.
+#include "widgets/plot_view.h"
+
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenu>
+#include <QSvgGenerator>
+
+#include "widgets/decimate.h"
+
+namespace ctx::gui {
+
+PlotView::PlotView(QWidget* parent) : QCustomPlot(parent) {
+  setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  setNoAntialiasingOnDrag(true);
+  setAntialiasedElements(QCP::aeNone);
+  legend->setFont(QFont(font().family(), 8));
+  legend->setBrush(QBrush(QColor(255, 255, 255, 210)));
+  for (auto* ax : {xAxis, yAxis}) {
+    connect(ax, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this] {
+      if (!refreshing_) refreshSeries();
+    });
+  }
+  message_ = new QCPItemText(this);
+  message_->position->setType(QCPItemPosition::ptAxisRectRatio);
+  message_->position->setCoords(0.5, 0.5);
+  message_->setColor(QColor(130, 130, 130));
+  message_->setFont(QFont(font().family(), 11));
+  message_->setVisible(false);
+}
+
+QString PlotView::exportTo(const QString& path, int width, int height) {
+  const QString suffix = QFileInfo(path).suffix().toLower();
+  const int w = width > 0 ? width : this->width();
+  const int h = height > 0 ? height : this->height();
+  bool ok = false;
+  if (suffix == "png") {
+    ok = savePng(path, w, h, 2.0);
+  } else if (suffix == "pdf") {
+    ok = savePdf(path, w, h);
+  } else if (suffix == "svg") {
+    QSvgGenerator gen;
+    gen.setFileName(path);
+    gen.setSize(QSize(w, h));
+    gen.setViewBox(QRect(0, 0, w, h));
+    gen.setTitle("CtxLab plot");
+    QCPPainter painter;
+    ok = painter.begin(&gen);
+    if (ok) {
+      toPainter(&painter, w, h);
+      painter.end();
+      ok = QFileInfo(path).size() > 0;
+    }
+  } else {
+    return "export: '" + path + "' has no known suffix (use .png, .svg or .pdf)";
+  }
+  if (!ok) return "export: could not write '" + path + "'";
+  emit exported(path);
+  return {};
+}
+
+void PlotView::setSeries(QCPGraph* graph, std::vector<double> x, std::vector<double> y) {
+  full_[graph] = Full{std::move(x), std::move(y)};
+  connect(graph, &QObject::destroyed, this, [this, graph] { full_.erase(graph); }, Qt::UniqueConnection);
+  refreshSeries();
+}
+
+void PlotView::refreshSeries() {
+  refreshing_ = true;
+  const auto range = xAxis->range();
+  const bool log_x = xAxis->scaleType() == QCPAxis::stLogarithmic;
+  const int pixels = std::max(100, axisRect()->width());
+  for (auto& [graph, f] : full_) {
+    auto d = decimate_minmax(f.x.data(), f.y.data(), f.x.size(), range.lower, range.upper, pixels, log_x);
+    graph->setData(QVector<double>(d.x.begin(), d.x.end()), QVector<double>(d.y.begin(), d.y.end()), true);
+  }
+  refreshing_ = false;
+}
+
+void PlotView::fitAndReplot() {
+  bool any = false;
+  QCPRange xr, yr;
+  auto grow = [](QCPRange& r, double v, bool first) {
+    if (first) {
+      r = QCPRange(v, v);
+    } else {
+      r.expand(v);
+    }
+  };
+  const bool log_x = xAxis->scaleType() == QCPAxis::stLogarithmic;
+  const bool log_y = yAxis->scaleType() == QCPAxis::stLogarithmic;
+  for (int i = 0; i < graphCount(); ++i) {
+    auto* g = graph(i);
+    if (!g->visible()) continue;
+    auto it = full_.find(g);
+    auto visit = [&](double x, double y) {
+      if (!std::isfinite(x) || !std::isfinite(y) || (log_x && x <= 0) || (log_y && y <= 0)) return;
+      grow(xr, x, !any);
+      grow(yr, y, !any);
+      any = true;
+    };
+    if (it != full_.end()) {
+      for (size_t k = 0; k < it->second.x.size(); ++k) visit(it->second.x[k], it->second.y[k]);
+    } else {
+      for (auto p = g->data()->constBegin(); p != g->data()->constEnd(); ++p) visit(p->key, p->value);
+    }
+  }
+  if (any) {
+    refreshing_ = true;
+    auto pad = [](QCPRange r, bool log) {
+      if (log) return QCPRange(r.lower / 1.15, r.upper * 1.15);
+      const double m = r.size() > 0 ? r.size() * 0.04 : std::max(std::abs(r.lower) * 0.1, 1.0);
+      return QCPRange(r.lower - m, r.upper + m);
+    };
+    xAxis->setRange(pad(xr, log_x));
+    yAxis->setRange(pad(yr, log_y));
+    refreshing_ = false;
+  }
+  refreshSeries();
+  replot(QCustomPlot::rpQueuedReplot);
+}
+
+void PlotView::setEmptyMessage(const QString& text) {
+  message_->setText(text);
+  message_->setVisible(!text.isEmpty());
+}
+
+void PlotView::resizeEvent(QResizeEvent* e) {
+  QCustomPlot::resizeEvent(e);
+  refreshSeries();
+}
+
+void PlotView::contextMenuEvent(QContextMenuEvent* e) {
+  QMenu menu(this);
+  for (const char* fmt : {"PNG", "SVG", "PDF"}) {
+    menu.addAction(QString("Export %1…").arg(fmt), this, [this, fmt] {
+      const QString suffix = QString(fmt).toLower();
+      const QString path = QFileDialog::getSaveFileName(this, QString("Export plot as %1").arg(fmt),
+                                                        "plot." + suffix, QString("%1 (*.%2)").arg(fmt, suffix));
+      if (path.isEmpty()) return;
+      const QString err = exportTo(path);
+      if (!err.isEmpty()) QMessageBox::warning(this, "Export", err);
+    });
+  }
+  menu.addSeparator();
+  menu.addAction("Fit to data", this, [this] { fitAndReplot(); });
+  menu.exec(e->globalPos());
+}
+
+QColor runColor(int index) {
+  // Tableau 10: distinguishable on white, and in print.
+  static const QColor palette[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},
+                                   {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {127, 127, 127},
+                                   {188, 189, 34},  {23, 190, 207}};
+  return palette[static_cast<size_t>(index < 0 ? 0 : index) % 10];
+}
+
+QString runLabel(int64_t id, const std::string& name) {
+  return QString("#%1 %2").arg(id).arg(QString::fromStdString(name));
+}
+
+}  // namespace ctx::gui
