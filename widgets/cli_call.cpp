@@ -45,8 +45,16 @@ CliResult parseCliOutput(int exit_code, bool crashed, const QByteArray& out, con
 }
 
 void runCli(QObject* context, const QStringList& args, std::function<void(const CliResult&)> done) {
-  auto* p = new QProcess(context);
+  // The process is not a child of `context`: destroying a child QProcess kills it and emits
+  // `finished` while the owner is half-destroyed. Instead the owner's end silences and kills it.
+  auto* p = new QProcess;
   QPointer<QObject> guard(context);
+  QObject::connect(context, &QObject::destroyed, p, [p] {
+    p->disconnect();
+    p->kill();
+    p->waitForFinished(1000);
+    p->deleteLater();
+  });
   QObject::connect(p, &QProcess::finished, p, [p, done, guard](int code, QProcess::ExitStatus st) {
     auto r = parseCliOutput(code, st == QProcess::CrashExit, p->readAllStandardOutput(), p->readAllStandardError());
     p->deleteLater();

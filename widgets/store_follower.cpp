@@ -147,19 +147,19 @@ void StoreFollower::poll() {
     for (auto& [run, w] : watched_) {
       auto it = changed.find(run);
       if (w.loaded && it == changed.end()) continue;
-      double started = w.started;
+      int64_t pid = w.pid;
       if (it != changed.end()) {
-        started = it->second->run.started;
+        pid = it->second->run.pid;
       } else if (auto rec = db_->find_run(run)) {
-        started = rec->started;
+        pid = rec->pid;
       } else {
         continue;  // deleted
       }
-      // A resumed run rewrites the points after its checkpoint: read it whole again.
-      const bool whole = !w.loaded || started != w.started;
+      // A resume (a new owning process) rewrites the points after its checkpoint: read it whole.
+      const bool whole = !w.loaded || pid != w.pid;
       details->push_back(read_detail(run, w, whole));
       w.loaded = true;
-      w.started = started;
+      w.pid = pid;
     }
     if (!details->empty()) emit detailsReady(details);
   } catch (const std::exception& e) {

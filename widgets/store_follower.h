@@ -40,7 +40,7 @@ class StoreFollower : public QObject {
  private:
   struct Watch {
     bool loaded = false;
-    double started = -1;
+    int64_t pid = -1;  // the owning process when last read: a resume brings a new one
     std::map<std::string, int64_t> last_step;
     std::map<std::string, std::vector<int64_t>> artifacts;
   };
