@@ -158,10 +158,31 @@ void ConfigForm::addSection(const QString&, QWidget* box) {
 
 void ConfigForm::resizeEvent(QResizeEvent* e) {
   QWidget::resizeEvent(e);
-  if (columnsFor(e->size().width()) != column_count_) {
-    // Not from inside the resize: moving sections between layouts resizes them again.
-    QTimer::singleShot(0, this, [this] { reflow(false); });
-  }
+  scheduleReflow();
+}
+
+void ConfigForm::showEvent(QShowEvent* e) {
+  QWidget::showEvent(e);
+  if (viewport_) return;
+  for (QWidget* w = parentWidget(); w; w = w->parentWidget())
+    if (auto* area = qobject_cast<QScrollArea*>(w)) {
+      viewport_ = area->viewport();
+      viewport_->installEventFilter(this);
+      scheduleReflow();
+      break;
+    }
+}
+
+bool ConfigForm::eventFilter(QObject* watched, QEvent* e) {
+  if (watched == viewport_ && e->type() == QEvent::Resize) scheduleReflow();
+  return QWidget::eventFilter(watched, e);
+}
+
+int ConfigForm::availableWidth() const { return viewport_ ? viewport_->width() : width(); }
+
+void ConfigForm::scheduleReflow() {
+  // Not from inside the resize: moving sections between layouts resizes them again.
+  if (columnsFor(availableWidth()) != column_count_) QTimer::singleShot(0, this, [this] { reflow(false); });
 }
 
 QList<int> ConfigForm::partition(int columns) const {
@@ -215,7 +236,7 @@ int ConfigForm::columnsFor(int width) const {
 }
 
 void ConfigForm::reflow(bool force) {
-  const int columns = columnsFor(width());
+  const int columns = columnsFor(availableWidth());
   if (columns == column_count_ && !force) return;
   column_count_ = columns;
   while (auto* item = columns_->takeAt(0)) {

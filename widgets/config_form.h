@@ -7,6 +7,7 @@
 #include <QHash>
 #include <QLabel>
 #include <QList>
+#include <QPointer>
 #include <QStringList>
 #include <QWidget>
 
@@ -55,18 +56,25 @@ class ConfigForm : public QWidget {
 
  protected:
   void resizeEvent(QResizeEvent* e) override;
+  void showEvent(QShowEvent* e) override;
+  bool eventFilter(QObject* watched, QEvent* e) override;
 
  private:
   void addSection(const QString& title, QWidget* box);
   QList<int> partition(int columns) const;  // where each column's run of sections ends
   int columnsFor(int width) const;
   void reflow(bool force);
+  // The width the columns may use: a scroll area's view (the form itself never gets narrower than
+  // its current columns), else the form's own.
+  int availableWidth() const;
+  void scheduleReflow();
   void updateRopeEnabled();
 
   QLabel* banner_;
   QHBoxLayout* columns_;
   QList<QWidget*> sections_;
   int column_count_ = 0;
+  QPointer<QWidget> viewport_;
   QHash<QString, ConfigField*> generic_;  // key path -> field (method parameters live in the panels)
   QStringList generic_order_;
   QList<MethodPanel*> panels_;

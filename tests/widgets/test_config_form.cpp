@@ -14,6 +14,8 @@
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSet>
 #include <QTemporaryFile>
 
@@ -375,6 +377,25 @@ TEST(ConfigFormCli, CheckMessageAppearsBesideTheFieldAndGatesLaunch) {
   }
   EXPECT_TRUE(conf.statusLabel()->text().contains("does not divide"));
   conf.grab().save(QString(CTXLAB_TEST_TMP) + "/configurator_error.png");
+  // Validate on demand from far down the form: the message is brought into view.
+  conf.resize(560, 420);  // one column, taller than the view
+  QCoreApplication::processEvents();
+  QCoreApplication::processEvents();
+  auto* area = conf.findChild<QScrollArea*>();
+  ASSERT_NE(area, nullptr);
+  area->verticalScrollBar()->setValue(area->verticalScrollBar()->maximum());
+  QCoreApplication::processEvents();
+  auto inView = [&] {
+    const QRect r(msg->mapTo(area->viewport(), QPoint(0, 0)), msg->size());
+    return area->viewport()->rect().contains(r);
+  };
+  ASSERT_GT(area->verticalScrollBar()->maximum(), 0);
+  EXPECT_FALSE(inView());
+  const int before_validate = checks;
+  conf.validateButton()->click();
+  ASSERT_TRUE(waitFor([&] { return checks > before_validate; }));
+  EXPECT_TRUE(waitFor(inView, 2000));
+  conf.grab().save(QString(CTXLAB_TEST_TMP) + "/configurator_narrow.png");
 
   // The fix, typed: the debounced check clears the message and enables Launch.
   auto* edit = lineEdit(heads);
