@@ -1,0 +1,345 @@
+// The configurator panel; see configurator.h.
+#include "widgets/configurator.h"
+
+#include <QComboBox>
+#include <QDir>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QProcess>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QScrollArea>
+#include <QStackedWidget>
+#include <QTemporaryFile>
+#include <QVBoxLayout>
+
+#include <functional>
+#include <memory>
+
+#include "widgets/cli_call.h"
+#include "widgets/config_form.h"
+#include "widgets/rope_paste.h"
+
+namespace ctx::gui {
+
+using nlohmann::json;
+
+namespace {
+
+// The check verb reads a file: each request gets its own, removed when its answer is in.
+std::shared_ptr<QTemporaryFile> writeTemp(const json& cfg) {
+  auto f = std::make_shared<QTemporaryFile>(QDir::temp().filePath("ctxlab-config-XXXXXX.json"));
+  if (!f->open()) return nullptr;
+  f->write(QByteArray::fromStdString(cfg.dump(2)));
+  f->close();
+  return f;
+}
+
+// Key paths in the order a preset writes them, so the form lists the usual keys first.
+QStringList keyOrder(const QByteArray& text) {
+  QStringList out;
+  auto j = nlohmann::ordered_json::parse(text.toStdString(), nullptr, false);
+  std::function<void(const nlohmann::ordered_json&, const QString&)> walk = [&](const auto& o, const QString& prefix) {
+    for (auto it = o.begin(); it != o.end(); ++it) {
+      out << prefix + QString::fromStdString(it.key());
+      if (it.value().is_object()) walk(it.value(), prefix + QString::fromStdString(it.key()) + ".");
+    }
+  };
+  if (j.is_object()) walk(j, "");
+  return out;
+}
+
+}  // namespace
+
+Configurator::Configurator(const QString& preset_dir, QWidget* parent) : QWidget(parent), preset_dir_(preset_dir) {
+  auto* root = new QVBoxLayout(this);
+
+  auto* top = new QHBoxLayout;
+  top->addWidget(new QLabel("Preset", this));
+  preset_combo_ = new QComboBox(this);
+  preset_combo_->setPlaceholderText("choose a preset");
+  preset_combo_->setMinimumWidth(160);
+  top->addWidget(preset_combo_);
+  origin_ = new QLabel(this);
+  origin_->setStyleSheet("color: palette(placeholder-text);");
+  top->addWidget(origin_, 1);
+  load_ = new QPushButton("Load JSON…", this);
+  save_ = new QPushButton("Save JSON…", this);
+  paste_ = new QPushButton("Paste rope_scaling…", this);
+  paste_->setToolTip("Set the rope_scaling section from a Hugging Face block or config.json");
+  for (auto* b : {load_, save_, paste_}) top->addWidget(b);
+  root->addLayout(top);
+
+  stack_ = new QStackedWidget(this);
+  auto* msg_page = new QWidget(stack_);
+  auto* mv = new QVBoxLayout(msg_page);
+  message_ = new QLabel(msg_page);
+  message_->setWordWrap(true);
+  message_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  retry_ = new QPushButton("Retry", msg_page);
+  mv->addWidget(message_);
+  mv->addWidget(retry_, 0, Qt::AlignLeft);
+  mv->addStretch(1);
+  stack_->addWidget(msg_page);
+  scroll_ = new QScrollArea(stack_);
+  scroll_->setWidgetResizable(true);
+  scroll_->setFrameShape(QFrame::NoFrame);
+  stack_->addWidget(scroll_);
+  root->addWidget(stack_, 1);
+
+  auto* bottom = new QHBoxLayout;
+  validate_ = new QPushButton("Validate", this);
+  validate_->setToolTip("Check the config with ctxlab-cli check (the engine's own validation)");
+  status_ = new QLabel(this);
+  status_->setWordWrap(true);
+  status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  launch_ = new QPushButton("Launch", this);
+  launch_->setToolTip("Queue a run with this config (enabled once it validated)");
+  launch_->setDefault(true);
+  bottom->addWidget(validate_);
+  bottom->addWidget(status_, 1);
+  bottom->addWidget(launch_);
+  root->addLayout(bottom);
+
+  debounce_.setSingleShot(true);
+  debounce_.setInterval(kDebounceMs);
+  connect(&debounce_, &QTimer::timeout, this, [this] { runCheck(false); });
+  connect(validate_, &QPushButton::clicked, this, &Configurator::validate);
+  connect(retry_, &QPushButton::clicked, this, &Configurator::fetchRegistry);
+  connect(preset_combo_, &QComboBox::activated, this, [this](int i) { loadPreset(preset_combo_->itemText(i)); });
+  connect(launch_, &QPushButton::clicked, this, [this] {
+    if (isValidated()) {
+      setStatus("✓ Sent to the run queue: " + QString::fromStdString(validated_.value("name", std::string("run"))), "#2e7d32");
+      emit launchRequested(validated_);
+    }
+  });
+  connect(load_, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getOpenFileName(this, "Load config", QString(), "JSON (*.json);;All files (*)");
+    QString err;
+    if (!f.isEmpty() && !loadFrom(f, &err)) setStatus("✗ " + err, "#c62828");
+  });
+  connect(save_, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getSaveFileName(this, "Save config", QString(), "JSON (*.json)");
+    QString err;
+    if (f.isEmpty()) return;
+    if (saveTo(f, &err))
+      setStatus("Saved to " + f, "palette(text)");
+    else
+      setStatus("✗ " + err, "#c62828");
+  });
+  connect(paste_, &QPushButton::clicked, this, [this] {
+    RopePasteDialog dlg(this);
+    if (dlg.exec() == QDialog::Accepted) applyRopeScaling(dlg.block());
+  });
+
+  for (QWidget* w : std::initializer_list<QWidget*>{preset_combo_, save_, paste_, validate_, launch_}) w->setEnabled(false);
+  fetchRegistry();
+}
+
+Configurator::~Configurator() {
+  // A check still running: its QProcess, deleted with the children, would otherwise report back
+  // into this half-destroyed panel while it kills the child.
+  for (auto* p : findChildren<QProcess*>(QString(), Qt::FindDirectChildrenOnly)) {
+    p->disconnect();
+    delete p;
+  }
+}
+
+void Configurator::fetchRegistry() {
+  if (form_) return;
+  stack_->setCurrentIndex(0);
+  retry_->hide();
+  message_->setStyleSheet("color: palette(placeholder-text);");
+  message_->setText("Loading the method registry from ctxlab-cli…");
+  fetch_pending_ = 2;
+  fetch_error_.clear();
+  auto finish = [this](const QString& error) {
+    if (!error.isEmpty() && fetch_error_.isEmpty()) fetch_error_ = error;
+    if (--fetch_pending_ > 0) return;
+    if (!fetch_error_.isEmpty()) {
+      message_->setStyleSheet("color: #c62828;");
+      message_->setText("The configurator needs ctxlab-cli and could not use it (" + cliPath() +
+                        "):\n" + fetch_error_ +
+                        "\n\nSet CTXLAB_CLI to its path or put it beside this program; the rest of the window works without it.");
+      retry_->show();
+      return;
+    }
+    buildForm();
+  };
+  runCli(this, {"methods"}, [this, finish](const CliResult& r) {
+    if (r.ok && r.json.is_array()) registry_ = r.json;
+    finish(r.ok && r.json.is_array() ? QString() : "methods: " + (r.error.isEmpty() ? "no registry in its output" : r.error));
+  });
+  // The engine's defaults for every key: the resolved form of an empty config.
+  auto tmp = writeTemp(json::object());
+  if (!tmp) {
+    finish("cannot write a temporary file in " + QDir::tempPath());
+    return;
+  }
+  runCli(this, {"check", "--config", tmp->fileName()}, [this, tmp, finish](const CliResult& r) {
+    const bool ok = r.ok && r.json.contains("resolved");
+    if (ok) defaults_ = r.json["resolved"];
+    finish(ok ? QString() : "check: " + (r.error.isEmpty() ? "no resolved config in its output" : r.error));
+  });
+}
+
+void Configurator::buildForm() {
+  QDir dir(preset_dir_);
+  presets_.clear();
+  for (const QString& f : dir.entryList({"*.json"}, QDir::Files, QDir::Name)) presets_ << QFileInfo(f).completeBaseName();
+  preset_combo_->clear();
+  preset_combo_->addItems(presets_);
+  const QString first = presets_.contains("quickstart") ? "quickstart" : presets_.value(0);
+  QStringList order;
+  if (!first.isEmpty()) {
+    QFile f(dir.filePath(first + ".json"));
+    if (f.open(QIODevice::ReadOnly)) order = keyOrder(f.readAll());
+  }
+  form_ = new ConfigForm(registry_, defaults_, order);
+  scroll_->setWidget(form_);
+  stack_->setCurrentIndex(1);
+  connect(form_, &ConfigForm::edited, this, &Configurator::formEdited);
+  for (QWidget* w : std::initializer_list<QWidget*>{preset_combo_, save_, paste_, validate_}) w->setEnabled(true);
+  if (has_pending_) {
+    has_pending_ = false;
+    loadConfig(pending_, pending_origin_);
+  } else if (!first.isEmpty()) {
+    loadPreset(first);
+  } else {
+    setStatus("No presets in " + preset_dir_ + "; the form shows the engine's defaults.", "palette(text)");
+    runCheck(false);
+  }
+  emit ready();
+}
+
+void Configurator::loadPreset(const QString& name) {
+  QString err;
+  if (!loadFrom(QDir(preset_dir_).filePath(name + ".json"), &err)) {
+    setStatus("✗ " + err, "#c62828");
+    return;
+  }
+  origin_text_ = "preset " + name;
+  updateOrigin();
+  preset_combo_->setCurrentIndex(presets_.indexOf(name));
+}
+
+bool Configurator::loadFrom(const QString& path, QString* error) {
+  QFile f(path);
+  if (!f.open(QIODevice::ReadOnly)) {
+    if (error) *error = "cannot open " + path + ": " + f.errorString();
+    return false;
+  }
+  json j;
+  try {
+    j = json::parse(f.readAll().toStdString());
+  } catch (const json::parse_error& e) {
+    if (error)
+      *error = QFileInfo(path).fileName() + " is not valid JSON: " +
+               QString(e.what()).remove(QRegularExpression("^\\[[^\\]]*\\]\\s*"));
+    return false;
+  }
+  if (!j.is_object()) {
+    if (error) *error = QFileInfo(path).fileName() + ": a config must be a JSON object";
+    return false;
+  }
+  loadConfig(j, QFileInfo(path).fileName());
+  return true;
+}
+
+bool Configurator::saveTo(const QString& path, QString* error) {
+  if (!form_) return false;
+  QFile f(path);
+  if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
+    if (error) *error = "cannot write " + path + ": " + f.errorString();
+    return false;
+  }
+  f.write(QByteArray::fromStdString(form_->config().dump(2) + "\n"));
+  return true;
+}
+
+void Configurator::loadConfig(const json& config, const QString& origin) {
+  if (!form_) {
+    pending_ = config;
+    pending_origin_ = origin;
+    has_pending_ = true;
+    return;
+  }
+  form_->setConfig(config);
+  preset_combo_->setCurrentIndex(-1);
+  origin_text_ = origin;
+  edited_ = false;
+  updateOrigin();
+  debounce_.stop();
+  runCheck(false);
+}
+
+void Configurator::applyRopeScaling(const json& block) {
+  if (!form_) return;
+  const QStringList dropped = form_->setRopeScaling(block);
+  if (!dropped.isEmpty()) form_->showNote("From the pasted block, not in the registry's parameters, left out: " + dropped.join(", "));
+  validate();
+}
+
+bool Configurator::isValidated() const { return form_ && !validated_.is_null() && form_->config() == validated_; }
+
+void Configurator::validate() {
+  debounce_.stop();
+  runCheck(true);
+}
+
+void Configurator::formEdited() {
+  edited_ = true;
+  updateOrigin();
+  launch_->setEnabled(false);
+  setStatus("Edited; checking…", "palette(placeholder-text)");
+  debounce_.start();
+}
+
+void Configurator::runCheck(bool reveal) {
+  if (!form_) return;
+  const json cfg = form_->config();
+  const int gen = ++generation_;
+  launch_->setEnabled(false);
+  auto tmp = writeTemp(cfg);
+  if (!tmp) {
+    setStatus("✗ cannot write a temporary file in " + QDir::tempPath(), "#c62828");
+    return;
+  }
+  setStatus("Checking with ctxlab-cli…", "palette(placeholder-text)");
+  runCli(this, {"check", "--config", tmp->fileName()}, [this, tmp, gen, cfg, reveal](const CliResult& r) {
+    if (gen != generation_) return;  // an edit since then asked for a newer check
+    form_->clearErrors();
+    QString message;
+    bool ok = false;
+    if (r.json.is_object() && r.json.value("ok", false)) {
+      ok = true;
+      validated_ = cfg;
+      setStatus("✓ Valid: ready to launch.", "#2e7d32");
+    } else if (r.json.is_object() && r.json.contains("error")) {
+      message = QString::fromStdString(r.json.value("error", std::string()));
+      const QString key = QString::fromStdString(r.json.value("field", std::string()));
+      const QString where = form_->showError(key, message, reveal);
+      setStatus("✗ " + message + (where.isEmpty() ? QString() : "  (shown at " + where + ")"), "#c62828");
+    } else {
+      message = "could not validate: " + r.error;
+      form_->showError(QString(), message, reveal);
+      setStatus("✗ " + message, "#c62828");
+    }
+    launch_->setEnabled(ok);
+    emit validated(ok, message);
+  });
+}
+
+void Configurator::setStatus(const QString& text, const QString& color) {
+  status_->setStyleSheet("color: " + color + ";");
+  status_->setText(text);
+}
+
+void Configurator::updateOrigin() {
+  origin_->setText(origin_text_.isEmpty() ? QString() : "from " + origin_text_ + (edited_ ? " · edited" : ""));
+}
+
+}  // namespace ctx::gui

@@ -1,0 +1,95 @@
+// The configurator panel: a preset picker, the generated config form, load/save as JSON, pasting
+// a Hugging Face rope_scaling block, validation through `ctxlab-cli check` (on demand and shortly
+// after each edit), and Launch, enabled only for the config that validated.
+#pragma once
+
+#include <QString>
+#include <QStringList>
+#include <QTimer>
+#include <QWidget>
+
+#include <nlohmann/json.hpp>
+
+class QComboBox;
+class QLabel;
+class QPushButton;
+class QScrollArea;
+class QStackedWidget;
+
+namespace ctx::gui {
+
+class ConfigForm;
+
+class Configurator : public QWidget {
+  Q_OBJECT
+ public:
+  // Presets are the *.json files of `preset_dir` (the compiled-in ":/presets" in the window).
+  explicit Configurator(const QString& preset_dir = ":/presets", QWidget* parent = nullptr);
+  ~Configurator() override;
+
+  ConfigForm* form() const { return form_; }  // null until the registry has arrived
+  bool isReady() const { return form_ != nullptr; }
+  // The current form is the config that last passed `check`.
+  bool isValidated() const;
+  QStringList presetNames() const { return presets_; }
+  QComboBox* presetCombo() const { return preset_combo_; }
+  QPushButton* validateButton() const { return validate_; }
+  QPushButton* launchButton() const { return launch_; }
+  QLabel* statusLabel() const { return status_; }
+  QLabel* messageLabel() const { return message_; }  // loading line or the CLI's error
+
+  static constexpr int kDebounceMs = 400;
+
+ public slots:
+  // Shows a config (a stored run's for "re-run with edits", a file, a preset); `origin` says where
+  // it came from. Kept until the registry arrives when called before.
+  void loadConfig(const nlohmann::json& config, const QString& origin);
+  void loadPreset(const QString& name);
+  void applyRopeScaling(const nlohmann::json& block);
+  void validate();  // runs `check` now and shows its message beside the field it names
+  bool saveTo(const QString& path, QString* error = nullptr);
+  bool loadFrom(const QString& path, QString* error = nullptr);
+  void fetchRegistry();  // (re)reads the registry and defaults from ctxlab-cli
+
+ signals:
+  void ready();
+  void validated(bool ok, const QString& message);
+  void launchRequested(const nlohmann::json& config);
+
+ private:
+  void buildForm();
+  void runCheck(bool reveal);
+  void formEdited();
+  void setStatus(const QString& text, const QString& color);
+  void updateOrigin();
+
+  QString preset_dir_;
+  QStringList presets_;
+  nlohmann::json registry_, defaults_;
+  int fetch_pending_ = 0;
+  QString fetch_error_;
+  bool has_pending_ = false;
+  nlohmann::json pending_;
+  QString pending_origin_;
+
+  ConfigForm* form_ = nullptr;
+  QStackedWidget* stack_;
+  QLabel* message_;
+  QPushButton* retry_;
+  QScrollArea* scroll_;
+  QComboBox* preset_combo_;
+  QLabel* origin_;
+  QPushButton* load_;
+  QPushButton* save_;
+  QPushButton* paste_;
+  QPushButton* validate_;
+  QPushButton* launch_;
+  QLabel* status_;
+  QTimer debounce_;
+  int generation_ = 0;
+  nlohmann::json validated_;  // the config of the last successful check
+  QString origin_text_;
+  bool edited_ = false;
+};
+
+}  // namespace ctx::gui
