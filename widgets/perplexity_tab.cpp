@@ -74,6 +74,38 @@ QList<QCPAbstractItem*> add_length_marks(PlotView* plot, const std::vector<Lengt
   return items;
 }
 
+QSharedPointer<QCPAxisTicker> pow2_linear_ticker() {
+  auto t = QSharedPointer<QCPAxisTickerFixed>::create();
+  t->setTickStep(2);
+  t->setScaleStrategy(QCPAxisTickerFixed::ssPowers);
+  t->setTickCount(8);
+  return t;
+}
+
+void legend_above(PlotView* plot, int columns) {
+  auto* inset = plot->axisRect()->insetLayout();
+  if (inset->take(plot->legend)) inset->simplify();
+  // The legend's row holds it and an empty stretch beside it: entries stay together at the left
+  // instead of being spread over the width.
+  auto* row = new QCPLayoutGrid;
+  plot->plotLayout()->insertRow(0);
+  plot->plotLayout()->addElement(0, 0, row);
+  plot->plotLayout()->setRowStretchFactor(0, 0.001);
+  row->addElement(0, 0, plot->legend);
+  row->addElement(0, 1, new QCPLayoutElement(plot));
+  row->setColumnStretchFactor(0, 0.001);
+  row->setColumnStretchFactor(1, 1);
+  plot->plotLayout()->setRowSpacing(0);
+  plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  plot->legend->setWrap(columns);
+  plot->legend->setBorderPen(Qt::NoPen);
+  plot->legend->setBrush(Qt::NoBrush);
+  plot->legend->setColumnSpacing(18);
+  plot->legend->setMargins(QMargins(8, 4, 8, 0));
+  plot->legend->setFont(QFont(plot->font().family(), 9));
+  plot->legend->setVisible(true);
+}
+
 void remove_items(PlotView* plot, QList<QCPAbstractItem*>& items) {
   for (auto* it : items) plot->removeItem(it);
   items.clear();
@@ -103,9 +135,7 @@ PerplexityTab::PerplexityTab(DataCache* cache, QWidget* parent) : PlotTab(cache,
   plot_->xAxis->setNumberFormat("f");
   plot_->xAxis->setNumberPrecision(0);
   plot_->yAxis->setTicker(QSharedPointer<LogTicker125>::create());
-  plot_->legend->setVisible(true);
-  // ppl grows with length: the top left corner is where curves are not.
-  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+  legend_above(plot_);
 
   table_ = new QTableWidget;
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -115,8 +145,9 @@ PerplexityTab::PerplexityTab(DataCache* cache, QWidget* parent) : PlotTab(cache,
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(plot_);
   split->addWidget(table_);
-  split->setStretchFactor(0, 3);
+  split->setStretchFactor(0, 4);
   split->setStretchFactor(1, 1);
+  split->setSizes({560, 170});  // a few runs' rows; the plot is what people look at
   split->setChildrenCollapsible(false);
   auto* col = new QVBoxLayout(this);
   col->addLayout(bar);
@@ -229,6 +260,11 @@ void PerplexityTab::redraw() {
     plot_->setEmptyMessage("No perplexity evaluation yet for the selected runs (written when training ends)");
   } else {
     plot_->setEmptyMessage("");
+  }
+  if (with_points == 0) {
+    // No data to fit: the lengths people evaluate at, so the empty frame still reads as ppl vs length.
+    plot_->xAxis->setRange(100, 1300);
+    plot_->yAxis->setRange(1, 100);
   }
   plot_->fitAndReplot();
   if (with_points > 0) {

@@ -26,6 +26,13 @@ struct LengthMark {
 // items made (for removal at the next redraw). Marks at the same x merge into one line: in their
 // colour when they share it, grey otherwise, with their distinct texts joined.
 QList<QCPAbstractItem*> add_length_marks(PlotView* plot, const std::vector<LengthMark>& marks);
+// Linear ticks at multiples of a power of two (0, 128, 256, ...): positions and lengths read in
+// the units people train and evaluate at.
+QSharedPointer<QCPAxisTicker> pow2_linear_ticker();
+
+// Moves the plot's legend into a row above the plot, entries side by side (wrapping after
+// `columns`): curves and mark labels inside the frame then never hide behind it.
+void legend_above(PlotView* plot, int columns = 4);
 // Removes items made by add_length_marks (the plot's own items, such as its message, stay).
 void remove_items(PlotView* plot, QList<QCPAbstractItem*>& items);
 

@@ -87,8 +87,7 @@ PositionLossTab::PositionLossTab(DataCache* cache, QWidget* parent) : PlotTab(ca
   plot_ = new PlotView;
   plot_->xAxis->setLabel("position in the evaluation window");
   plot_->yAxis->setLabel("mean loss (nats)");
-  plot_->legend->setVisible(true);
-  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  legend_above(plot_);
   auto* col = new QVBoxLayout(this);
   col->addLayout(bar);
   col->addWidget(plot_, 1);
@@ -189,7 +188,7 @@ void PositionLossTab::redraw() {
     plot_->xAxis->setNumberFormat("f");
     plot_->xAxis->setNumberPrecision(0);
   } else {
-    plot_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+    plot_->xAxis->setTicker(pow2_linear_ticker());
     plot_->xAxis->setNumberFormat("gb");
     plot_->xAxis->setNumberPrecision(6);
   }
@@ -235,7 +234,7 @@ void PositionLossTab::redraw() {
     if (window > 1) {
       auto* raw = plot_->addGraph();
       QColor faint = color;
-      faint.setAlpha(60);
+      faint.setAlpha(80);
       raw->setPen(QPen(faint, 1));
       raw->setName(label + " (raw)");
       raw->removeFromLegend();

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "widgets/perplexity_tab.h"
+#include "widgets/training_tab.h"
 
 namespace ctx::gui {
 
@@ -95,8 +96,8 @@ PositionsTab::PositionsTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
   col->addWidget(ids_, 1);
   col->addWidget(dists_, 1);
   for (PlotView* p : plots()) {
-    p->legend->setVisible(true);
-    p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    legend_above(p);
+    p->xAxis->setTicker(pow2_linear_ticker());
     connect(p, &QCustomPlot::mouseMove, this, [this, p](QMouseEvent* e) { hover(p, e); });
   }
   connect(scale_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { scheduleRedraw(); });
@@ -161,9 +162,11 @@ void PositionsTab::drawHistogram(PlotView* plot, const char* artifact, const cha
       bars->setName(r.label);
       for (double& k : x) k += static_cast<double>(width) / 2;  // bars are centred on their key
       bars->setWidth(static_cast<double>(width));
-      bars->setPen(QPen(r.color.darker(130), 0.5));
-      QColor fill = r.color;
-      fill.setAlpha(150);
+      // Outlines in the fill colour: dark ones turn a few hundred narrow bars into a comb, none
+      // leave hairline gaps where bar edges round to pixels.
+      const QColor fill = QColor::fromRgbF(0.75f * r.color.redF() + 0.25f, 0.75f * r.color.greenF() + 0.25f,
+                                           0.75f * r.color.blueF() + 0.25f);
+      bars->setPen(QPen(fill, 1));
       bars->setBrush(fill);
       bars->setData(x, y, true);
     } else {
@@ -179,6 +182,11 @@ void PositionsTab::drawHistogram(PlotView* plot, const char* artifact, const cha
     shown.push_back({r.label, std::move(b)});
   }
   marks_items = add_length_marks(plot, marks);
+  if (dens) {
+    plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+  } else {
+    plot->yAxis->setTicker(QSharedPointer<SiTicker>::create());
+  }
   plot->yAxis->setLabel(dens ? "fraction per position" : width == 1 ? "count" : QString("count per %1 positions").arg(width));
   plot->legend->setVisible(!runs.empty());
   if (runs.empty()) {

@@ -80,6 +80,13 @@ QVector<double> LogTicker125::createSubTickVector(int, const QVector<double>& ti
   return sub;
 }
 
+QString SiTicker::getTickLabel(double tick, const QLocale& locale, QChar formatChar, int precision) {
+  static const std::pair<double, const char*> units[] = {{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}};
+  for (const auto& [unit, suffix] : units)
+    if (std::abs(tick) >= unit) return QString::number(tick / unit, 'g', 4) + suffix;
+  return QCPAxisTicker::getTickLabel(tick, locale, formatChar, precision);
+}
+
 TrainingTab::TrainingTab(DataCache* cache, QWidget* parent) : PlotTab(cache, parent) {
   x_kind_ = new QComboBox;
   x_kind_->addItem("x: step");
@@ -116,6 +123,7 @@ TrainingTab::TrainingTab(DataCache* cache, QWidget* parent) : PlotTab(cache, par
   loss_->yAxis->setLabel("loss");
   lr_->yAxis->setLabel("learning rate");
   speed_->yAxis->setLabel("tokens / s");
+  speed_->yAxis->setTicker(QSharedPointer<SiTicker>::create());
   loss_->legend->setVisible(true);
   loss_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
   for (PlotView* p : plots()) {
@@ -213,7 +221,7 @@ void TrainingTab::drawMetric(PlotView* plot, const char* metric, const QString& 
       auto* raw = plot->addGraph();
       raw->setName(label + " (raw)");
       QColor faint = color;
-      faint.setAlpha(60);
+      faint.setAlpha(80);
       raw->setPen(QPen(faint, 1));
       raw->removeFromLegend();
       auto smoothed = ema_smooth(y, w);
@@ -252,6 +260,13 @@ void TrainingTab::redraw() {
     loss_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new LogTicker125));
   } else {
     loss_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+  }
+  for (PlotView* p : plots()) {
+    if (xKind() == XKind::Tokens) {
+      p->xAxis->setTicker(QSharedPointer<SiTicker>::create());
+    } else {
+      p->xAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+    }
   }
   QStringList missing;
   syncing_ = true;  // the panels' ranges are set together below
@@ -300,7 +315,7 @@ void TrainingTab::alignMargins() {
   int widest = 0;
   for (PlotView* p : plots()) {
     p->axisRect()->setMinimumMargins(QMargins(0, 0, 0, 0));
-    p->replot(QCustomPlot::rpImmediateRefresh);
+    p->replot(QCustomPlot::rpQueuedRefresh);  // lays out now; the screen is updated below
     widest = std::max(widest, p->axisRect()->margins().left());
   }
   for (PlotView* p : plots()) {

@@ -32,6 +32,13 @@ class LogTicker125 : public QCPAxisTicker {
   QVector<double> createSubTickVector(int subTickCount, const QVector<double>& ticks) override;
 };
 
+// Linear ticks labelled with SI suffixes (250k, 1.25M): token counts and throughput read at a
+// glance, where QCustomPlot would mix 750000 with 1.25·10^6 on one axis.
+class SiTicker : public QCPAxisTicker {
+ protected:
+  QString getTickLabel(double tick, const QLocale& locale, QChar formatChar, int precision) override;
+};
+
 class TrainingTab : public PlotTab {
   Q_OBJECT
  public:

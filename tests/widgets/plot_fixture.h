@@ -185,7 +185,7 @@ inline void realistic_fixture(DataCache& cache, QVector<qint64>& ids) {
     for (size_t p = 0; p < idc.size(); ++p)
       idc[p] = r == 2 ? static_cast<int64_t>(4800 * (p < 64 ? 1.0 : 0.125 * (1.0 + 0.3 * noise()))) : 4800;
     for (size_t q = 0; q < dist.size(); ++q)
-      dist[q] = static_cast<int64_t>((dist.size() - q) * 300 * (r == 2 ? 0.6 + 0.4 * std::exp(-q / 200.0) : 1.0));
+      dist[q] = static_cast<int64_t>((dist.size() - q) * 300 * (r == 2 ? 0.6 + 0.4 * std::exp(-static_cast<double>(q) / 200.0) : 1.0));
     blobs.push_back(i64_artifact("positions/ids", idc));
     blobs.push_back(i64_artifact("positions/distances", dist));
     with_artifacts(d, blobs);

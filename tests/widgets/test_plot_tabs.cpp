@@ -6,6 +6,8 @@
 #include <QDir>
 #include <QFile>
 #include <QImage>
+#include <QMouseEvent>
+#include <QWheelEvent>
 
 #include <cstdio>
 #include <numeric>
@@ -15,6 +17,7 @@
 #include "widgets/perplexity_tab.h"
 #include "widgets/position_loss_tab.h"
 #include "widgets/positions_tab.h"
+#include "widgets/store_follower.h"
 #include "widgets/training_tab.h"
 
 namespace ctx::gui {
@@ -154,6 +157,39 @@ TEST(TrainingTab, PanelsShareTheXAxisAndLogLossUsesReadableTicks) {
   EXPECT_EQ(ticks, (QVector<double>{3, 4, 5, 6, 7, 8}));
   ticker.generate(QCPRange(1, 100), QLocale::c(), 'g', 6, ticks, nullptr, nullptr);
   EXPECT_EQ(ticks, (QVector<double>{1, 2, 5, 10, 20, 50, 100}));
+  SiTicker si;
+  QVector<QString> labels;
+  si.generate(QCPRange(0, 1.3e6), QLocale::c(), 'g', 6, ticks, nullptr, &labels);
+  EXPECT_EQ(labels, (QVector<QString>{"0", "250k", "500k", "750k", "1M", "1.25M"}));
+}
+
+TEST(TrainingTab, AUserZoomHoldsUntilADoubleClick) {
+  DataCache cache;
+  DetailDelta d;
+  d.appended["loss"] = series({1, 2, 3, 4}, {4, 3, 2, 1});
+  one_run(cache, d);
+  TrainingTab tab(&cache);
+  tab.resize(700, 500);
+  tab.setSelection({1});
+  tab.redrawNow();
+  QWheelEvent wheel(QPointF(100, 100), QPointF(100, 100), QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier,
+                    Qt::NoScrollPhase, false);
+  emit tab.lossPlot()->mouseWheel(&wheel);
+  tab.lossPlot()->xAxis->setRange(2, 3);
+  DetailDelta more;
+  more.run = 1;
+  more.appended["loss"] = series({5, 6}, {0.5, 0.25});
+  send(cache, {more});
+  tab.redrawNow();
+  EXPECT_EQ(tab.lossPlot()->xAxis->range(), QCPRange(2, 3));  // live data does not undo the zoom
+  EXPECT_EQ(tab.speedPlot()->xAxis->range(), QCPRange(2, 3));
+  QMouseEvent click(QEvent::MouseButtonDblClick, QPointF(100, 100), QPointF(100, 100), Qt::LeftButton, Qt::LeftButton,
+                    Qt::NoModifier);
+  emit tab.lossPlot()->mouseDoubleClick(&click);
+  tab.redrawNow();
+  EXPECT_LT(tab.lossPlot()->xAxis->range().lower, 1);
+  EXPECT_GT(tab.lossPlot()->xAxis->range().upper, 6);
+  EXPECT_EQ(points(graph_named(tab.lossPlot(), "#1 a")).back(), (std::pair<double, double>{6, 0.25}));
 }
 
 // Counts redraws, as the coalescing timer calls them.
@@ -199,6 +235,45 @@ TEST(TrainingTab, ABurstOfUpdatesRedrawsOnce) {
   send(cache, {other});
   process_events_for(4 * PlotTab::kCoalesceMs);
   EXPECT_EQ(tab.redraws, after);
+}
+
+TEST(TrainingTab, FollowsARunWhileItWrites) {
+  const std::string path = tmp_dir().toStdString() + "/plot_tabs_live.db";
+  std::remove(path.c_str());
+  store::RunStore db(path);
+  store::NewRun nr;
+  nr.name = "live";
+  nr.config_json = run_config(128).dump();
+  const int64_t run = db.create_run(nr);
+  db.log_metrics(run, 1, {{"loss", 5.0}, {"tokens_seen", 2048}});
+  DataCache cache;
+  QObject owner;  // declared last: the follower thread stops before the cache and store go
+  StoreFollower* f = startFollower(QString::fromStdString(path), &owner, 30);
+  QObject::connect(f, &StoreFollower::summariesReady, &cache, &DataCache::applySummaries);
+  QObject::connect(f, &StoreFollower::detailsReady, &cache, &DataCache::applyDetails);
+  QObject::connect(&cache, &DataCache::watchedChanged, f, &StoreFollower::setWatched);
+  auto wait_for = [](auto pred) {
+    QElapsedTimer t;
+    t.start();
+    while (!pred() && t.elapsed() < 5000) QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+    return pred();
+  };
+  ASSERT_TRUE(wait_for([&] { return cache.summary(run) != nullptr; }));
+  cache.setWatched({run});
+  TrainingTab tab(&cache);
+  tab.resize(700, 500);
+  tab.setSelection({run});
+  tab.show();
+  auto loss_points = [&] {
+    auto* g = graph_named(tab.lossPlot(), "#" + QString::number(run) + " live");
+    return g ? points(g) : Points{};
+  };
+  ASSERT_TRUE(wait_for([&] { return loss_points().size() == 1; }));
+  db.log_metrics(run, 2, {{"loss", 4.0}, {"tokens_seen", 4096}});
+  db.log_metrics(run, 3, {{"loss", 3.0}, {"tokens_seen", 6144}});
+  ASSERT_TRUE(wait_for([&] { return loss_points().size() == 3; }));
+  EXPECT_EQ(loss_points(), (Points{{1, 5.0}, {2, 4.0}, {3, 3.0}}));
+  EXPECT_GE(tab.lossPlot()->xAxis->range().upper, 3);  // still following: the new steps are in view
 }
 
 // --- perplexity
@@ -489,10 +564,35 @@ TEST(PlotTabsRender, EachTabRendersAndExports) {
     }
     tab->hide();
   }
-  // The tokens axis of the realistic runs: run 3 trains at 256 with 16 rows, so step 300 = 1,228,800.
+  // The other views a researcher switches to: tokens on x with log loss, log positions, counts.
+  auto shoot = [&](PlotTab* tab, const QString& name) {
+    tab->show();
+    tab->redrawNow();
+    process_events_for(50);
+    EXPECT_TRUE(tab->grab().toImage().save(dir + "/" + name + ".png"));
+    tab->hide();
+  };
   training.setXKind(TrainingTab::XKind::Tokens);
-  training.redrawNow();
+  training.setLogLoss(true);
+  shoot(&training, "training_tokens_log");
+  // Run 3 trains at 256 with 16 rows, so step 300 is 1,228,800 tokens.
   EXPECT_EQ(points(graph_named(training.lossPlot(), "#3 pose-yarn-x8")).back().first, 300.0 * 16 * 256);
+  ploss.setLogX(true);
+  shoot(&ploss, "position_loss_logx");
+  positions.setDensity(false);
+  shoot(&positions, "positions_counts");
+  DataCache bare;
+  add_runs(bare, {run_summary(7, "queued-run", run_config(128))});
+  bare.setWatched({7});
+  DetailDelta nothing;
+  nothing.run = 7;
+  nothing.reset = true;
+  send(bare, {nothing});
+  PerplexityTab empty_ppl(&bare);
+  empty_ppl.resize(1200, 750);
+  empty_ppl.setSelection({7});
+  shoot(&empty_ppl, "perplexity_empty");
+  EXPECT_TRUE(visible_texts(empty_ppl.plot()).join("|").contains("No perplexity evaluation yet"));
 }
 
 }  // namespace
