@@ -29,6 +29,11 @@ PlotView::PlotView(QWidget* parent) : QCustomPlot(parent) {
   message_->setVisible(false);
 }
 
+PlotView::~PlotView() {
+  // The graphs die in ~QCustomPlot, after full_: stop hearing about them first.
+  for (auto& [graph, f] : full_) QObject::disconnect(graph, nullptr, this, nullptr);
+}
+
 QString PlotView::exportTo(const QString& path, int width, int height) {
   const QString suffix = QFileInfo(path).suffix().toLower();
   const int w = width > 0 ? width : this->width();
@@ -60,8 +65,9 @@ QString PlotView::exportTo(const QString& path, int width, int height) {
 }
 
 void PlotView::setSeries(QCPGraph* graph, std::vector<double> x, std::vector<double> y) {
+  // Qt::UniqueConnection does not work with lambdas (the connect fails): connect once per graph.
+  if (!full_.count(graph)) connect(graph, &QObject::destroyed, this, [this, graph] { full_.erase(graph); });
   full_[graph] = Full{std::move(x), std::move(y)};
-  connect(graph, &QObject::destroyed, this, [this, graph] { full_.erase(graph); }, Qt::UniqueConnection);
   refreshSeries();
 }
 
