@@ -29,6 +29,12 @@ PlotView::PlotView(QWidget* parent) : QCustomPlot(parent) {
   message_->setVisible(false);
 }
 
+PlotView::~PlotView() {
+  // Graphs go while full_ still exists: QCustomPlot's own destructor deletes them after ours has
+  // run, and their destroyed() handlers would erase from a destroyed map.
+  clearPlottables();
+}
+
 QString PlotView::exportTo(const QString& path, int width, int height) {
   const QString suffix = QFileInfo(path).suffix().toLower();
   const int w = width > 0 ? width : this->width();
@@ -60,8 +66,10 @@ QString PlotView::exportTo(const QString& path, int width, int height) {
 }
 
 void PlotView::setSeries(QCPGraph* graph, std::vector<double> x, std::vector<double> y) {
+  // Qt::UniqueConnection does not work with lambdas (the connection silently fails and a deleted
+  // graph would stay in full_): connect once, when the graph is first seen.
+  if (!full_.count(graph)) connect(graph, &QObject::destroyed, this, [this, graph] { full_.erase(graph); });
   full_[graph] = Full{std::move(x), std::move(y)};
-  connect(graph, &QObject::destroyed, this, [this, graph] { full_.erase(graph); }, Qt::UniqueConnection);
   refreshSeries();
 }
 

@@ -14,6 +14,7 @@ class PlotView : public QCustomPlot {
   Q_OBJECT
  public:
   explicit PlotView(QWidget* parent = nullptr);
+  ~PlotView() override;
 
   // Writes the plot to `path`; the format follows the suffix (.png, .svg, .pdf). Returns an empty
   // string on success, else a one-line message naming the file.
