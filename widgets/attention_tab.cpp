@@ -96,16 +96,8 @@ AttentionTab::AttentionTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
   connect(slider_, &QSlider::valueChanged, this, [this](int v) {
     if (v != frame_) setFrame(v);
   });
-  connect(play_, &QPushButton::clicked, this, [this] {
-    if (play_timer_.isActive()) {
-      play_timer_.stop();
-    } else {
-      if (frame_ >= static_cast<int>(frames_.size()) - 1) setFrame(0);
-      play_timer_.start();
-    }
-    play_->setText(play_timer_.isActive() ? "❚❚ Pause" : "▶ Play");
-  });
-  play_timer_.setInterval(600);
+  connect(play_, &QPushButton::clicked, this, [this] { setPlaying(!play_timer_.isActive()); });
+  play_timer_.setInterval(kPlayMs);
   connect(&play_timer_, &QTimer::timeout, this, [this] { tick(); });
 
   heat_ = new PlotView;
@@ -136,7 +128,9 @@ AttentionTab::AttentionTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
   entropy_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignRight | Qt::AlignBottom);
   sink_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignRight | Qt::AlignTop);
 
-  auto* lower = new QHBoxLayout;
+  profiles_ = new QWidget;
+  auto* lower = new QHBoxLayout(profiles_);
+  lower->setContentsMargins(0, 0, 0, 0);
   lower->addWidget(distance_);
   lower->addWidget(entropy_);
   lower->addWidget(sink_);
@@ -144,7 +138,7 @@ AttentionTab::AttentionTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
   v->addLayout(bar);
   v->addWidget(heat_, 3);
   v->addWidget(hover_);
-  v->addLayout(lower, 2);
+  v->addWidget(profiles_, 2);
 }
 
 void AttentionTab::setRun(qint64 run) {
@@ -214,13 +208,19 @@ void AttentionTab::hover(QMouseEvent* e) {
   if (!text.isEmpty()) QToolTip::showText(e->globalPosition().toPoint(), text.split(" · ").join("\n"), heat_);
 }
 
+void AttentionTab::setPlaying(bool on) {
+  if (on && !play_timer_.isActive()) {
+    if (frame_ >= static_cast<int>(frames_.size()) - 1) setFrame(0);
+    play_timer_.start();
+  } else if (!on) {
+    play_timer_.stop();
+  }
+  play_->setText(play_timer_.isActive() ? "❚❚ Pause" : "▶ Play");
+}
+
 void AttentionTab::tick() {
   if (!complete_) return;  // wait for the frame on screen before moving on
-  if (frame_ + 1 >= static_cast<int>(frames_.size())) {
-    play_timer_.stop();
-    play_->setText("▶ Play");
-    return;
-  }
+  if (frame_ + 1 >= static_cast<int>(frames_.size())) return setPlaying(false);
   setFrame(frame_ + 1);
   redrawNow();
 }
@@ -295,10 +295,8 @@ void AttentionTab::drawEmpty(const QString& why) {
   row_->setPanelCount(0);
   heat_->setEmptyMessage(why);
   heat_->replot();
-  for (auto* p : {distance_, entropy_, sink_}) {
-    p->clearGraphs();
-    p->hide();  // one explanation in the map area rather than three empty axes
-  }
+  for (auto* p : {distance_, entropy_, sink_}) p->clearGraphs();
+  profiles_->hide();  // one explanation over the whole tab rather than three empty axes
   for (QWidget* w : std::initializer_list<QWidget*>{layer_box_, head_box_, kind_box_, log_box_, slider_, play_})
     w->setEnabled(false);
   step_label_->clear();
@@ -320,7 +318,7 @@ void AttentionTab::redraw() {
     return drawEmpty(QString("No attention captured for run #%1.\nRun `ctxlab-cli attention --run %1`, or set "
                              "eval.attention_every in a config to capture maps during training.").arg(run_));
   for (QWidget* w : std::initializer_list<QWidget*>{layer_box_, head_box_, kind_box_, log_box_}) w->setEnabled(true);
-  for (auto* p : {distance_, entropy_, sink_}) p->show();
+  profiles_->show();
   syncLayerAndFrames(idx);
   std::vector<int64_t> lengths;
   for (int64_t L : idx.lengths)

@@ -31,6 +31,10 @@ class AttentionTab : public PlotTab {
   void setKind(const QString& kind);  // "mean" | "max"
   void setLogColor(bool log);
   void setFrame(int index);  // index into frames()
+  // Steps through the frames from the one shown (from the first when at the end), one per
+  // kPlayMs once that frame's blobs have arrived, and stops at the last.
+  void setPlaying(bool on);
+  int frame() const { return frame_; }
   qint64 run() const { return run_; }
   const std::vector<int64_t>& frames() const { return frames_; }
 
@@ -41,6 +45,8 @@ class AttentionTab : public PlotTab {
   QString tileText(int64_t length, int i, int j) const;
   QString hoverText() const { return hover_->text(); }
   bool playing() const { return play_timer_.isActive(); }
+
+  static constexpr int kPlayMs = 600;
 
  protected:
   void redraw() override;
@@ -81,6 +87,7 @@ class AttentionTab : public PlotTab {
   QLabel *step_label_, *hover_;
   QTimer play_timer_;
   PlotView *heat_, *distance_, *entropy_, *sink_;
+  QWidget* profiles_;  // the three profile plots, hidden in the empty state
   HeatmapRow* row_;
 };
 

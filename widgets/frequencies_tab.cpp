@@ -83,8 +83,8 @@ FrequenciesTab::FrequenciesTab(DataCache* cache, QWidget* parent) : PlotTab(cach
   placeLegend(inv_, Qt::AlignLeft | Qt::AlignBottom);
   placeLegend(wave_, Qt::AlignLeft | Qt::AlignTop);
   placeLegend(ratio_, Qt::AlignRight | Qt::AlignTop);
-  placeLegend(clex_, Qt::AlignLeft | Qt::AlignBottom);
-  clex_->legend->setWrap(4);
+  placeLegend(clex_, Qt::AlignRight | Qt::AlignTop);  // the curves fall away from the top right
+  clex_->legend->setWrap(2);
   clex_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
 
   auto* grid = new QGridLayout;

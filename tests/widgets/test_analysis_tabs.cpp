@@ -399,6 +399,31 @@ TEST(AttentionTab, AsksForBlobsAndRedrawsWhenTheyArrive) {
   EXPECT_EQ(tab.colorMap(128)->data()->cell(0, 3), static_cast<double>(fixture::stored(all, "attention/128/0/mean", 100)[(8 + 3) * 8] + fixture::stored(all, "attention/128/0/mean", 100)[3 * 8]) / 2);
 }
 
+TEST(AttentionTab, PlaybackStepsThroughTheCapturedSteps) {
+  DataCache cache;
+  fixture::load(cache, {fixture::run(7, "yarn-capture", json::object())});
+  const auto all = fixture::attentionFixture();
+  fixture::details(cache, 7, fixture::attentionEvals(), all);
+  AttentionTab tab(&cache);
+  tab.setSelection({7});
+  tab.setHead(0);
+  tab.show();
+  tab.redrawNow();
+  EXPECT_EQ(tab.frame(), 1);  // opens on the latest capture
+  tab.setFrame(0);
+  tab.redrawNow();
+  EXPECT_EQ(tab.colorMap(128)->data()->cell(0, 4), static_cast<double>(fixture::stored(all, "attention/128/0/mean", 50)[4 * 8]));
+  tab.setPlaying(true);
+  EXPECT_TRUE(tab.playing());
+  ASSERT_TRUE(waitFor([&] { return !tab.playing(); }, 5 * AttentionTab::kPlayMs));  // stops at the last frame
+  EXPECT_EQ(tab.frame(), 1);
+  EXPECT_EQ(tab.colorMap(128)->data()->cell(0, 4), static_cast<double>(fixture::stored(all, "attention/128/0/mean", 100)[4 * 8]));
+  // Playing again from the end starts over.
+  tab.setPlaying(true);
+  EXPECT_EQ(tab.frame(), 0);
+  tab.setPlaying(false);
+}
+
 TEST(AttentionTab, EmptyStateExplainsHowToCapture) {
   DataCache cache;
   fixture::load(cache, {fixture::run(9, "plain", json::object())});
