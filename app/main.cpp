@@ -19,10 +19,16 @@ int main(int argc, char** argv) {
   QCommandLineOption tab("tab", "the tab shown in the screenshot (default: Training)", "NAME", "Training");
   QCommandLineOption every("every-tab", "with --screenshot: also save FILE-<tab>.png for every tab");
   QCommandLineOption wait("wait-ms", "with --screenshot: the longest wait for data", "MS", "20000");
-  cli.addOptions({db, shot, tab, every, wait});
+  QCommandLineOption select("select", "runs to select, comma-separated ids (default: the newest)", "IDS");
+  cli.addOptions({db, shot, tab, every, wait, select});
   cli.process(app);
 
   ctx::gui::MainWindow w(cli.value(db));
+  if (cli.isSet(select)) {
+    QVector<qint64> ids;
+    for (const auto& s : cli.value(select).split(',', Qt::SkipEmptyParts)) ids << s.trimmed().toLongLong();
+    w.selectWhenLoaded(ids);
+  }
   if (cli.isSet(shot)) {
     w.setAttribute(Qt::WA_DontShowOnScreen, qEnvironmentVariable("QT_QPA_PLATFORM") == "offscreen");
     w.show();

@@ -5,21 +5,31 @@
 #include <QFile>
 
 namespace ctx::gui {
+
+std::string methodName(const nlohmann::json& entry, const std::string& fallback) {
+  if (entry.is_string()) return entry.get<std::string>();
+  if (entry.is_object() && entry.contains("type") && entry["type"].is_string()) return entry["type"].get<std::string>();
+  return fallback;
+}
+
+QString positionOf(const nlohmann::json& config) {
+  const auto model = config.is_object() ? config.value("model", nlohmann::json::object()) : nlohmann::json::object();
+  return QString::fromStdString(methodName(model.is_object() ? model.value("position", nlohmann::json()) : nlohmann::json(), "rope"));
+}
+
 namespace {
 
 QString summarize(const nlohmann::json& c) {
   QStringList parts;
-  const auto pos = c.value("model", nlohmann::json::object()).value("position", nlohmann::json::object());
-  parts << QString::fromStdString(pos.value("type", "rope"));
+  parts << positionOf(c);
   const auto rs = c.value("rope_scaling", nlohmann::json());
   if (rs.is_object()) {
-    QString s = QString::fromStdString(rs.value("rope_type", rs.value("type", "")));
+    QString s = QString::fromStdString(methodName(rs.contains("rope_type") ? rs["rope_type"] : rs.value("type", nlohmann::json()), ""));
     if (rs.contains("factor") && rs["factor"].is_number()) s += QString(" ×%1").arg(rs["factor"].get<double>());
     parts << s;
   }
   const auto train = c.value("train", nlohmann::json::object());
-  const auto sp = train.value("positions", nlohmann::json::object());
-  QString sampler = QString::fromStdString(sp.value("type", "contiguous"));
+  QString sampler = QString::fromStdString(methodName(train.value("positions", nlohmann::json()), "contiguous"));
   if (train.contains("seq_len")) sampler += QString(" @%1").arg(train["seq_len"].get<int64_t>());
   if (train.value("steps", 1) == 0) sampler = "no training (inference-time scaling)";
   parts << sampler;
@@ -29,8 +39,7 @@ QString summarize(const nlohmann::json& c) {
 }  // namespace
 
 QString Preset::position() const {
-  const auto pos = config.value("model", nlohmann::json::object()).value("position", nlohmann::json::object());
-  return QString::fromStdString(pos.value("type", "rope"));
+  return positionOf(config);
 }
 
 std::vector<Preset> loadPresets(const QString& dir) {

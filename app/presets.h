@@ -18,6 +18,11 @@ struct Preset {
   QString position() const;
 };
 
+// A method entry of a config ("rope" or {"type": "rope", ...}) as its name, `fallback` if absent.
+std::string methodName(const nlohmann::json& entry, const std::string& fallback);
+// The position scheme of a config (model.position).
+QString positionOf(const nlohmann::json& config);
+
 std::vector<Preset> loadPresets(const QString& dir = ":/presets");
 const Preset* findPreset(const std::vector<Preset>& all, const QString& name);
 

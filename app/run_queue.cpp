@@ -177,6 +177,14 @@ void RunQueue::handle_line(QueueJob& j, const QByteArray& line) {
   if (t.isEmpty()) return;
   auto ev = nlohmann::json::parse(t.toStdString(), nullptr, false);
   if (!ev.is_object()) return;  // a stray line (library warnings): the store has the truth
+  try {
+    handle_event(j, ev);
+  } catch (const nlohmann::json::exception&) {
+    // Fields of an unexpected type (a NaN printed as null, a foreign program): skip the line.
+  }
+}
+
+void RunQueue::handle_event(QueueJob& j, const nlohmann::json& ev) {
   const std::string kind = ev.value("event", "");
   if (kind == "start") {
     j.run = ev.value("run_id", int64_t{0});

@@ -76,6 +76,7 @@ class RunQueue : public QObject {
   void start(QueueJob& j);
   void read_output(QueueJob& j);
   void handle_line(QueueJob& j, const QByteArray& line);
+  void handle_event(QueueJob& j, const nlohmann::json& ev);
   void finish(QueueJob& j);
 
   QString db_;

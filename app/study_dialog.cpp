@@ -79,9 +79,7 @@ QString StudyDialog::base_position() const {
     const auto* p = findPreset(presets_, base_preset_->currentData().toString());
     return p ? p->position() : "rope";
   }
-  const auto& c = cache_->config(base_run_->currentData().toLongLong());
-  const auto pos = c.value("model", nlohmann::json::object()).value("position", nlohmann::json::object());
-  return QString::fromStdString(pos.value("type", "rope"));
+  return positionOf(cache_->config(base_run_->currentData().toLongLong()));
 }
 
 void StudyDialog::refresh_methods() {

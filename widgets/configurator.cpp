@@ -54,7 +54,8 @@ QStringList keyOrder(const QByteArray& text) {
 
 }  // namespace
 
-Configurator::Configurator(const QString& preset_dir, QWidget* parent) : QWidget(parent), preset_dir_(preset_dir) {
+Configurator::Configurator(const QString& preset_dir, QWidget* parent, bool fetch_now)
+    : QWidget(parent), preset_dir_(preset_dir) {
   auto* root = new QVBoxLayout(this);
 
   auto* top = new QHBoxLayout;
@@ -136,7 +137,7 @@ Configurator::Configurator(const QString& preset_dir, QWidget* parent) : QWidget
   });
 
   for (QWidget* w : std::initializer_list<QWidget*>{preset_combo_, save_, paste_, validate_, launch_}) w->setEnabled(false);
-  fetchRegistry();
+  if (fetch_now) fetchRegistry();
 }
 
 Configurator::~Configurator() {

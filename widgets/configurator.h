@@ -24,7 +24,9 @@ class Configurator : public QWidget {
   Q_OBJECT
  public:
   // Presets are the *.json files of `preset_dir` (the compiled-in ":/presets" in the window).
-  explicit Configurator(const QString& preset_dir = ":/presets", QWidget* parent = nullptr);
+  // `fetch_now` false: the window starts the registry fetch itself (fetchRegistry) once the run
+  // list is shown, so the two ctxlab-cli starts do not compete with opening a large store.
+  explicit Configurator(const QString& preset_dir = ":/presets", QWidget* parent = nullptr, bool fetch_now = true);
   ~Configurator() override;
 
   ConfigForm* form() const { return form_; }  // null until the registry has arrived

@@ -185,7 +185,10 @@ void PerplexityTab::refreshModes() {
     // Prefer the mode the runs were configured to evaluate in.
     for (qint64 run : selection()) {
       const auto& ev = cache()->config(run).value("eval", nlohmann::json::object());
-      const QString m = QString::fromStdString(ev.is_object() ? ev.value("mode", std::string()) : std::string());
+      const auto mv = ev.is_object() && ev.contains("mode") ? ev["mode"] : nlohmann::json();
+      // eval.mode is one name or a list of them; the first is the one to show.
+      const auto& first = mv.is_array() && !mv.empty() ? mv[0] : mv;
+      const QString m = first.is_string() ? QString::fromStdString(first.get<std::string>()) : QString();
       if (present.contains(m)) {
         want = m;
         break;

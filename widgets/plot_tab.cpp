@@ -9,7 +9,7 @@ PlotTab::PlotTab(DataCache* cache, QWidget* parent) : QWidget(parent), cache_(ca
   connect(&timer_, &QTimer::timeout, this, [this] {
     if (!isVisible()) return;  // showEvent redraws
     dirty_ = false;
-    redraw();
+    safe_redraw();
   });
   auto touches = [this](const QSet<qint64>& runs) {
     for (qint64 r : selection_)
@@ -33,7 +33,17 @@ void PlotTab::setSelection(const QVector<qint64>& runs) {
 void PlotTab::redrawNow() {
   timer_.stop();
   dirty_ = false;
-  redraw();
+  safe_redraw();
+}
+
+void PlotTab::safe_redraw() {
+  // A run written by another engine version may hold values of unexpected types: one tab
+  // failing to draw it must not take the window (and the user's queue) down.
+  try {
+    redraw();
+  } catch (const std::exception& e) {
+    qWarning("%s: redraw failed: %s", metaObject()->className(), e.what());
+  }
 }
 
 void PlotTab::scheduleRedraw() {

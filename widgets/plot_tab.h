@@ -33,6 +33,7 @@ class PlotTab : public QWidget {
   DataCache* cache() const { return cache_; }
 
  private:
+  void safe_redraw();
   DataCache* cache_;
   QVector<qint64> selection_;
   QTimer timer_;

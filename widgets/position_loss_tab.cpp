@@ -158,7 +158,10 @@ void PositionLossTab::refreshPickers() {
     m.clear();
     for (qint64 run : selection()) {
       const auto& ev = cache()->config(run).value("eval", nlohmann::json::object());
-      const QString cm = QString::fromStdString(ev.is_object() ? ev.value("mode", std::string()) : std::string());
+      const auto mv = ev.is_object() && ev.contains("mode") ? ev["mode"] : nlohmann::json();
+      // eval.mode is one name or a list of them; the first is the one to show.
+      const auto& first = mv.is_array() && !mv.empty() ? mv[0] : mv;
+      const QString cm = first.is_string() ? QString::fromStdString(first.get<std::string>()) : QString();
       if (ms.contains(cm)) {
         m = cm;
         break;

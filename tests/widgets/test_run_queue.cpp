@@ -87,6 +87,8 @@ TEST(RunQueue, ChildWithoutAResultLineFails) {
 TEST(RunQueue, EventsProgressAndSuccess) {
   FakeCli cli("ok",
               "echo '{\"event\":\"start\",\"run_id\":12,\"info\":{}}'\n"
+              "echo '{\"event\":\"eval\",\"mode\":\"nonoverlap\",\"length\":128,\"ppl\":null}'\n"
+              "echo '{\"event\":7}'\n"
               "echo '{\"event\":\"step\",\"step\":5,\"total\":10,\"loss\":2.5,\"lr\":0.001}'\n"
               "sleep 0.5\n"
               "echo '{\"run_id\":12,\"status\":\"finished\",\"step\":10,\"error\":\"\",\"evals\":[]}'");

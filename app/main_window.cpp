@@ -1,0 +1,571 @@
+// MainWindow: layout, store opening, run actions, studies, closing, screenshots; see main_window.h.
+#include "app/main_window.h"
+
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QElapsedTimer>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QLabel>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTimer>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+#include <csignal>
+
+#include "app/queue_panel.h"
+#include "app/run_browser.h"
+#include "app/run_queue.h"
+#include "app/study_dialog.h"
+#include "widgets/attention_tab.h"
+#include "widgets/compare_tab.h"
+#include "widgets/configurator.h"
+#include "widgets/frequencies_tab.h"
+#include "widgets/perplexity_tab.h"
+#include "widgets/position_loss_tab.h"
+#include "widgets/positions_tab.h"
+#include "widgets/retrieval_tab.h"
+#include "widgets/store_follower.h"
+#include "widgets/training_tab.h"
+
+// The presets and icon are compiled into the static ctxlab_app library, whose resource
+// initialiser the linker would drop: registered here, at global scope as the macro requires.
+static void init_resources() {
+  Q_INIT_RESOURCE(ctxlab_resources);
+}
+
+namespace ctx::gui {
+
+MainWindow::MainWindow(const QString& db_path, QWidget* parent) : QMainWindow(parent) {
+  init_resources();
+  setWindowIcon(QIcon(":/icons/ctxlab.svg"));
+  presets_ = loadPresets();
+  cache_ = new DataCache(this);
+  queue_ = new RunQueue(db_path, this);
+  build_ui();
+  build_menus();
+  openStore(db_path);
+  resize(1500, 920);
+}
+
+MainWindow::~MainWindow() {
+  session_.reset();  // stops the follower thread before the cache goes
+}
+
+void MainWindow::build_ui() {
+  browser_ = new RunBrowser(cache_, this);
+  tabs_ = new QTabWidget(this);
+  tabs_->setDocumentMode(true);
+  configurator_ = new Configurator(":/presets", this, false);
+  tabs_->addTab(configurator_, "New run");
+  auto add = [&](PlotTab* t, const QString& title) {
+    plot_tabs_.push_back(t);
+    tabs_->addTab(t, title);
+  };
+  add(new TrainingTab(cache_, this), "Training");
+  add(new PerplexityTab(cache_, this), "Perplexity");
+  add(new PositionLossTab(cache_, this), "Per-position loss");
+  add(new PositionsTab(cache_, this), "Positions");
+  add(new FrequenciesTab(cache_, this), "Frequencies");
+  add(new AttentionTab(cache_, this), "Attention");
+  add(new RetrievalTab(cache_, this), "Retrieval");
+  add(new CompareTab(cache_, this), "Compare");
+
+  banner_ = new QFrame(this);
+  banner_text_ = new QLabel(banner_);
+  banner_text_->setWordWrap(true);
+  banner_text_->setTextFormat(Qt::RichText);
+  banner_button_ = new QPushButton(banner_);
+  auto* close = new QPushButton("×", banner_);
+  close->setFlat(true);
+  close->setFixedWidth(28);
+  close->setToolTip("Dismiss");
+  auto* bl = new QHBoxLayout(banner_);
+  bl->setContentsMargins(10, 6, 6, 6);
+  bl->addWidget(banner_text_, 1);
+  bl->addWidget(banner_button_);
+  bl->addWidget(close);
+  banner_->hide();
+  connect(close, &QPushButton::clicked, this, &MainWindow::hide_banner);
+  connect(banner_button_, &QPushButton::clicked, this, [this] {
+    if (banner_action_) banner_action_();
+  });
+
+  auto* left = new QWidget(this);
+  auto* ll = new QVBoxLayout(left);
+  ll->setContentsMargins(6, 6, 0, 0);
+  ll->addWidget(browser_);
+  auto* split = new QSplitter(Qt::Horizontal, this);
+  split->addWidget(left);
+  split->addWidget(tabs_);
+  split->setStretchFactor(0, 0);
+  split->setStretchFactor(1, 1);
+  split->setSizes({560, 940});
+  auto* central = new QWidget(this);
+  auto* cl = new QVBoxLayout(central);
+  cl->setContentsMargins(0, 0, 0, 0);
+  cl->setSpacing(0);
+  cl->addWidget(banner_);
+  cl->addWidget(split, 1);
+  setCentralWidget(central);
+
+  queue_panel_ = new QueuePanel(queue_, this);
+  auto* dock = new QDockWidget("Queue", this);
+  dock->setObjectName("queue");
+  dock->setWidget(queue_panel_);
+  dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+  dock->setTitleBarWidget(new QWidget(dock));
+  addDockWidget(Qt::BottomDockWidgetArea, dock);
+  resizeDocks({dock}, {120}, Qt::Vertical);
+
+  status_ = new QLabel(this);
+  statusBar()->addPermanentWidget(status_);
+
+  connect(browser_, &RunBrowser::selectionChanged, this, &MainWindow::on_selection);
+  connect(browser_, &RunBrowser::contextMenuRequested, this, &MainWindow::run_context_menu);
+  connect(browser_->model(), &RunTableModel::tagsEdited, this, &MainWindow::write_tags);
+  connect(browser_->model(), &RunTableModel::noteEdited, this, &MainWindow::write_note);
+  connect(queue_, &RunQueue::jobEnded, this, &MainWindow::on_job_ended);
+  connect(queue_, &RunQueue::changed, this, &MainWindow::update_status);
+  connect(queue_, &RunQueue::runStarted, this, [this](int, qint64 run) {
+    // A run launched from here is what the user wants to watch: add it to the selection once
+    // it is listed.
+    QTimer::singleShot(600, this, [this, run] {
+      auto sel = browser_->selectedRuns();
+      if (!sel.contains(run)) browser_->selectRuns(sel << run);
+    });
+  });
+  connect(queue_panel_, &QueuePanel::runActivated, this, [this](qint64 run) { browser_->selectRuns({run}); });
+  connect(configurator_, &Configurator::launchRequested, this, [this](const nlohmann::json& config) {
+    if (!store_) {
+      statusBar()->showMessage("No store is open: open or create one first (File menu).", 8000);
+      return;
+    }
+    const QString name = config.contains("name") && config["name"].is_string()
+                             ? QString::fromStdString(config["name"].get<std::string>())
+                             : QString("run");
+    queue_->addTrain(config, name);
+    statusBar()->showMessage(QString("Queued '%1'.").arg(name), 5000);
+  });
+  connect(cache_, &DataCache::runsChanged, this, [this](const QSet<qint64>&, bool structural) {
+    if (!loaded_) {
+      loaded_ = true;
+      if (!configurator_->isReady()) configurator_->fetchRegistry();
+      // Something to look at on open: the newest run is selected.
+      if (!initial_selection_.isEmpty()) {
+        browser_->selectRuns(initial_selection_);
+      } else if (!cache_->runIds().empty() && browser_->selectedRuns().isEmpty()) {
+        browser_->selectRuns({cache_->runIds().front()});
+      }
+    }
+    if (structural) update_status();
+    if (loaded_ && cache_->runIds().empty() && store_ && !offered_quickstart_) offerQuickstartStudy();
+  });
+  connect(cache_, &DataCache::watchedChanged, this, [this](const QVector<qint64>& runs) {
+    if (follower_) QMetaObject::invokeMethod(follower_, "setWatched", Qt::QueuedConnection, Q_ARG(QVector<qint64>, runs));
+  });
+  connect(cache_, &DataCache::artifactWanted, this, [this](qint64 run, const QString& name, qint64 step) {
+    if (follower_)
+      QMetaObject::invokeMethod(follower_, "requestArtifact", Qt::QueuedConnection, Q_ARG(qint64, run),
+                                Q_ARG(QString, name), Q_ARG(qint64, step));
+  });
+}
+
+void MainWindow::build_menus() {
+  auto* file = menuBar()->addMenu("&File");
+  file->addAction("&Open store…", QKeySequence::Open, this, &MainWindow::open_store_dialog);
+  file->addAction("&New store…", this, [this] {
+    const QString p = QFileDialog::getSaveFileName(this, "New run store", "experiments.db", "Run store (*.db)");
+    if (!p.isEmpty()) openStore(p);
+  });
+  file->addSeparator();
+  file->addAction("Export run list as CSV…", this, [this] {
+    const QString p = QFileDialog::getSaveFileName(this, "Export run list", "runs.csv", "CSV (*.csv)");
+    if (p.isEmpty()) return;
+    QFile f(p);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
+      QMessageBox::warning(this, "Export", "Cannot write " + p);
+      return;
+    }
+    auto* m = browser_->proxy();
+    QStringList head;
+    for (int c = 0; c < m->columnCount(); ++c) head << m->headerData(c, Qt::Horizontal).toString();
+    f.write((head.join(',') + '\n').toUtf8());
+    for (int r = 0; r < m->rowCount(); ++r) {
+      QStringList row;
+      for (int c = 0; c < m->columnCount(); ++c) {
+        QString v = m->index(r, c).data().toString();
+        if (v.contains(',') || v.contains('"')) v = '"' + v.replace('"', "\"\"") + '"';
+        row << v;
+      }
+      f.write((row.join(',') + '\n').toUtf8());
+    }
+  });
+  file->addSeparator();
+  file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
+
+  auto* runs = menuBar()->addMenu("&Runs");
+  runs->addAction("New &study…", this, &MainWindow::new_study);
+  runs->addAction("&Quickstart study", this, &MainWindow::offerQuickstartStudy);
+  runs->addSeparator();
+  runs->addAction("&Stop selected", this, [this] { stop_runs(browser_->selectedRuns()); });
+  runs->addAction("&Resume selected", this, [this] { resume_runs(browser_->selectedRuns()); });
+  runs->addAction("Re-run with &edits", this, [this] {
+    auto sel = browser_->selectedRuns();
+    if (!sel.isEmpty()) rerun_with_edits(sel.front());
+  });
+  runs->addAction("E&valuate at more lengths…", this, [this] { evaluate_runs(browser_->selectedRuns()); });
+  runs->addSeparator();
+  runs->addAction("&Delete selected…", QKeySequence::Delete, this, [this] { delete_runs(browser_->selectedRuns()); });
+
+  auto* tb = addToolBar("Runs");
+  tb->setObjectName("runs-toolbar");
+  tb->setMovable(false);
+  tb->addAction("New study…", this, &MainWindow::new_study);
+  tb->addAction("Stop", this, [this] { stop_runs(browser_->selectedRuns()); });
+  tb->addAction("Resume", this, [this] { resume_runs(browser_->selectedRuns()); });
+  tb->addAction("Re-run with edits", this, [this] {
+    auto sel = browser_->selectedRuns();
+    if (!sel.isEmpty()) rerun_with_edits(sel.front());
+  });
+  tb->addAction("Evaluate…", this, [this] { evaluate_runs(browser_->selectedRuns()); });
+  tb->addAction("Delete…", this, [this] { delete_runs(browser_->selectedRuns()); });
+}
+
+bool MainWindow::openStore(const QString& path) {
+  session_.reset();
+  follower_ = nullptr;
+  cache_->setWatched({});
+  auto empty = std::make_shared<SummaryBatch>();
+  empty->full = true;
+  cache_->applySummaries(empty);
+  loaded_ = false;  // after clearing: the next batch is the new store's first read
+  store_.reset();
+  db_path_ = path;
+  setWindowTitle(QString("CtxLab — %1").arg(QFileInfo(path).fileName()));
+  try {
+    store_ = std::make_unique<store::RunStore>(path.toStdString());
+  } catch (const std::exception& e) {
+    if (!configurator_->isReady()) configurator_->fetchRegistry();
+    // Nothing is written to a file we cannot read as ours; the window goes on without a store.
+    show_banner("<b>Cannot open the run store.</b> " + QString::fromStdString(e.what()).toHtmlEscaped() +
+                    "<br>The file was left untouched. Open another store or create a new one.",
+                "Open another store…", [this] { open_store_dialog(); }, true);
+    update_status();
+    return false;
+  }
+  hide_banner();
+  queue_->setDbPath(path);
+  for (auto* t : plot_tabs_)
+    if (auto* f = qobject_cast<FrequenciesTab*>(t)) f->setStorePath(path);
+  session_ = std::make_unique<QObject>();
+  follower_ = startFollower(path, session_.get());
+  connect(follower_, &StoreFollower::summariesReady, cache_, &DataCache::applySummaries);
+  connect(follower_, &StoreFollower::detailsReady, cache_, &DataCache::applyDetails);
+  connect(follower_, &StoreFollower::artifactReady, cache_, &DataCache::applyArtifact);
+  connect(follower_, &StoreFollower::failed, this,
+          [this](const QString& msg) { statusBar()->showMessage("Store: " + msg, 10000); });
+  update_status();
+  return true;
+}
+
+void MainWindow::show_banner(const QString& html, const QString& button, std::function<void()> action, bool error) {
+  banner_text_->setText(html);
+  banner_button_->setText(button);
+  banner_button_->setVisible(!button.isEmpty());
+  banner_action_ = std::move(action);
+  banner_->setStyleSheet(error ? "QFrame { background: #fdecea; border-bottom: 1px solid #e0a8a0; }"
+                               : "QFrame { background: #e8f1fb; border-bottom: 1px solid #a8c4e0; }");
+  banner_->show();
+}
+
+void MainWindow::hide_banner() {
+  banner_->hide();
+}
+
+QString MainWindow::bannerText() const {
+  return banner_->isVisibleTo(const_cast<MainWindow*>(this)) ? banner_text_->text() : QString();
+}
+
+void MainWindow::on_selection(const QVector<qint64>& runs) {
+  cache_->setWatched(runs);
+  for (auto* t : plot_tabs_) t->setSelection(runs);
+  update_status();
+}
+
+void MainWindow::update_status() {
+  QString s = store_ ? QString("%1 · %2 runs").arg(db_path_).arg(cache_->runIds().size()) : QString("no store open");
+  const int sel = browser_->selectedRuns().size();
+  if (sel) s += QString(" · %1 selected").arg(sel);
+  const int running = queue_->runningCount(), waiting = queue_->waitingCount();
+  if (running || waiting) s += QString(" · queue: %1 running, %2 waiting").arg(running).arg(waiting);
+  status_->setText(s);
+}
+
+void MainWindow::on_job_ended(int job, bool ok, const QString& message) {
+  const auto* j = queue_->job(job);
+  if (!ok && store_) {
+    // A child that died leaves its run marked running; say so now rather than at the next
+    // heartbeat check (its pid is gone on this host).
+    try {
+      store_->reconcile_interrupted();
+    } catch (const std::exception&) {
+    }
+  }
+  statusBar()->showMessage(QString("%1 %2: %3").arg(j ? j->label : QString("job")).arg(ok ? "finished" : "failed", message),
+                           ok ? 6000 : 15000);
+  update_status();
+}
+
+void MainWindow::write_tags(qint64 run, const QStringList& tags) {
+  if (!store_) return;
+  try {
+    const auto old = store_->tags(run);
+    std::set<std::string> want;
+    for (const auto& t : tags) want.insert(t.toStdString());
+    store_->transaction([&] {
+      for (const auto& t : old)
+        if (!want.count(t)) store_->remove_tag(run, t);
+      for (const auto& t : want) store_->add_tag(run, t);
+    });
+    if (const auto* s = cache_->summary(run)) {
+      auto copy = *s;
+      copy.tags.assign(want.begin(), want.end());
+      cache_->patchSummary(copy);
+    }
+  } catch (const std::exception& e) {
+    statusBar()->showMessage(QString("Tags not saved: %1").arg(e.what()), 10000);
+  }
+}
+
+void MainWindow::write_note(qint64 run, const QString& note) {
+  if (!store_) return;
+  try {
+    store_->set_note(run, note.toStdString());
+    if (const auto* s = cache_->summary(run)) {
+      auto copy = *s;
+      copy.note = note.toStdString();
+      cache_->patchSummary(copy);
+    }
+  } catch (const std::exception& e) {
+    statusBar()->showMessage(QString("Note not saved: %1").arg(e.what()), 10000);
+  }
+}
+
+void MainWindow::run_context_menu(const QPoint& pos) {
+  const auto sel = browser_->selectedRuns();
+  if (sel.isEmpty()) return;
+  QMenu menu(this);
+  menu.addAction("Stop", this, [this, sel] { stop_runs(sel); });
+  menu.addAction("Resume", this, [this, sel] { resume_runs(sel); });
+  menu.addAction("Re-run with edits", this, [this, sel] { rerun_with_edits(sel.front()); });
+  menu.addAction("Evaluate at more lengths…", this, [this, sel] { evaluate_runs(sel); });
+  menu.addAction("New study from this base…", this, [this] { new_study(); });
+  menu.addSeparator();
+  menu.addAction("Compare", this, [this] {
+    for (int i = 0; i < tabs_->count(); ++i)
+      if (tabs_->tabText(i) == "Compare") tabs_->setCurrentIndex(i);
+  });
+  menu.addSeparator();
+  menu.addAction("Delete…", this, [this, sel] { delete_runs(sel); });
+  menu.exec(pos);
+}
+
+void MainWindow::stop_runs(const QVector<qint64>& runs) {
+  QStringList problems;
+  for (qint64 run : runs) {
+    bool queued = false;
+    for (const auto& j : queue_->jobs()) {
+      if (j.run == run && j.state == QueueJob::Running) {
+        queue_->stop(j.id);
+        queued = true;
+      }
+    }
+    if (queued) continue;
+    const auto* s = cache_->summary(run);
+    if (!s || s->run.status != store::RunStatus::Running) continue;
+    // Started elsewhere (a terminal, an earlier session): signal it if it runs on this host.
+    if (s->run.host == store::host_name() && s->run.pid > 0 && ::kill(static_cast<pid_t>(s->run.pid), SIGTERM) == 0) continue;
+    problems << QString("run %1 runs on %2 (pid %3): stop it there").arg(run).arg(QString::fromStdString(s->run.host)).arg(s->run.pid);
+  }
+  if (!problems.isEmpty()) QMessageBox::information(this, "Stop", problems.join('\n'));
+}
+
+void MainWindow::resume_runs(const QVector<qint64>& runs) {
+  int n = 0;
+  for (qint64 run : runs) {
+    const auto* s = cache_->summary(run);
+    if (!s || s->run.status != store::RunStatus::Interrupted) continue;
+    queue_->addResume(run, QString("resume #%1 %2").arg(run).arg(QString::fromStdString(s->run.name)));
+    ++n;
+  }
+  statusBar()->showMessage(n ? QString("Queued %1 resume(s).").arg(n) : "Only interrupted runs can be resumed.", 6000);
+}
+
+void MainWindow::rerun_with_edits(qint64 run) {
+  const auto& cfg = cache_->config(run);
+  if (cfg.empty()) return;
+  configurator_->loadConfig(cfg, QString("run #%1").arg(run));
+  tabs_->setCurrentWidget(configurator_);
+}
+
+void MainWindow::evaluate_runs(const QVector<qint64>& runs) {
+  if (runs.isEmpty()) return;
+  bool ok = false;
+  const QString lengths = QInputDialog::getText(this, "Evaluate", "Lengths (comma-separated):", QLineEdit::Normal,
+                                                "128,256,512,1024,2048", &ok);
+  if (!ok || lengths.trimmed().isEmpty()) return;
+  for (qint64 run : runs)
+    queue_->addCli({"eval", "--run", QString::number(run), "--lengths", lengths.simplified().remove(' ')},
+                   QString("eval #%1 at %2").arg(run).arg(lengths));
+}
+
+void MainWindow::delete_runs(const QVector<qint64>& runs) {
+  if (runs.isEmpty() || !store_) return;
+  for (qint64 r : runs) {
+    if (const auto* s = cache_->summary(r); s && s->run.status == store::RunStatus::Running) {
+      QMessageBox::information(this, "Delete", QString("Run %1 is running: stop it first.").arg(r));
+      return;
+    }
+  }
+  const auto answer = QMessageBox::question(
+      this, "Delete runs",
+      QString("Delete %1 run(s) with their metrics, evaluations, artifacts, tags and notes? This cannot be undone.")
+          .arg(runs.size()));
+  if (answer != QMessageBox::Yes) return;
+  for (qint64 r : runs) {
+    try {
+      store_->delete_run(r);
+      cache_->removeRun(r);
+    } catch (const std::exception& e) {
+      QMessageBox::warning(this, "Delete", QString::fromStdString(e.what()));
+      return;
+    }
+  }
+}
+
+void MainWindow::new_study() {
+  if (!store_) return;
+  StudyDialog d(cache_, presets_, this);
+  if (d.exec() != QDialog::Accepted) return;
+  launchStudy(d.plan());
+}
+
+void MainWindow::launchStudy(const StudyPlan& plan) {
+  const QString study = plan.name.isEmpty() ? QString("study") : plan.name;
+  int base_job = 0;
+  if (plan.base_preset) base_job = queue_->addTrain(plan.base_preset->config, plan.base_preset->name + " (base)", study);
+  for (const auto& m : plan.methods)
+    queue_->addTrain(m.config, m.name, study, base_job, plan.base_preset ? 0 : plan.base_run);
+  statusBar()->showMessage(QString("Study '%1': %2 run(s) queued.").arg(study).arg(plan.methods.size() + (base_job ? 1 : 0)),
+                           8000);
+  hide_banner();
+}
+
+void MainWindow::offerQuickstartStudy() {
+  offered_quickstart_ = true;
+  show_banner(
+      "<b>This store is empty.</b> Start with the <b>quickstart study</b>: pre-train a small RoPE model "
+      "(4 layers, d_model 256) at 128 tokens on the built-in corpus, then fine-tune it with " +
+          quickstartStudyMethods().join(", ") +
+          " and evaluate each at 128–1024 tokens. About 8 minutes on 2 cores; the plots fill in as it runs.",
+      "Run the quickstart study", [this] {
+        StudyPlan plan;
+        plan.name = "quickstart";
+        if (const auto* b = findPreset(presets_, "quickstart")) plan.base_preset = *b;
+        for (const auto& m : quickstartStudyMethods())
+          if (const auto* p = findPreset(presets_, m)) plan.methods.push_back(*p);
+        launchStudy(plan);
+      });
+}
+
+void MainWindow::open_store_dialog() {
+  const QString p = QFileDialog::getOpenFileName(this, "Open run store", QFileInfo(db_path_).absolutePath(),
+                                                 "Run store (*.db);;All files (*)");
+  if (!p.isEmpty()) openStore(p);
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+  const int running = queue_->runningCount(), waiting = queue_->waitingCount();
+  if (running + waiting == 0) return e->accept();
+  QMessageBox box(this);
+  box.setWindowTitle("Runs in progress");
+  box.setText(QString("%1 run(s) are training and %2 are waiting in the queue.").arg(running).arg(waiting));
+  box.setInformativeText(
+      "Leave running: they go on without the window (reopen it to follow them); waiting jobs are dropped.\n"
+      "Stop: each writes a checkpoint and is marked interrupted, to resume later.");
+  auto* leave = box.addButton("Leave running", QMessageBox::AcceptRole);
+  auto* stop = box.addButton("Stop them", QMessageBox::DestructiveRole);
+  box.addButton(QMessageBox::Cancel);
+  box.exec();
+  if (box.clickedButton() == leave) return e->accept();
+  if (box.clickedButton() == stop) {
+    queue_->stopAll();
+    return e->accept();
+  }
+  e->ignore();
+}
+
+void MainWindow::screenshotWhenReady(const QString& path, const QString& tab, bool every_tab, int timeout_ms,
+                                     std::function<void(const QString&)> done) {
+  auto* timer = new QTimer(this);
+  auto clock = std::make_shared<QElapsedTimer>();
+  clock->start();
+  auto settled = std::make_shared<qint64>(-1);
+  connect(timer, &QTimer::timeout, this, [=] {
+    bool ready = !store_ || loaded_;
+    if (ready && store_) {
+      if (browser_->selectedRuns().isEmpty() && !cache_->runIds().empty()) {
+        // Show up to five of the newest finished runs side by side.
+        QVector<qint64> pick;
+        for (int64_t id : cache_->runIds()) {
+          const auto* s = cache_->summary(id);
+          if (s && s->run.status == store::RunStatus::Finished) pick << id;
+          if (pick.size() == 5) break;
+        }
+        if (pick.isEmpty()) pick << cache_->runIds().front();
+        browser_->selectRuns(pick);
+      }
+      for (qint64 r : browser_->selectedRuns()) ready = ready && cache_->detail(r) != nullptr;
+    }
+    if (ready && *settled < 0) *settled = clock->elapsed();
+    // Tabs fetch some things asynchronously (ctxlab-cli rope, attention blobs): give them a moment.
+    const bool go = (ready && clock->elapsed() - *settled > 2500) || clock->elapsed() > timeout_ms;
+    if (!go) return;
+    timer->stop();
+    timer->deleteLater();
+    QString err;
+    auto shoot = [&](int index, const QString& file) {
+      tabs_->setCurrentIndex(index);
+      if (auto* t = qobject_cast<PlotTab*>(tabs_->widget(index))) t->redrawNow();
+      QApplication::processEvents();
+      if (!grab().save(file)) err = "cannot write " + file;
+    };
+    int chosen = 1;
+    for (int i = 0; i < tabs_->count(); ++i)
+      if (!tab.isEmpty() && tabs_->tabText(i).compare(tab, Qt::CaseInsensitive) == 0) chosen = i;
+    if (every_tab) {
+      const QFileInfo fi(path);
+      for (int i = 0; i < tabs_->count(); ++i) {
+        const QString slug = tabs_->tabText(i).toLower().replace(' ', '-');
+        shoot(i, fi.path() + "/" + fi.completeBaseName() + "-" + slug + ".png");
+      }
+    }
+    shoot(chosen, path);
+    done(err);
+  });
+  timer->start(100);
+}
+
+}  // namespace ctx::gui
