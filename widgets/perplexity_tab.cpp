@@ -179,23 +179,7 @@ void PerplexityTab::setMode(const QString& mode) {
 
 void PerplexityTab::refreshModes() {
   const QStringList present = modes();
-  QString want = mode_->currentText();
-  if (!present.contains(want)) {
-    want.clear();
-    // Prefer the mode the runs were configured to evaluate in.
-    for (qint64 run : selection()) {
-      const auto& ev = cache()->config(run).value("eval", nlohmann::json::object());
-      const auto mv = ev.is_object() && ev.contains("mode") ? ev["mode"] : nlohmann::json();
-      // eval.mode is one name or a list of them; the first is the one to show.
-      const auto& first = mv.is_array() && !mv.empty() ? mv[0] : mv;
-      const QString m = first.is_string() ? QString::fromStdString(first.get<std::string>()) : QString();
-      if (present.contains(m)) {
-        want = m;
-        break;
-      }
-    }
-    if (want.isEmpty() && !present.isEmpty()) want = present.front();
-  }
+  const QString want = preferredMode(present, mode_->currentText());
   QStringList have;
   for (int i = 0; i < mode_->count(); ++i) have << mode_->itemText(i);
   if (have != present) {

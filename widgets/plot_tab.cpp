@@ -24,6 +24,18 @@ PlotTab::PlotTab(DataCache* cache, QWidget* parent) : QWidget(parent), cache_(ca
   });
 }
 
+QString PlotTab::preferredMode(const QStringList& present, const QString& current) const {
+  if (present.contains(current)) return current;
+  for (qint64 run : selection_) {
+    const auto& ev = cache_->config(run).value("eval", nlohmann::json::object());
+    const auto mv = ev.is_object() && ev.contains("mode") ? ev["mode"] : nlohmann::json();
+    const auto& first = mv.is_array() && !mv.empty() ? mv[0] : mv;
+    const QString m = first.is_string() ? QString::fromStdString(first.get<std::string>()) : QString();
+    if (present.contains(m)) return m;
+  }
+  return present.isEmpty() ? QString() : present.front();
+}
+
 void PlotTab::setSelection(const QVector<qint64>& runs) {
   if (runs == selection_) return;
   selection_ = runs;

@@ -31,6 +31,9 @@ class PlotTab : public QWidget {
   void scheduleRedraw();
   void showEvent(QShowEvent* e) override;
   DataCache* cache() const { return cache_; }
+  // The evaluation mode to show among `present`: `current` if present, else the first selected
+  // run's configured eval.mode (one name or a list; its first), else the first present.
+  QString preferredMode(const QStringList& present, const QString& current) const;
 
  private:
   void safe_redraw();

@@ -152,23 +152,7 @@ void PositionLossTab::refreshPickers() {
     box->setEnabled(items.size() > 1);
   };
   const QStringList ms = modes();
-  QString m = mode_->currentText();
-  if (!ms.contains(m)) {
-    // Prefer the mode the first selected run was configured to evaluate in.
-    m.clear();
-    for (qint64 run : selection()) {
-      const auto& ev = cache()->config(run).value("eval", nlohmann::json::object());
-      const auto mv = ev.is_object() && ev.contains("mode") ? ev["mode"] : nlohmann::json();
-      // eval.mode is one name or a list of them; the first is the one to show.
-      const auto& first = mv.is_array() && !mv.empty() ? mv[0] : mv;
-      const QString cm = first.is_string() ? QString::fromStdString(first.get<std::string>()) : QString();
-      if (ms.contains(cm)) {
-        m = cm;
-        break;
-      }
-    }
-    if (m.isEmpty() && !ms.isEmpty()) m = ms.front();
-  }
+  const QString m = preferredMode(ms, mode_->currentText());
   reset(mode_, ms, m);
   QStringList ls;
   for (qint64 l : lengths(mode_->currentText())) ls << QString::number(l);
