@@ -42,4 +42,26 @@ int cmd_check(const Common& c, const std::string& config_path);  // validate a c
 int cmd_bench_methods(const Common& c, int64_t steps, const std::string& device);
 int cmd_bench(const Common& c, const std::string& sizes, int64_t steps, const std::string& device);
 
+// passkey, needle, kvretrieval: one retrieval sweep on a run's checkpoint (verbs_longctx.cpp).
+struct RetrievalArgs {
+  int64_t run = 0;
+  std::string lengths, depths;  // comma-separated; empty = the run's eval.lengths / the task's default depths
+  int64_t trials = 10, bins = 5, pairs = 0, seed = 1, batch = 8;
+  std::string filler;  // a corpus spec (file, folder, .jsonl); empty = the run's validation split
+  std::string device;
+};
+int cmd_retrieval(const Common& c, const std::string& task, const RetrievalArgs& a);
+// attention: pooled maps, distance profile, sink mass and entropy for a run's checkpoint.
+struct AttentionArgs {
+  int64_t run = 0;
+  std::string lengths, layers, heads;  // comma-separated; empty = 1,2,4,8 x train.seq_len / all / all
+  int64_t grid = 256, chunk = 128, sink = 4;
+  int64_t probe_doc = -1;  // a validation document; -1 = the first long enough
+  std::string text, text_file;
+  std::string device;
+};
+int cmd_attention(const Common& c, const AttentionArgs& a);
+int cmd_bench_attention(const Common& c, const std::string& lengths, int64_t chunk, int64_t grid, int64_t reps,
+                        const std::string& device);
+
 }  // namespace ctx::cli

@@ -2,6 +2,7 @@
 // to frequencies and position ids. Every verb takes --db and --json (DESIGN.md, "The contract").
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
 
 #include "cli/cli_common.h"
@@ -65,9 +66,51 @@ int main(int argc, char** argv) {
   bench->add_option("--sizes", sizes, "comma-separated: tiny, small, base, medium")->capture_default_str();
   bench->add_option("--steps", steps, "timed steps per size")->capture_default_str();
   bench->add_option("--device", device, "cpu or cuda");
-  bool bench_methods = false;
+  bool bench_methods = false, bench_attention = false;
+  int64_t bench_chunk = 128, bench_grid = 256;
   bench->add_flag("--methods", bench_methods, "per-step cost of every sampler, scaling and scheme vs contiguous RoPE");
-  for (auto* s : {train, resume, eval, list, show, compare, exp, rope, positions, check, methods, bench}) add_common(s);
+  bench->add_flag("--attention", bench_attention, "attention capture (one layer, all heads) vs a forward pass: time and peak memory");
+  bench->add_option("--lengths", lengths, "--attention: comma-separated lengths (default 128,256,512,1024)");
+  bench->add_option("--chunk", bench_chunk, "--attention: query rows per chunk")->capture_default_str();
+  bench->add_option("--grid", bench_grid, "--attention: tiles per side")->capture_default_str();
+
+  // Long-context evaluation of a stored run (verbs_longctx.cpp).
+  cli::RetrievalArgs ret;
+  auto add_retrieval = [&](const std::string& name, const std::string& help, const std::string& depths_help) {
+    auto* sub = app.add_subcommand(name, help);
+    sub->add_option("--run", ret.run, "run id")->required();
+    sub->add_option("--lengths", ret.lengths, "comma-separated lengths in tokens (default: the run's eval.lengths)");
+    if (!depths_help.empty()) sub->add_option("--depths", ret.depths, depths_help);
+    sub->add_option("--trials", ret.trials, "prompts per cell")->capture_default_str();
+    sub->add_option("--seed", ret.seed, "prompt seed (the same seed gives the same prompts for every run)")->capture_default_str();
+    sub->add_option("--batch", ret.batch, "prompts decoded at once")->capture_default_str();
+    sub->add_option("--filler", ret.filler, "text file, folder or .jsonl to cut the filler from (default: the run's validation split)");
+    sub->add_option("--device", device, "override the run's device");
+    return sub;
+  };
+  auto* passkey = add_retrieval("passkey", "passkey retrieval accuracy by length (greedy, exact match)",
+                                "key depths as fractions 0..1 (default: a random depth per trial)");
+  auto* needle = add_retrieval("needle", "needle-in-a-haystack accuracy over lengths x depths",
+                               "needle depths in percent (default 0,20,40,60,80,100)");
+  auto* kv = add_retrieval("kvretrieval", "key-value retrieval accuracy against the position of the pair", "");
+  kv->add_option("--bins", ret.bins, "position bins over the record")->capture_default_str();
+  kv->add_option("--pairs", ret.pairs, "facts per record (0 = as many as fit)")->capture_default_str();
+  cli::AttentionArgs att;
+  auto* attention = app.add_subcommand("attention", "pooled attention maps, distance profile, sink mass and entropy of a run");
+  attention->add_option("--run", att.run, "run id")->required();
+  attention->add_option("--lengths", att.lengths, "comma-separated lengths (default: 1,2,4,8 x train.seq_len)");
+  attention->add_option("--layers", att.layers, "comma-separated layers, from 0 (default: all)");
+  attention->add_option("--heads", att.heads, "comma-separated heads, from 0 (default: all)");
+  attention->add_option("--grid", att.grid, "tiles per side of the pooled maps")->capture_default_str();
+  attention->add_option("--chunk", att.chunk, "query rows scored at once (memory ~ length x chunk)")->capture_default_str();
+  attention->add_option("--sink", att.sink, "the first k tokens counted as the attention sink")->capture_default_str();
+  attention->add_option("--probe-doc", att.probe_doc, "validation document to probe (default: the first long enough)");
+  attention->add_option("--text", att.text, "probe text instead of a validation document");
+  attention->add_option("--text-file", att.text_file, "probe text from a file");
+  attention->add_option("--device", device, "override the run's device");
+  for (auto* s : {train, resume, eval, list, show, compare, exp, rope, positions, check, methods, bench, passkey, needle, kv,
+                  attention})
+    add_common(s);
 
   try {
     app.parse(argc, argv);
@@ -87,7 +130,19 @@ int main(int argc, char** argv) {
     if (*positions) return cli::cmd_positions(common, config, samples, bins);
     if (*check) return cli::cmd_check(common, config);
     if (*methods) return cli::cmd_methods(common);
-    if (*bench) return bench_methods ? cli::cmd_bench_methods(common, steps, device) : cli::cmd_bench(common, sizes, steps, device);
+    if (*bench) {
+      if (bench_attention) return cli::cmd_bench_attention(common, lengths, bench_chunk, bench_grid, std::max<int64_t>(1, steps / 4), device);
+      return bench_methods ? cli::cmd_bench_methods(common, steps, device) : cli::cmd_bench(common, sizes, steps, device);
+    }
+    for (auto [sub, task] : {std::pair<CLI::App*, const char*>{passkey, "passkey"}, {needle, "needle"}, {kv, "kvretrieval"}})
+      if (*sub) {
+        ret.device = device;
+        return cli::cmd_retrieval(common, task, ret);
+      }
+    if (*attention) {
+      att.device = device;
+      return cli::cmd_attention(common, att);
+    }
   } catch (const ConfigError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;

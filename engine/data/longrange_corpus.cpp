@@ -369,6 +369,20 @@ class DocumentBuilder {
 
 }  // namespace
 
+std::string longrange_name(std::mt19937_64& rng) {
+  std::string name = syllable(rng) + syllable(rng);
+  if (bernoulli(rng, 0.5)) name += syllable(rng);
+  if (bernoulli(rng, 0.6)) name += pick(kCodas, rng);
+  name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+  return name;
+}
+
+std::vector<std::pair<std::string, int>> longrange_attributes() {
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& a : kAttributes) out.emplace_back(a.word, a.digits);
+  return out;
+}
+
 std::vector<Document> generate_longrange(const LongRangeOptions& opt) {
   return generate_longrange(opt, nullptr);
 }

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/corpus.h"
@@ -32,5 +34,13 @@ struct PlantedRecall {
 
 // Same documents as generate_longrange, plus the list of recall events.
 std::vector<Document> generate_longrange(const LongRangeOptions& opt, std::vector<PlantedRecall>* recalls);
+
+// The fact format the generator teaches, for retrieval tasks that stay in its distribution:
+// "the <attribute> of <Name> is <digits>." recalled later as "recall: the <attribute> of <Name> is ".
+// A made-up name drawn like the generator's (capitalised syllables of its alphabet).
+std::string longrange_name(std::mt19937_64& rng);
+// The fact attributes with their digit counts: ("code", 4), ("key", 5), ...
+std::vector<std::pair<std::string, int>> longrange_attributes();
+inline constexpr const char* kLongRangeRecallMarker = "recall: ";
 
 }  // namespace ctx::data

@@ -1,6 +1,7 @@
 // The transformer LM. GPT-2 style init (N(0, 0.02), residual projections scaled by 1/sqrt(2N)).
 #include "model/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <torch/nn/functional/activation.h>
@@ -72,6 +73,28 @@ std::pair<torch::Tensor, torch::Tensor> BlockImpl::forward_with_attention(const 
   return {h + down_(F::gelu(up_(ln2_(h)))), probs};
 }
 
+torch::Tensor BlockImpl::forward_chunked(const torch::Tensor& x, PositionScheme& pos, int64_t chunk) {
+  auto [q, k, v] = qkv(ln1_(x), {}, pos);
+  auto bias = pos.logit_bias(q, k, index_);
+  const int64_t T = q.size(2);
+  std::vector<torch::Tensor> parts;
+  for (int64_t r0 = 0; r0 < T; r0 += chunk) {
+    const int64_t r1 = std::min(T, r0 + chunk);
+    // Keys after r1 are all in the future of these rows: attend aligns the rows to the last keys.
+    auto b = bias.defined() ? bias.narrow(-2, r0, r1 - r0).narrow(-1, 0, r1) : bias;
+    parts.push_back(attend(q.narrow(2, r0, r1 - r0), k.narrow(2, 0, r1), v.narrow(2, 0, r1), b, true));
+  }
+  auto a = parts.size() == 1 ? parts[0] : torch::cat(parts, 2);
+  auto h = x + wo_(a.transpose(1, 2).flatten(2));
+  return h + down_(F::gelu(up_(ln2_(h))));
+}
+
+BlockImpl::AttentionInputs BlockImpl::attention_inputs(const torch::Tensor& x, PositionScheme& pos) {
+  auto [q, k, v] = qkv(ln1_(x), {}, pos);
+  auto bias = pos.logit_bias(q, k, index_);  // right after qkv: iRPE reads what rotate stashed
+  return {q, k, bias};
+}
+
 TransformerLMImpl::TransformerLMImpl(const ModelConfig& c, const nlohmann::json& rope_scaling, int64_t vocab)
     : cfg_(c) {
   tok_ = register_module("tok", torch::nn::Embedding(vocab, c.d_model));
@@ -102,6 +125,24 @@ torch::Tensor TransformerLMImpl::forward(const torch::Tensor& tokens, const torc
     h = block->forward(h, *pos_, mem, &slot);
   }
   return torch::matmul(ln_f_(h), tok_->weight.t());
+}
+
+void TransformerLMImpl::visit_attention(const torch::Tensor& tokens, const torch::Tensor& positions,
+                                        const std::vector<int64_t>& layers, const AttentionVisitor& visit,
+                                        int64_t chunk) {
+  if (layers.empty()) return;
+  pos_->prepare(positions);
+  auto h = pos_->embed(tok_(tokens));
+  size_t next = 0;
+  for (int64_t l = 0; l <= layers.back(); ++l) {
+    auto* block = (*blocks_)[static_cast<size_t>(l)]->as<BlockImpl>();
+    if (next < layers.size() && layers[next] == l) {
+      visit(l, block->attention_inputs(h, *pos_));
+      ++next;
+    }
+    if (l == layers.back()) break;
+    h = chunk > 0 ? block->forward_chunked(h, *pos_, chunk) : block->forward(h, *pos_);
+  }
 }
 
 torch::Tensor TransformerLMImpl::token_losses(const torch::Tensor& tokens, const torch::Tensor& positions,

@@ -2,6 +2,7 @@
 // attention, norm, MLP), final norm, head tied to the embedding. Forward takes explicit position ids.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -28,6 +29,16 @@ class BlockImpl : public torch::nn::Module {
                         torch::Tensor* mem_out = nullptr);
   // Same computation through the explicit path, also returning attention probabilities [B,H,T,T].
   std::pair<torch::Tensor, torch::Tensor> forward_with_attention(const torch::Tensor& x, PositionScheme& pos);
+  // Same computation with the queries taken `chunk` rows at a time against the keys before them, so
+  // attention holds O(T * chunk) scores instead of T^2 (long-context capture on a CPU).
+  torch::Tensor forward_chunked(const torch::Tensor& x, PositionScheme& pos, int64_t chunk);
+
+  // What the attention of this block sees for input x, exactly as forward computes it: rotated
+  // q, k [B,H,T,Dh] and the additive logit bias [B|1,H|1,T,T] (undefined when the scheme has none).
+  struct AttentionInputs {
+    torch::Tensor q, k, bias;
+  };
+  AttentionInputs attention_inputs(const torch::Tensor& x, PositionScheme& pos);
 
  private:
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv(const torch::Tensor& h, const torch::Tensor& mem,
@@ -51,6 +62,13 @@ class TransformerLMImpl : public torch::nn::Module {
   // Per-token cross-entropy [B, T] (no reduction), for evaluation.
   torch::Tensor token_losses(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& targets,
                              LayerMemory* memory = nullptr);
+  // Attention capture: runs the blocks up to the last of `layers` (ascending, 0-based) and hands each
+  // requested layer's attention inputs to `visit` before that layer runs; nothing above it (nor the
+  // logits) is computed. With chunk > 0 the blocks run through forward_chunked.
+  using AttentionVisitor = std::function<void(int64_t layer, const BlockImpl::AttentionInputs&)>;
+  void visit_attention(const torch::Tensor& tokens, const torch::Tensor& positions, const std::vector<int64_t>& layers,
+                       const AttentionVisitor& visit, int64_t chunk = 0);
+  int64_t layer_count() const { return static_cast<int64_t>(blocks_->size()); }
   PositionScheme& position_scheme() { return *pos_; }
   int64_t parameter_count() const;
   const ModelConfig& config() const { return cfg_; }

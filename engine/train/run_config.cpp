@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "data/retrieval_tasks.h"
 #include "methods/registry.h"
 
 namespace ctx {
@@ -173,6 +174,57 @@ void parse_train(const nlohmann::json& j, TrainConfig& t) {
   s.finish();
 }
 
+// A list of integers >= lo under `key` (non-empty unless allowed).
+std::vector<int64_t> int_list(const nlohmann::json& v, const std::string& key, int64_t lo, bool allow_empty = false) {
+  if (!v.is_array() || (v.empty() && !allow_empty))
+    throw ConfigError(key + ": must be a " + (allow_empty ? "" : "non-empty ") + "list of integers");
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_number_integer() || v[i].get<int64_t>() < lo)
+      throw ConfigError(key + "[" + std::to_string(i) + "]: must be an integer >= " + std::to_string(lo) + " (got " +
+                        v[i].dump() + ")");
+    out.push_back(v[i].get<int64_t>());
+  }
+  return out;
+}
+
+void parse_retrieval(Section& parent, const std::string& task, RetrievalRequest& r) {
+  if (!parent.has(task)) return;
+  Section s(parent.raw(task), "eval." + task);
+  r.enabled = true;
+  const int64_t min_len = data::min_prompt_length(task);
+  if (s.has("lengths")) r.lengths = int_list(s.raw("lengths"), s.key("lengths"), min_len);
+  s.integer("trials", r.trials, 1, 1e6);
+  if (task == "kvretrieval") {
+    s.integer("bins", r.bins, 1, 1000);
+    s.integer("pairs", r.pairs, 0, 1e6);
+    if (r.pairs == 1) throw ConfigError(s.key("pairs") + ": must be 0 (as many as fit) or >= 2 (got 1)");
+  } else if (s.has("depths")) {
+    const auto& v = s.raw("depths");
+    const double hi = task == "needle" ? 100.0 : 1.0;
+    if (!v.is_array() || v.empty()) throw ConfigError(s.key("depths") + ": must be a non-empty list of numbers");
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_number() || v[i].get<double>() < 0 || v[i].get<double>() > hi)
+        throw ConfigError(s.key("depths") + "[" + std::to_string(i) + "]: must be a number in [0, " + num(hi) + "]" +
+                          (task == "needle" ? " (percent)" : " (a fraction)") + " (got " + v[i].dump() + ")");
+      r.depths.push_back(v[i].get<double>());
+    }
+  }
+  s.finish();
+}
+
+nlohmann::json retrieval_json(const std::string& task, const RetrievalRequest& r) {
+  if (!r.enabled) return nullptr;
+  nlohmann::json j{{"lengths", r.lengths}, {"trials", r.trials}};
+  if (task == "kvretrieval") {
+    j["bins"] = r.bins;
+    j["pairs"] = r.pairs;
+  } else if (!r.depths.empty()) {
+    j["depths"] = r.depths;
+  }
+  return j;
+}
+
 void parse_eval(const nlohmann::json& j, EvalConfig& e) {
   Section s(j, "eval");
   s.boolean("enabled", e.enabled);
@@ -204,7 +256,16 @@ void parse_eval(const nlohmann::json& j, EvalConfig& e) {
   s.integer("stride", e.stride, 0, 1e9);
   s.integer("max_tokens", e.max_tokens, 1, 1e12);
   s.integer("batch_size", e.batch_size, 1, 1e6);
+  parse_retrieval(s, "passkey", e.passkey);
+  parse_retrieval(s, "needle", e.needle);
+  parse_retrieval(s, "kvretrieval", e.kvretrieval);
+  s.integer("attention_every", e.attention_every, 0, 1e9);
+  if (s.has("attention_lengths")) e.attention_lengths = int_list(s.raw("attention_lengths"), "eval.attention_lengths", 2);
+  if (s.has("attention_layers")) e.attention_layers = int_list(s.raw("attention_layers"), "eval.attention_layers", 0, true);
+  s.integer("attention_grid", e.attention_grid, 1, 4096);
   s.finish();
+  for (auto* r : {&e.passkey, &e.needle, &e.kvretrieval})
+    if (r->enabled && r->lengths.empty()) r->lengths = e.lengths;
 }
 
 void parse_init(Section& top, InitConfig& init) {
@@ -326,6 +387,20 @@ RunConfig parse_run_config(const nlohmann::json& j) {
   if (s.has("train")) parse_train(s.raw("train"), c.train);
   if (s.has("eval")) parse_eval(s.raw("eval"), c.eval);
   s.finish();
+  // Checks across sections: retrieval lengths defaulted from eval.lengths, capture layers.
+  for (auto [task, r] : {std::pair<const char*, RetrievalRequest*>{"passkey", &c.eval.passkey},
+                         {"needle", &c.eval.needle}, {"kvretrieval", &c.eval.kvretrieval}}) {
+    const int64_t min_len = data::min_prompt_length(task);
+    for (size_t i = 0; r->enabled && i < r->lengths.size(); ++i)
+      if (r->lengths[i] < min_len)
+        throw ConfigError(std::string("eval.") + task + ".lengths[" + std::to_string(i) + "]: " + std::to_string(r->lengths[i]) +
+                          " is too short for a " + task + " prompt (at least " + std::to_string(min_len) + ")");
+  }
+  if (c.eval.attention_lengths.empty()) c.eval.attention_lengths = {c.train.seq_len};
+  for (size_t i = 0; i < c.eval.attention_layers.size(); ++i)
+    if (c.eval.attention_layers[i] >= c.model.layers)
+      throw ConfigError("eval.attention_layers[" + std::to_string(i) + "]: layer " + std::to_string(c.eval.attention_layers[i]) +
+                        " does not exist (model.layers " + std::to_string(c.model.layers) + ", counted from 0)");
   resolve_methods(c);
   return c;
 }
@@ -375,7 +450,12 @@ nlohmann::json to_json(const RunConfig& c) {
                  {"checkpoint_every", c.train.checkpoint_every}, {"log_every", c.train.log_every},
                  {"device", c.train.device}, {"threads", c.train.threads}, {"positions", positions}}},
       {"eval", {{"enabled", c.eval.enabled}, {"lengths", c.eval.lengths}, {"mode", c.eval.modes},
-                {"stride", c.eval.stride}, {"max_tokens", c.eval.max_tokens}, {"batch_size", c.eval.batch_size}}},
+                {"stride", c.eval.stride}, {"max_tokens", c.eval.max_tokens}, {"batch_size", c.eval.batch_size},
+                {"passkey", retrieval_json("passkey", c.eval.passkey)},
+                {"needle", retrieval_json("needle", c.eval.needle)},
+                {"kvretrieval", retrieval_json("kvretrieval", c.eval.kvretrieval)},
+                {"attention_every", c.eval.attention_every}, {"attention_lengths", c.eval.attention_lengths},
+                {"attention_layers", c.eval.attention_layers}, {"attention_grid", c.eval.attention_grid}}},
   };
 }
 

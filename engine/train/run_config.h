@@ -68,6 +68,17 @@ struct TrainConfig {
   int64_t tokens_before(int64_t step) const;    // per batch row, before `step`
 };
 
+// A retrieval sweep run when training ends: eval.passkey, eval.needle or eval.kvretrieval, each
+// absent/null (off) or an object {"lengths": [...], "trials": N, ...} (see eval/retrieval.h).
+struct RetrievalRequest {
+  bool enabled = false;
+  std::vector<int64_t> lengths;  // default: eval.lengths
+  std::vector<double> depths;    // passkey: fractions 0..1 (empty = random); needle: percent (empty = 0,20..100)
+  int64_t trials = 10;
+  int64_t bins = 5;   // kvretrieval: position bins
+  int64_t pairs = 0;  // kvretrieval: facts per record, 0 = as many as fit
+};
+
 struct EvalConfig {
   bool enabled = true;  // evaluate when training ends
   std::vector<int64_t> lengths = {128, 256, 512, 1024};
@@ -75,6 +86,13 @@ struct EvalConfig {
   int64_t stride = 0;       // sliding-window stride; 0 = half the length
   int64_t max_tokens = 32768;  // scored tokens per (length, mode), at most
   int64_t batch_size = 4;
+  RetrievalRequest passkey, needle, kvretrieval;
+  // Attention capture during training on a fixed probe (the first validation document long
+  // enough): every `attention_every` steps and at the last step; 0 = off.
+  int64_t attention_every = 0;
+  std::vector<int64_t> attention_lengths;  // default: train.seq_len
+  std::vector<int64_t> attention_layers;   // 0-based; empty = every layer
+  int64_t attention_grid = 64;             // tiles per side (small: one capture per K steps is stored)
 };
 
 struct RunConfig {

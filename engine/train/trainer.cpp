@@ -1,9 +1,11 @@
 // The training loop and the run bookkeeping around it.
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <unistd.h>
 
 #include <torch/nn/utils/clip_grad.h>
@@ -15,6 +17,7 @@
 #include "model/pia_positions.h"
 #include "model/transformer.h"
 #include "train/checkpoint.h"
+#include "train/longctx_evals.h"
 #include "train/lr_schedule.h"
 #include "train/position_stats.h"
 #include "train/runtime.h"
@@ -123,6 +126,8 @@ std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step,
 
 }  // namespace
 
+data::Split load_run_split(const RunConfig& c) { return load_split(c); }
+
 TransformerLM build_model(const RunConfig& c) {
   torch::manual_seed(static_cast<uint64_t>(c.seed));
   return TransformerLM(c.model, c.rope_scaling, data::ByteTokenizer::kVocabSize);
@@ -195,6 +200,10 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
   if (!p.init_checkpoint.empty()) {
     auto model = build_model(cfg);
     load_checkpoint(p.init_checkpoint, model, nullptr, true);  // shape mismatches surface before the run exists
+  }
+  if (cfg.eval.attention_every > 0) {
+    auto model = build_model(cfg);
+    check_training_capture(cfg, model, p.split->validation);  // a probe too short fails before the run exists
   }
   return p;
 }
@@ -296,6 +305,9 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
       stored["_resolved"] = {{"position", model->position_scheme().describe()}, {"parameters", model->parameter_count()}};
       db.set_config(req.run_id, stored.dump());
     }
+    std::optional<Probe> probe;
+    if (c.eval.attention_every > 0)
+      probe = find_probe(split.validation, *std::max_element(c.eval.attention_lengths.begin(), c.eval.attention_lengths.end()));
     PositionStats stats;
     if (req.resume) stats.load(db, req.run_id, start);
     const int64_t rows = c.train.batch_size * c.train.grad_accum;  // tokens per step = rows * seq_len of the stage
@@ -368,6 +380,8 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
         prune_checkpoints(run_dir, 2);
         stats.save(db, req.run_id, step);
       }
+      if (probe && (step % c.eval.attention_every == 0 || step == c.train.steps))
+        capture_training_attention(db, req.run_id, step, model, c, *probe, device);
       if (stop && step < c.train.steps) {
         return fail(RunStatus::Interrupted, "stopped at step " + std::to_string(step) + " of " + std::to_string(c.train.steps));
       }
@@ -378,6 +392,7 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
     if (c.eval.enabled) {
       out.evals = run_evals(db, req.run_id, out.step, model, c, split.validation, c.eval.lengths, c.eval.modes,
                             device, events);
+      out.retrieval = run_requested_retrieval(db, req.run_id, out.step, model, c, split.validation, device, events);
     }
     db.set_status(req.run_id, RunStatus::Finished);
     out.status = RunStatus::Finished;

@@ -12,6 +12,7 @@
 #include <torch/optim/adamw.h>
 
 #include "eval/perplexity.h"
+#include "eval/retrieval.h"
 #include "methods/sampler.h"
 #include "store/run_store.h"
 #include "train/events.h"
@@ -45,6 +46,7 @@ struct TrainOutcome {
   int64_t step = 0;
   std::string error;
   std::vector<PplResult> evals;
+  std::vector<RetrievalResult> retrieval;  // the sweeps eval.passkey / needle / kvretrieval asked for
 };
 
 // One training (micro-)batch exactly as the trainer builds it: deterministic in (seed, step, micro),
@@ -52,6 +54,9 @@ struct TrainOutcome {
 class PositionStats;
 data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro, int64_t size,
                        int64_t tokens_before, PositionStats* stats);
+
+// The documents a config trains and validates on (the corpus split as the trainer splits it).
+data::Split load_run_split(const RunConfig& c);
 
 // The model pieces the trainer and the benchmarks build from a config.
 TransformerLM build_model(const RunConfig& c);

@@ -1,0 +1,70 @@
+// Long-context retrieval evaluation on a model: passkey by length (and depth), needle grid over
+// lengths x depths, key-value retrieval by position of the pair. Greedy decoding, exact match
+// (data/retrieval_tasks.h builds the prompts and scores them). Results go to the store as eval
+// records with their own axes (see store_retrieval).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/retrieval_tasks.h"
+#include "model/transformer.h"
+#include "store/run_store.h"
+
+namespace ctx {
+
+struct RetrievalOptions {
+  std::string task = "passkey";  // passkey | needle | kvretrieval
+  std::vector<int64_t> lengths;
+  // passkey: depths as fractions 0..1 (empty = a random depth per trial, recorded at y = -1);
+  // needle: depths in percent 0..100 (empty = 0, 20, ..., 100).
+  std::vector<double> depths;
+  int64_t trials = 10;  // per cell
+  int64_t bins = 5;     // kvretrieval: position bins over the record
+  int64_t pairs = 0;    // kvretrieval: facts in the record; 0 = as many as fit
+  uint64_t seed = 1;
+  int64_t batch_size = 8;
+};
+
+struct RetrievalExample {
+  std::string expected, got;
+};
+
+struct RetrievalCell {
+  int64_t length = 0;
+  double y = 0;  // passkey: depth fraction or -1; needle: depth percent; kvretrieval: bin centre
+  int64_t trials = 0, correct = 0;
+  double accuracy() const {
+    return trials ? static_cast<double>(correct) / static_cast<double>(trials) : 0.0;
+  }
+  double mean_depth = 0;                   // realised depth (fraction) or relative pair position
+  double mean_pairs = 0;                   // kvretrieval
+  std::vector<RetrievalExample> examples;  // the first few outputs
+};
+
+struct RetrievalResult {
+  std::string task;
+  std::vector<RetrievalCell> cells;
+  double seconds = 0;
+  std::string filler;
+  uint64_t seed = 0;
+};
+
+// Raises ConfigError naming the value: unknown task, a length below the prompt's minimum or past
+// the position scheme's table, depths out of range, trials/bins < 1.
+void check_retrieval_request(TransformerLM& model, const RetrievalOptions& opt);
+
+RetrievalResult run_retrieval(TransformerLM& model, const data::Filler& filler,
+                              const RetrievalOptions& opt, const torch::Device& device);
+
+// Greedy continuation of equally long prompts: `new_tokens` tokens each, one full forward pass per
+// token (answers are a few bytes; positions 0..n-1 every time, so dynamic scalings see the length).
+std::vector<std::vector<data::Token>> greedy_decode(
+    TransformerLM& model, const std::vector<std::vector<data::Token>>& prompts, int64_t new_tokens,
+    const torch::Device& device);
+
+// Eval records task (passkey | needle | kvretrieval), mode "greedy", x = length, y as in the cell,
+// metric "accuracy", extra {"trials", "correct", ...}. No transaction of its own.
+void store_retrieval(store::RunStore& db, int64_t run, int64_t step, const RetrievalResult& r);
+
+}  // namespace ctx

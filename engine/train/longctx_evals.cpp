@@ -1,0 +1,98 @@
+// Config-driven long-context evaluations: thin glue between the run config, the evaluators in
+// eval/ and the store.
+#include "train/longctx_evals.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace ctx {
+
+Probe find_probe(const std::vector<data::Document>& docs, int64_t tokens, const std::string& what) {
+  size_t longest = 0;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    if (static_cast<int64_t>(docs[i].tokens.size()) >= tokens)
+      return {docs[i].tokens,
+              what + " document " + std::to_string(i) + " (" + docs[i].source + ")"};
+    longest = std::max(longest, docs[i].tokens.size());
+  }
+  throw data::DataError("length " + std::to_string(tokens) + ": no " + what +
+                        " document is that long (the longest has " + std::to_string(longest) +
+                        " tokens)");
+}
+
+void check_training_capture(const RunConfig& c, TransformerLM& model,
+                            const std::vector<data::Document>& validation) {
+  if (c.eval.attention_every <= 0) return;
+  const int64_t longest =
+      *std::max_element(c.eval.attention_lengths.begin(), c.eval.attention_lengths.end());
+  auto probe = find_probe(validation, longest);
+  CaptureOptions o;
+  o.layers = c.eval.attention_layers;
+  o.grid = c.eval.attention_grid;
+  try {
+    check_capture_request(model, c.eval.attention_lengths,
+                          static_cast<int64_t>(probe.tokens.size()), o, probe.name);
+  } catch (const ConfigError& e) {
+    throw ConfigError(std::string("eval.attention_lengths: ") + e.what());
+  }
+}
+
+void capture_training_attention(store::RunStore& db, int64_t run, int64_t step,
+                                TransformerLM& model, const RunConfig& c, const Probe& probe,
+                                const torch::Device& device) {
+  CaptureOptions o;
+  o.layers = c.eval.attention_layers;
+  o.grid = c.eval.attention_grid;
+  std::vector<LengthCapture> caps;
+  for (auto L : c.eval.attention_lengths)
+    caps.push_back(capture_attention(model, probe.tokens, L, o, device));
+  db.transaction([&] {
+    for (const auto& cap : caps) store_capture(db, run, step, cap, probe.name);
+  });
+}
+
+std::vector<RetrievalResult> run_requested_retrieval(store::RunStore& db, int64_t run, int64_t step,
+                                                     TransformerLM& model, const RunConfig& c,
+                                                     const std::vector<data::Document>& validation,
+                                                     const torch::Device& device,
+                                                     EventSink& events) {
+  std::vector<RetrievalResult> out;
+  const int64_t limit = model->position_scheme().max_position();
+  for (auto [task, req] :
+       {std::pair<const char*, const RetrievalRequest*>{"passkey", &c.eval.passkey},
+        {"needle", &c.eval.needle},
+        {"kvretrieval", &c.eval.kvretrieval}}) {
+    if (!req->enabled) continue;
+    RetrievalOptions o;
+    o.task = task;
+    o.depths = req->depths;
+    o.trials = req->trials;
+    o.bins = req->bins;
+    o.pairs = req->pairs;
+    o.seed = c.seed;
+    o.batch_size = std::max<int64_t>(c.eval.batch_size, 8);
+    for (auto L : req->lengths) {
+      if (limit > 0 && L > limit) {
+        events.on_message("warning", std::string(task) + " length " + std::to_string(L) +
+                                         " skipped: " + c.model.position + " positions end at " +
+                                         std::to_string(limit) + " (model.max_positions)");
+        continue;
+      }
+      o.lengths.push_back(L);
+    }
+    if (o.lengths.empty()) continue;
+    auto r = run_retrieval(model, data::Filler(validation, "validation split"), o, device);
+    db.transaction([&] { store_retrieval(db, run, step, r); });
+    for (const auto& cell : r.cells) {
+      std::ostringstream s;
+      s << task << " length " << cell.length;
+      if (cell.y >= 0) s << (r.task == "kvretrieval" ? " position " : " depth ") << cell.y;
+      s << ": accuracy " << cell.accuracy() << " (" << cell.correct << "/" << cell.trials << ")";
+      events.on_message("info", s.str());
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace ctx
