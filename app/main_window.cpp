@@ -161,7 +161,11 @@ void MainWindow::build_ui() {
   connect(cache_, &DataCache::runsChanged, this, [this](const QSet<qint64>&, bool structural) {
     if (!loaded_) {
       loaded_ = true;
-      if (!configurator_->isReady()) configurator_->fetchRegistry();
+      // The registry fetch starts two ctxlab-cli processes (each loads LibTorch); started after
+      // the table has painted, they do not delay the first view of a large store.
+      QTimer::singleShot(300, configurator_, [c = configurator_] {
+        if (!c->isReady()) c->fetchRegistry();
+      });
       // Something to look at on open: the newest run is selected.
       if (!initial_selection_.isEmpty()) {
         browser_->selectRuns(initial_selection_);

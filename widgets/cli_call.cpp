@@ -6,6 +6,8 @@
 #include <QPointer>
 #include <QProcess>
 
+#include <unistd.h>
+
 namespace ctx::gui {
 
 QString cliPath() {
@@ -67,6 +69,9 @@ void runCli(QObject* context, const QStringList& args, std::function<void(const 
     p->deleteLater();
     if (guard) done(r);
   });
+  // These calls fill the window in the background (registry, checks, frequencies); at low priority
+  // they never take a core from the GUI thread or from reading the store on a 2-core machine.
+  p->setChildProcessModifier([] { [[maybe_unused]] int r = ::nice(5); });
   p->start(cliPath(), QStringList(args) << "--json");
 }
 

@@ -150,7 +150,7 @@ Configurator::~Configurator() {
 }
 
 void Configurator::fetchRegistry() {
-  if (form_) return;
+  if (form_ || fetch_pending_ > 0) return;  // built, or a fetch is already under way
   stack_->setCurrentIndex(0);
   retry_->hide();
   message_->setStyleSheet("color: palette(placeholder-text);");
