@@ -23,7 +23,8 @@ struct Histogram {
   std::vector<int64_t> counts;
   nlohmann::json to_json() const {
     std::vector<double> edges;
-    for (size_t i = 0; i <= counts.size(); ++i) edges.push_back(lo + (hi - lo) * static_cast<double>(i) / static_cast<double>(counts.size()));
+    for (size_t i = 0; i <= counts.size(); ++i)
+      edges.push_back(lo + (hi - lo) * static_cast<double>(i) / static_cast<double>(counts.size()));
     return {{"edges", edges}, {"counts", counts}};
   }
 };
@@ -43,7 +44,8 @@ Histogram histogram(const std::vector<double>& v, int64_t bins, double lo, doubl
 }  // namespace
 
 int cmd_rope(const Common& c, const std::string& config_path, int64_t length, int64_t run) {
-  if (config_path.empty() == (run <= 0)) throw UsageError("rope: give either --config FILE or --run N");
+  if (config_path.empty() == (run <= 0))
+    throw UsageError("rope: give either --config FILE or --run N");
   std::optional<store::RunStore> db;
   RunConfig cfg;
   if (run > 0) {
@@ -53,10 +55,12 @@ int cmd_rope(const Common& c, const std::string& config_path, int64_t length, in
     cfg = load_run_config(config_path);
   }
   if (cfg.model.position != "rope")
-    throw UsageError("model.position is '" + cfg.model.position + "': only rope models have RoPE frequencies");
+    throw UsageError("model.position is '" + cfg.model.position +
+                     "': only rope models have RoPE frequencies");
   RopeBase base;
   base.theta = cfg.model.position_params["theta"].get<double>();
-  base.rot_dim = static_cast<int64_t>(static_cast<double>(cfg.model.head_dim()) * cfg.model.position_params["rotary_fraction"].get<double>());
+  base.rot_dim = static_cast<int64_t>(static_cast<double>(cfg.model.head_dim()) *
+                                      cfg.model.position_params["rotary_fraction"].get<double>());
   base.max_positions = cfg.model.max_positions;
   const int64_t L = length > 0 ? length : cfg.train.seq_len;
   RopeFreqs f;
@@ -64,7 +68,9 @@ int cmd_rope(const Common& c, const std::string& config_path, int64_t length, in
     // The run's latest checkpoint: what its model really uses (a trained CLEX ODE included).
     const auto rec = db->get_run(run);
     const auto ck = latest_checkpoint(rec.run_dir);
-    if (!ck) throw CheckpointError("run " + std::to_string(run) + " has no checkpoint in '" + rec.run_dir + "'");
+    if (!ck)
+      throw CheckpointError("run " + std::to_string(run) + " has no checkpoint in '" + rec.run_dir +
+                            "'");
     auto model = build_model(cfg);
     load_checkpoint(*ck, model);
     f = dynamic_cast<RopeScheme&>(model->position_scheme()).frequencies_in_use(L);
@@ -77,16 +83,22 @@ int cmd_rope(const Common& c, const std::string& config_path, int64_t length, in
   std::vector<double> wavelength;
   for (double v : f.inv_freq) wavelength.push_back(2 * M_PI / v);
   if (c.json) {
-    print_json({{"length", L}, {"inv_freq", f.inv_freq}, {"attention_factor", f.attention_factor},
-                {"base_inv_freq", b}, {"wavelength", wavelength}, {"resolved", f.resolved}});
+    print_json({{"length", L},
+                {"inv_freq", f.inv_freq},
+                {"attention_factor", f.attention_factor},
+                {"base_inv_freq", b},
+                {"wavelength", wavelength},
+                {"resolved", f.resolved}});
     return 0;
   }
   std::cout << "rope_type " << f.resolved.value("rope_type", "default") << " at length " << L
-            << ", attention factor " << f.attention_factor << " (logits x" << f.attention_factor * f.attention_factor << ")\n";
+            << ", attention factor " << f.attention_factor << " (logits x"
+            << f.attention_factor * f.attention_factor << ")\n";
   std::cout << "resolved " << f.resolved.dump() << "\n";
   std::printf("%5s  %14s  %14s  %10s  %12s\n", "pair", "inv_freq", "base", "ratio", "wavelength");
   for (size_t j = 0; j < f.inv_freq.size(); ++j)
-    std::printf("%5zu  %14.6e  %14.6e  %10.4f  %12.1f\n", j, f.inv_freq[j], b[j], b[j] / f.inv_freq[j], wavelength[j]);
+    std::printf("%5zu  %14.6e  %14.6e  %10.4f  %12.1f\n", j, f.inv_freq[j], b[j],
+                b[j] / f.inv_freq[j], wavelength[j]);
   return 0;
 }
 
@@ -100,7 +112,8 @@ int cmd_positions(const Common& c, const std::string& config_path, int64_t sampl
   o.min_doc_tokens = cfg.data.min_doc_tokens;
   o.builtin_docs = cfg.data.builtin_docs;
   o.builtin_doc_tokens = cfg.data.builtin_doc_tokens;
-  auto split = data::split_by_document(data::load_corpus(cfg.data.corpus, o), cfg.data.val_fraction, cfg.seed);
+  auto split = data::split_by_document(data::load_corpus(cfg.data.corpus, o), cfg.data.val_fraction,
+                                       cfg.seed);
   SamplerContext sctx;
   sctx.docs = &split.train;
   sctx.seq_len = cfg.train.seq_len;
@@ -126,18 +139,23 @@ int cmd_positions(const Common& c, const std::string& config_path, int64_t sampl
     const size_t T = ex.positions.size();
     const size_t step = std::max<size_t>(1, T / 256);
     for (size_t q = 0; q < T; q += step)
-      for (size_t k = 0; k <= q; k += step) dists.push_back(static_cast<double>(ex.positions[q] - ex.positions[k]));
+      for (size_t k = 0; k <= q; k += step)
+        dists.push_back(static_cast<double>(ex.positions[q] - ex.positions[k]));
   }
   auto hid = histogram(all_ids, bins, 0, max_id + 1);
   double max_d = dists.empty() ? 1 : *std::max_element(dists.begin(), dists.end());
   auto hd = histogram(dists, bins, 0, max_d + 1);
   if (c.json) {
-    print_json({{"sampler", cfg.train.positions}, {"params", cfg.train.positions_params}, {"seq_len", cfg.train.seq_len},
-                {"ids", ids}, {"id_histogram", hid.to_json()}, {"distance_histogram", hd.to_json()}});
+    print_json({{"sampler", cfg.train.positions},
+                {"params", cfg.train.positions_params},
+                {"seq_len", cfg.train.seq_len},
+                {"ids", ids},
+                {"id_histogram", hid.to_json()},
+                {"distance_histogram", hd.to_json()}});
     return 0;
   }
-  std::cout << "sampler " << cfg.train.positions << " " << cfg.train.positions_params.dump() << ", " << samples
-            << " examples of " << cfg.train.seq_len << " tokens\n";
+  std::cout << "sampler " << cfg.train.positions << " " << cfg.train.positions_params.dump() << ", "
+            << samples << " examples of " << cfg.train.seq_len << " tokens\n";
   for (size_t i = 0; i < ids.size() && i < 4; ++i) {
     std::cout << "  ids[" << i << "]:";
     const auto& v = ids[i];
@@ -166,7 +184,8 @@ int cmd_check(const Common& c, const std::string& config_path) {
     if (!c.json) throw;
     const std::string msg = e.what();
     const auto colon = msg.find(": ");
-    const std::string field = colon == std::string::npos || msg.find(' ') < colon ? "" : msg.substr(0, colon);
+    const std::string field =
+        colon == std::string::npos || msg.find(' ') < colon ? "" : msg.substr(0, colon);
     std::cerr << "error: " << msg << "\n";
     print_json({{"ok", false}, {"error", msg}, {"field", field}});
     return 2;
@@ -185,10 +204,12 @@ int cmd_methods(const Common& c) {
     return 0;
   }
   for (auto& m : reg) {
-    std::cout << m["kind"].get<std::string>() << " " << m["name"].get<std::string>() << ": " << m["doc"].get<std::string>() << "\n";
+    std::cout << m["kind"].get<std::string>() << " " << m["name"].get<std::string>() << ": "
+              << m["doc"].get<std::string>() << "\n";
     for (auto& p : m["params"])
       std::cout << "    " << p["key"].get<std::string>() << " (" << p["type"].get<std::string>()
-                << ", default " << p["default"].dump() << "): " << p["doc"].get<std::string>() << "\n";
+                << ", default " << p["default"].dump() << "): " << p["doc"].get<std::string>()
+                << "\n";
   }
   return 0;
 }

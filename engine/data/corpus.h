@@ -1,5 +1,6 @@
 // Corpora as separate tokenized documents, from a text file, a folder of text files, a JSONL file
-// with a "text" field, or the built-in synthetic generator; and the deterministic split by document.
+// with a "text" field, or the built-in synthetic generator; and the deterministic split by
+// document.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,7 @@ struct DataError : std::runtime_error {
 };
 
 struct Document {
-  std::string source;  // file path (and line for JSONL) or "builtin:longrange#17"
+  std::string source;         // file path (and line for JSONL) or "builtin:longrange#17"
   std::vector<Token> tokens;  // no BOS/EOS: added by whoever windows the document
 };
 

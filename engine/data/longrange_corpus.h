@@ -24,7 +24,8 @@ struct LongRangeOptions {
 std::vector<Document> generate_longrange(const LongRangeOptions& opt);
 
 // One recall event planted by the generator, for tests and for retrieval-by-distance evaluation:
-// the answer bytes start at token `answer_pos` of the document and were first stated at `source_pos`.
+// the answer bytes start at token `answer_pos` of the document and were first stated at
+// `source_pos`.
 struct PlantedRecall {
   int64_t doc = 0;
   int64_t source_pos = 0;
@@ -33,11 +34,12 @@ struct PlantedRecall {
 };
 
 // Same documents as generate_longrange, plus the list of recall events.
-std::vector<Document> generate_longrange(const LongRangeOptions& opt, std::vector<PlantedRecall>* recalls);
+std::vector<Document> generate_longrange(const LongRangeOptions& opt,
+                                         std::vector<PlantedRecall>* recalls);
 
 // The fact format the generator teaches, for retrieval tasks that stay in its distribution:
-// "the <attribute> of <Name> is <digits>." recalled later as "recall: the <attribute> of <Name> is ".
-// A made-up name drawn like the generator's (capitalised syllables of its alphabet).
+// "the <attribute> of <Name> is <digits>." recalled later as "recall: the <attribute> of <Name> is
+// ". A made-up name drawn like the generator's (capitalised syllables of its alphabet).
 std::string longrange_name(std::mt19937_64& rng);
 // The fact attributes with their digit counts: ("code", 4), ("key", 5), ...
 std::vector<std::pair<std::string, int>> longrange_attributes();

@@ -25,7 +25,8 @@ class Section {
  public:
   Section(const nlohmann::json& j, std::string path) : j_(j), path_(std::move(path)) {
     if (!j_.is_null() && !j_.is_object())
-      throw ConfigError((path_.empty() ? "config" : path_) + ": must be an object (got " + j_.dump() + ")");
+      throw ConfigError((path_.empty() ? "config" : path_) + ": must be an object (got " +
+                        j_.dump() + ")");
   }
   std::string key(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
   bool has(const std::string& k) {
@@ -53,12 +54,15 @@ class Section {
   }
   void boolean(const std::string& k, bool& out) {
     if (!has(k)) return;
-    if (!j_[k].is_boolean()) throw ConfigError(key(k) + ": must be true or false (got " + j_[k].dump() + ")");
+    if (!j_[k].is_boolean())
+      throw ConfigError(key(k) + ": must be true or false (got " + j_[k].dump() + ")");
     out = j_[k].get<bool>();
   }
-  void string(const std::string& k, std::string& out, const std::vector<std::string>& choices = {}) {
+  void string(const std::string& k, std::string& out,
+              const std::vector<std::string>& choices = {}) {
     if (!has(k)) return;
-    if (!j_[k].is_string()) throw ConfigError(key(k) + ": must be a string (got " + j_[k].dump() + ")");
+    if (!j_[k].is_string())
+      throw ConfigError(key(k) + ": must be a string (got " + j_[k].dump() + ")");
     out = j_[k].get<std::string>();
     if (!choices.empty() && std::find(choices.begin(), choices.end(), out) == choices.end()) {
       std::string all;
@@ -101,7 +105,8 @@ void method_ref(Section& s, const std::string& k, std::string& name, nlohmann::j
     params = v;
     params.erase("type");
   } else {
-    throw ConfigError(s.key(k) + ": must be a name or an object with \"type\" (got " + v.dump() + ")");
+    throw ConfigError(s.key(k) + ": must be a name or an object with \"type\" (got " + v.dump() +
+                      ")");
   }
 }
 
@@ -115,7 +120,8 @@ void parse_model(const nlohmann::json& j, ModelConfig& m) {
   method_ref(s, "position", m.position, m.position_params);
   s.finish();
   if (m.d_model % m.heads != 0)
-    throw ConfigError("model.heads: " + std::to_string(m.heads) + " does not divide d_model " + std::to_string(m.d_model));
+    throw ConfigError("model.heads: " + std::to_string(m.heads) + " does not divide d_model " +
+                      std::to_string(m.d_model));
 }
 
 void parse_data(const nlohmann::json& j, DataConfig& d) {
@@ -152,7 +158,8 @@ void parse_train(const nlohmann::json& j, TrainConfig& t) {
   method_ref(s, "positions", t.positions, t.positions_params);
   if (s.has("stages")) {
     const auto& v = s.raw("stages");
-    if (!v.is_array()) throw ConfigError("train.stages: must be a list of {\"seq_len\", \"steps\"}");
+    if (!v.is_array())
+      throw ConfigError("train.stages: must be a list of {\"seq_len\", \"steps\"}");
     int64_t total = 0;
     for (size_t i = 0; i < v.size(); ++i) {
       Section st(v[i], "train.stages[" + std::to_string(i) + "]");
@@ -160,12 +167,14 @@ void parse_train(const nlohmann::json& j, TrainConfig& t) {
       st.integer("seq_len", len, 2, 1e8);
       st.integer("steps", steps, 1, 1e9);
       st.finish();
-      if (len == 0 || steps == 0) throw ConfigError(st.key("seq_len") + ": each stage needs seq_len and steps");
+      if (len == 0 || steps == 0)
+        throw ConfigError(st.key("seq_len") + ": each stage needs seq_len and steps");
       t.stages.emplace_back(len, steps);
       total += steps;
     }
     if (!t.stages.empty() && s.has("steps") && t.steps != total)
-      throw ConfigError("train.steps: " + std::to_string(t.steps) + " differs from the stages' total " + std::to_string(total));
+      throw ConfigError("train.steps: " + std::to_string(t.steps) +
+                        " differs from the stages' total " + std::to_string(total));
     if (!t.stages.empty()) {
       t.steps = total;
       t.seq_len = t.stages.front().first;
@@ -175,14 +184,16 @@ void parse_train(const nlohmann::json& j, TrainConfig& t) {
 }
 
 // A list of integers >= lo under `key` (non-empty unless allowed).
-std::vector<int64_t> int_list(const nlohmann::json& v, const std::string& key, int64_t lo, bool allow_empty = false) {
+std::vector<int64_t> int_list(const nlohmann::json& v, const std::string& key, int64_t lo,
+                              bool allow_empty = false) {
   if (!v.is_array() || (v.empty() && !allow_empty))
-    throw ConfigError(key + ": must be a " + (allow_empty ? "" : "non-empty ") + "list of integers");
+    throw ConfigError(key + ": must be a " + (allow_empty ? "" : "non-empty ") +
+                      "list of integers");
   std::vector<int64_t> out;
   for (size_t i = 0; i < v.size(); ++i) {
     if (!v[i].is_number_integer() || v[i].get<int64_t>() < lo)
-      throw ConfigError(key + "[" + std::to_string(i) + "]: must be an integer >= " + std::to_string(lo) + " (got " +
-                        v[i].dump() + ")");
+      throw ConfigError(key + "[" + std::to_string(i) + "]: must be an integer >= " +
+                        std::to_string(lo) + " (got " + v[i].dump() + ")");
     out.push_back(v[i].get<int64_t>());
   }
   return out;
@@ -198,15 +209,19 @@ void parse_retrieval(Section& parent, const std::string& task, RetrievalRequest&
   if (task == "kvretrieval") {
     s.integer("bins", r.bins, 1, 1000);
     s.integer("pairs", r.pairs, 0, 1e6);
-    if (r.pairs == 1) throw ConfigError(s.key("pairs") + ": must be 0 (as many as fit) or >= 2 (got 1)");
+    if (r.pairs == 1)
+      throw ConfigError(s.key("pairs") + ": must be 0 (as many as fit) or >= 2 (got 1)");
   } else if (s.has("depths")) {
     const auto& v = s.raw("depths");
     const double hi = task == "needle" ? 100.0 : 1.0;
-    if (!v.is_array() || v.empty()) throw ConfigError(s.key("depths") + ": must be a non-empty list of numbers");
+    if (!v.is_array() || v.empty())
+      throw ConfigError(s.key("depths") + ": must be a non-empty list of numbers");
     for (size_t i = 0; i < v.size(); ++i) {
       if (!v[i].is_number() || v[i].get<double>() < 0 || v[i].get<double>() > hi)
-        throw ConfigError(s.key("depths") + "[" + std::to_string(i) + "]: must be a number in [0, " + num(hi) + "]" +
-                          (task == "needle" ? " (percent)" : " (a fraction)") + " (got " + v[i].dump() + ")");
+        throw ConfigError(s.key("depths") + "[" + std::to_string(i) +
+                          "]: must be a number in [0, " + num(hi) + "]" +
+                          (task == "needle" ? " (percent)" : " (a fraction)") + " (got " +
+                          v[i].dump() + ")");
       r.depths.push_back(v[i].get<double>());
     }
   }
@@ -230,11 +245,13 @@ void parse_eval(const nlohmann::json& j, EvalConfig& e) {
   s.boolean("enabled", e.enabled);
   if (s.has("lengths")) {
     const auto& v = s.raw("lengths");
-    if (!v.is_array() || v.empty()) throw ConfigError("eval.lengths: must be a non-empty list of integers");
+    if (!v.is_array() || v.empty())
+      throw ConfigError("eval.lengths: must be a non-empty list of integers");
     e.lengths.clear();
     for (size_t i = 0; i < v.size(); ++i) {
       if (!v[i].is_number_integer() || v[i].get<int64_t>() < 2)
-        throw ConfigError("eval.lengths[" + std::to_string(i) + "]: must be an integer >= 2 (got " + v[i].dump() + ")");
+        throw ConfigError("eval.lengths[" + std::to_string(i) + "]: must be an integer >= 2 (got " +
+                          v[i].dump() + ")");
       e.lengths.push_back(v[i].get<int64_t>());
     }
   }
@@ -260,8 +277,10 @@ void parse_eval(const nlohmann::json& j, EvalConfig& e) {
   parse_retrieval(s, "needle", e.needle);
   parse_retrieval(s, "kvretrieval", e.kvretrieval);
   s.integer("attention_every", e.attention_every, 0, 1e9);
-  if (s.has("attention_lengths")) e.attention_lengths = int_list(s.raw("attention_lengths"), "eval.attention_lengths", 2);
-  if (s.has("attention_layers")) e.attention_layers = int_list(s.raw("attention_layers"), "eval.attention_layers", 0, true);
+  if (s.has("attention_lengths"))
+    e.attention_lengths = int_list(s.raw("attention_lengths"), "eval.attention_lengths", 2);
+  if (s.has("attention_layers"))
+    e.attention_layers = int_list(s.raw("attention_layers"), "eval.attention_layers", 0, true);
   s.integer("attention_grid", e.attention_grid, 1, 4096);
   s.finish();
   for (auto* r : {&e.passkey, &e.needle, &e.kvretrieval})
@@ -272,7 +291,9 @@ void parse_init(Section& top, InitConfig& init) {
   if (!top.has("init")) return;
   const auto& v = top.raw("init");
   if (v.is_string()) {
-    if (v != "scratch") throw ConfigError("init: unknown value " + v.dump() + " (\"scratch\", {\"run\": N} or {\"checkpoint\": PATH})");
+    if (v != "scratch")
+      throw ConfigError("init: unknown value " + v.dump() +
+                        " (\"scratch\", {\"run\": N} or {\"checkpoint\": PATH})");
     init.kind = "scratch";
     return;
   }
@@ -284,17 +305,20 @@ void parse_init(Section& top, InitConfig& init) {
     init.run = r;
   }
   if (s.has("run_named")) {
-    if (init.kind != "scratch") throw ConfigError("init: give one of \"run\", \"run_named\" or \"checkpoint\"");
+    if (init.kind != "scratch")
+      throw ConfigError("init: give one of \"run\", \"run_named\" or \"checkpoint\"");
     s.string("run_named", init.run_name);
     init.kind = "run_named";
   }
   if (s.has("checkpoint")) {
-    if (init.kind != "scratch") throw ConfigError("init: give one of \"run\", \"run_named\" or \"checkpoint\"");
+    if (init.kind != "scratch")
+      throw ConfigError("init: give one of \"run\", \"run_named\" or \"checkpoint\"");
     s.string("checkpoint", init.checkpoint);
     init.kind = "checkpoint";
   }
   s.finish();
-  if (init.kind == "scratch") throw ConfigError("init: an object needs \"run\", \"run_named\" or \"checkpoint\"");
+  if (init.kind == "scratch")
+    throw ConfigError("init: an object needs \"run\", \"run_named\" or \"checkpoint\"");
 }
 
 // Resolves method parameters through the registry and runs their checks.
@@ -315,14 +339,17 @@ void resolve_methods(RunConfig& c) {
     if (!err.empty()) throw ConfigError("model.position." + err);
   }
   if (c.model.position == "rope")
-    ctx.rot_dim = static_cast<int64_t>(static_cast<double>(ctx.head_dim) * c.model.position_params["rotary_fraction"].get<double>());
+    ctx.rot_dim = static_cast<int64_t>(static_cast<double>(ctx.head_dim) *
+                                       c.model.position_params["rotary_fraction"].get<double>());
 
   if (!c.rope_scaling.is_null()) {
-    if (!c.rope_scaling.is_object()) throw ConfigError("rope_scaling: must be an object (got " + c.rope_scaling.dump() + ")");
+    if (!c.rope_scaling.is_object())
+      throw ConfigError("rope_scaling: must be an object (got " + c.rope_scaling.dump() + ")");
     const std::string name = rope_scaling_name(c.rope_scaling);
     const auto* rs = get_method(MethodKind::RopeScaling, name, "rope_scaling.rope_type");
     if (c.model.position != "rope")
-      throw ConfigError("rope_scaling: '" + name + "' needs model.position rope (the model uses " + c.model.position + ")");
+      throw ConfigError("rope_scaling: '" + name + "' needs model.position rope (the model uses " +
+                        c.model.position + ")");
     auto params = resolve_params(rs->params, c.rope_scaling, "rope_scaling", {"rope_type", "type"});
     if (rs->validate) {
       auto err = rs->validate(params, ctx);
@@ -334,7 +361,8 @@ void resolve_methods(RunConfig& c) {
 
   const auto* smp = get_method(MethodKind::Sampler, c.train.positions, "train.positions.type");
   c.train.positions = smp->name;
-  c.train.positions_params = resolve_params(smp->params, c.train.positions_params, "train.positions");
+  c.train.positions_params =
+      resolve_params(smp->params, c.train.positions_params, "train.positions");
   if (smp->validate) {
     auto err = smp->validate(c.train.positions_params, ctx);
     if (!err.empty()) throw ConfigError("train.positions." + err);
@@ -377,7 +405,8 @@ RunConfig parse_run_config(const nlohmann::json& j) {
   s.string("name", c.name);
   if (s.has("seed")) {
     const auto& v = s.raw("seed");
-    if (!v.is_number_integer() || v.get<int64_t>() < 0) throw ConfigError("seed: must be a non-negative integer (got " + v.dump() + ")");
+    if (!v.is_number_integer() || v.get<int64_t>() < 0)
+      throw ConfigError("seed: must be a non-negative integer (got " + v.dump() + ")");
     c.seed = v.get<uint64_t>();
   }
   parse_init(s, c.init);
@@ -389,18 +418,22 @@ RunConfig parse_run_config(const nlohmann::json& j) {
   s.finish();
   // Checks across sections: retrieval lengths defaulted from eval.lengths, capture layers.
   for (auto [task, r] : {std::pair<const char*, RetrievalRequest*>{"passkey", &c.eval.passkey},
-                         {"needle", &c.eval.needle}, {"kvretrieval", &c.eval.kvretrieval}}) {
+                         {"needle", &c.eval.needle},
+                         {"kvretrieval", &c.eval.kvretrieval}}) {
     const int64_t min_len = data::min_prompt_length(task);
     for (size_t i = 0; r->enabled && i < r->lengths.size(); ++i)
       if (r->lengths[i] < min_len)
-        throw ConfigError(std::string("eval.") + task + ".lengths[" + std::to_string(i) + "]: " + std::to_string(r->lengths[i]) +
-                          " is too short for a " + task + " prompt (at least " + std::to_string(min_len) + ")");
+        throw ConfigError(std::string("eval.") + task + ".lengths[" + std::to_string(i) +
+                          "]: " + std::to_string(r->lengths[i]) + " is too short for a " + task +
+                          " prompt (at least " + std::to_string(min_len) + ")");
   }
   if (c.eval.attention_lengths.empty()) c.eval.attention_lengths = {c.train.seq_len};
   for (size_t i = 0; i < c.eval.attention_layers.size(); ++i)
     if (c.eval.attention_layers[i] >= c.model.layers)
-      throw ConfigError("eval.attention_layers[" + std::to_string(i) + "]: layer " + std::to_string(c.eval.attention_layers[i]) +
-                        " does not exist (model.layers " + std::to_string(c.model.layers) + ", counted from 0)");
+      throw ConfigError("eval.attention_layers[" + std::to_string(i) + "]: layer " +
+                        std::to_string(c.eval.attention_layers[i]) +
+                        " does not exist (model.layers " + std::to_string(c.model.layers) +
+                        ", counted from 0)");
   resolve_methods(c);
   return c;
 }
@@ -425,10 +458,11 @@ RunConfig load_run_config(const std::string& path) {
 }
 
 nlohmann::json to_json(const RunConfig& c) {
-  nlohmann::json init = c.init.kind == "run"          ? nlohmann::json{{"run", c.init.run}}
-                        : c.init.kind == "run_named"  ? nlohmann::json{{"run_named", c.init.run_name}}
-                        : c.init.kind == "checkpoint" ? nlohmann::json{{"checkpoint", c.init.checkpoint}}
-                                                      : nlohmann::json("scratch");
+  nlohmann::json init =
+      c.init.kind == "run"          ? nlohmann::json{{"run", c.init.run}}
+      : c.init.kind == "run_named"  ? nlohmann::json{{"run_named", c.init.run_name}}
+      : c.init.kind == "checkpoint" ? nlohmann::json{{"checkpoint", c.init.checkpoint}}
+                                    : nlohmann::json("scratch");
   nlohmann::json position = c.model.position_params;
   position["type"] = c.model.position;
   nlohmann::json positions = c.train.positions_params;
@@ -437,25 +471,53 @@ nlohmann::json to_json(const RunConfig& c) {
       {"name", c.name},
       {"seed", c.seed},
       {"init", init},
-      {"model", {{"layers", c.model.layers}, {"d_model", c.model.d_model}, {"heads", c.model.heads},
-                 {"ffn_mult", c.model.ffn_mult}, {"max_positions", c.model.max_positions}, {"position", position}}},
+      {"model",
+       {{"layers", c.model.layers},
+        {"d_model", c.model.d_model},
+        {"heads", c.model.heads},
+        {"ffn_mult", c.model.ffn_mult},
+        {"max_positions", c.model.max_positions},
+        {"position", position}}},
       {"rope_scaling", c.rope_scaling},
-      {"data", {{"corpus", c.data.corpus}, {"split", c.data.split}, {"val_fraction", c.data.val_fraction},
-                {"builtin_docs", c.data.builtin_docs}, {"builtin_doc_tokens", c.data.builtin_doc_tokens},
-                {"min_doc_tokens", c.data.min_doc_tokens}}},
-      {"train", {{"seq_len", c.train.seq_len}, {"stages", stages_json(c.train)}, {"batch_size", c.train.batch_size}, {"steps", c.train.steps},
-                 {"lr", c.train.lr}, {"warmup", c.train.warmup}, {"min_lr_ratio", c.train.min_lr_ratio},
-                 {"weight_decay", c.train.weight_decay}, {"beta1", c.train.beta1}, {"beta2", c.train.beta2},
-                 {"grad_clip", c.train.grad_clip}, {"grad_accum", c.train.grad_accum},
-                 {"checkpoint_every", c.train.checkpoint_every}, {"log_every", c.train.log_every},
-                 {"device", c.train.device}, {"threads", c.train.threads}, {"positions", positions}}},
-      {"eval", {{"enabled", c.eval.enabled}, {"lengths", c.eval.lengths}, {"mode", c.eval.modes},
-                {"stride", c.eval.stride}, {"max_tokens", c.eval.max_tokens}, {"batch_size", c.eval.batch_size},
-                {"passkey", retrieval_json("passkey", c.eval.passkey)},
-                {"needle", retrieval_json("needle", c.eval.needle)},
-                {"kvretrieval", retrieval_json("kvretrieval", c.eval.kvretrieval)},
-                {"attention_every", c.eval.attention_every}, {"attention_lengths", c.eval.attention_lengths},
-                {"attention_layers", c.eval.attention_layers}, {"attention_grid", c.eval.attention_grid}}},
+      {"data",
+       {{"corpus", c.data.corpus},
+        {"split", c.data.split},
+        {"val_fraction", c.data.val_fraction},
+        {"builtin_docs", c.data.builtin_docs},
+        {"builtin_doc_tokens", c.data.builtin_doc_tokens},
+        {"min_doc_tokens", c.data.min_doc_tokens}}},
+      {"train",
+       {{"seq_len", c.train.seq_len},
+        {"stages", stages_json(c.train)},
+        {"batch_size", c.train.batch_size},
+        {"steps", c.train.steps},
+        {"lr", c.train.lr},
+        {"warmup", c.train.warmup},
+        {"min_lr_ratio", c.train.min_lr_ratio},
+        {"weight_decay", c.train.weight_decay},
+        {"beta1", c.train.beta1},
+        {"beta2", c.train.beta2},
+        {"grad_clip", c.train.grad_clip},
+        {"grad_accum", c.train.grad_accum},
+        {"checkpoint_every", c.train.checkpoint_every},
+        {"log_every", c.train.log_every},
+        {"device", c.train.device},
+        {"threads", c.train.threads},
+        {"positions", positions}}},
+      {"eval",
+       {{"enabled", c.eval.enabled},
+        {"lengths", c.eval.lengths},
+        {"mode", c.eval.modes},
+        {"stride", c.eval.stride},
+        {"max_tokens", c.eval.max_tokens},
+        {"batch_size", c.eval.batch_size},
+        {"passkey", retrieval_json("passkey", c.eval.passkey)},
+        {"needle", retrieval_json("needle", c.eval.needle)},
+        {"kvretrieval", retrieval_json("kvretrieval", c.eval.kvretrieval)},
+        {"attention_every", c.eval.attention_every},
+        {"attention_lengths", c.eval.attention_lengths},
+        {"attention_layers", c.eval.attention_layers},
+        {"attention_grid", c.eval.attention_grid}}},
   };
 }
 

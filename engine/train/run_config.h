@@ -3,11 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace ctx {
 
@@ -58,14 +57,14 @@ struct TrainConfig {
   int64_t checkpoint_every = 100;  // 0 = only at the end
   int64_t log_every = 1;
   std::string device = "cpu";  // cpu | cuda | cuda:N
-  int64_t threads = 0;          // 0 = all cores
+  int64_t threads = 0;         // 0 = all cores
   std::string positions = "contiguous";
   nlohmann::json positions_params = nlohmann::json::object();
   // Staged training (Shortformer): (seq_len, steps) pairs run in order under one LR schedule.
   // When given, steps is their sum and seq_len the first stage's.
   std::vector<std::pair<int64_t, int64_t>> stages;
-  int64_t seq_len_at(int64_t step) const;       // step counts from 1
-  int64_t tokens_before(int64_t step) const;    // per batch row, before `step`
+  int64_t seq_len_at(int64_t step) const;     // step counts from 1
+  int64_t tokens_before(int64_t step) const;  // per batch row, before `step`
 };
 
 // A retrieval sweep run when training ends: eval.passkey, eval.needle or eval.kvretrieval, each
@@ -73,7 +72,8 @@ struct TrainConfig {
 struct RetrievalRequest {
   bool enabled = false;
   std::vector<int64_t> lengths;  // default: eval.lengths
-  std::vector<double> depths;    // passkey: fractions 0..1 (empty = random); needle: percent (empty = 0,20..100)
+  std::vector<double>
+      depths;  // passkey: fractions 0..1 (empty = random); needle: percent (empty = 0,20..100)
   int64_t trials = 10;
   int64_t bins = 5;   // kvretrieval: position bins
   int64_t pairs = 0;  // kvretrieval: facts per record, 0 = as many as fit
@@ -83,8 +83,8 @@ struct EvalConfig {
   bool enabled = true;  // evaluate when training ends
   std::vector<int64_t> lengths = {128, 256, 512, 1024};
   std::vector<std::string> modes = {"nonoverlap"};  // nonoverlap | sliding
-  int64_t stride = 0;       // sliding-window stride; 0 = half the length
-  int64_t max_tokens = 32768;  // scored tokens per (length, mode), at most
+  int64_t stride = 0;                               // sliding-window stride; 0 = half the length
+  int64_t max_tokens = 32768;                       // scored tokens per (length, mode), at most
   int64_t batch_size = 4;
   RetrievalRequest passkey, needle, kvretrieval;
   // Attention capture during training on a fixed probe (the first validation document long
@@ -92,7 +92,7 @@ struct EvalConfig {
   int64_t attention_every = 0;
   std::vector<int64_t> attention_lengths;  // default: train.seq_len
   std::vector<int64_t> attention_layers;   // 0-based; empty = every layer
-  int64_t attention_grid = 64;             // tiles per side (small: one capture per K steps is stored)
+  int64_t attention_grid = 64;  // tiles per side (small: one capture per K steps is stored)
 };
 
 struct RunConfig {
@@ -109,8 +109,8 @@ struct RunConfig {
 // Parses and validates (including method parameters through the registry). Throws ConfigError.
 RunConfig parse_run_config(const nlohmann::json& j);
 nlohmann::json read_config_file(const std::string& path);  // JSON only; errors name the file
-RunConfig load_run_config(const std::string& path);         // read + parse; errors name the file
-nlohmann::json to_json(const RunConfig& c);  // every key, resolved
+RunConfig load_run_config(const std::string& path);        // read + parse; errors name the file
+nlohmann::json to_json(const RunConfig& c);                // every key, resolved
 
 // A short label for run lists: "rope+yarn x8 / contiguous".
 std::string method_label(const RunConfig& c);

@@ -1,16 +1,16 @@
 // The training loop and the run bookkeeping around it.
 #include "train/trainer.h"
 
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/utils.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <optional>
-#include <unistd.h>
-
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adamw.h>
-#include <torch/utils.h>
 
 #include "data/corpus.h"
 #include "methods/registry.h"
@@ -50,11 +50,14 @@ std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
   auto base = db.find_run(init.run);
   if (!base) throw ConfigError("init.run: no run " + std::to_string(init.run) + " in " + db.path());
   auto ck = latest_checkpoint(base->run_dir);
-  if (!ck) throw ConfigError("init.run: run " + std::to_string(init.run) + " has no checkpoint in '" + base->run_dir + "'");
+  if (!ck)
+    throw ConfigError("init.run: run " + std::to_string(init.run) + " has no checkpoint in '" +
+                      base->run_dir + "'");
   return *ck;
 }
 
-// Builds one (micro-)batch deterministically from (seed, step, micro): resume replays the same data.
+// Builds one (micro-)batch deterministically from (seed, step, micro): resume replays the same
+// data.
 struct BatchTensors {
   torch::Tensor tokens, targets, positions, mask;
 };
@@ -70,7 +73,8 @@ BatchTensors to_tensors(data::Batch& b, const torch::Device& dev) {
 void record_eval_result(store::RunStore& db, int64_t run, int64_t step, const PplResult& r) {
   db.transaction([&] {
     nlohmann::json extra{{"windows", r.windows}, {"packed", r.packed}, {"seconds", r.seconds}};
-    for (auto [metric, value] : {std::pair<const char*, double>{"ppl", r.ppl}, {"loss", r.loss},
+    for (auto [metric, value] : {std::pair<const char*, double>{"ppl", r.ppl},
+                                 {"loss", r.loss},
                                  {"tokens", static_cast<double>(r.tokens)}}) {
       store::EvalRecord e;
       e.task = "ppl";
@@ -82,22 +86,26 @@ void record_eval_result(store::RunStore& db, int64_t run, int64_t step, const Pp
       e.extra_json = extra.dump();
       db.record_eval(run, e);
     }
-    db.put_artifact(run, store::make_f32_artifact("position_loss/" + r.mode + "/" + std::to_string(r.length), step,
-                                                  r.position_loss));
+    db.put_artifact(
+        run, store::make_f32_artifact("position_loss/" + r.mode + "/" + std::to_string(r.length),
+                                      step, r.position_loss));
   });
 }
 
-std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step, TransformerLM& model,
-                                 const RunConfig& c, const std::vector<data::Document>& val,
-                                 const std::vector<int64_t>& lengths, const std::vector<std::string>& modes,
-                                 const torch::Device& dev, EventSink& events) {
+std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step,
+                                 TransformerLM& model, const RunConfig& c,
+                                 const std::vector<data::Document>& val,
+                                 const std::vector<int64_t>& lengths,
+                                 const std::vector<std::string>& modes, const torch::Device& dev,
+                                 EventSink& events) {
   std::vector<PplResult> out;
   const int64_t limit = model->position_scheme().max_position();
   for (const auto& mode : modes) {
     for (auto L : lengths) {
       if (limit > 0 && L > limit) {
-        events.on_message("warning", "length " + std::to_string(L) + " skipped: " + c.model.position +
-                                         " positions end at " + std::to_string(limit) + " (model.max_positions)");
+        events.on_message("warning", "length " + std::to_string(L) +
+                                         " skipped: " + c.model.position + " positions end at " +
+                                         std::to_string(limit) + " (model.max_positions)");
         continue;
       }
       PplOptions o;
@@ -126,7 +134,9 @@ std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step,
 
 }  // namespace
 
-data::Split load_run_split(const RunConfig& c) { return load_split(c); }
+data::Split load_run_split(const RunConfig& c) {
+  return load_split(c);
+}
 
 TransformerLM build_model(const RunConfig& c) {
   torch::manual_seed(static_cast<uint64_t>(c.seed));
@@ -137,10 +147,13 @@ std::unique_ptr<torch::optim::AdamW> build_optimizer(TransformerLM& model, const
   // Weight decay on matrices only; norms and the position table's 1-D parts are left alone.
   std::vector<torch::Tensor> decay, no_decay;
   for (auto& p : model->named_parameters()) {
-    if (p.value().dim() >= 2 && p.key().find("pos.") != 0) decay.push_back(p.value());
-    else no_decay.push_back(p.value());
+    if (p.value().dim() >= 2 && p.key().find("pos.") != 0)
+      decay.push_back(p.value());
+    else
+      no_decay.push_back(p.value());
   }
-  auto opts = torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).weight_decay(t.weight_decay);
+  auto opts =
+      torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).weight_decay(t.weight_decay);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(opts));
   auto nd = opts;
@@ -149,14 +162,15 @@ std::unique_ptr<torch::optim::AdamW> build_optimizer(TransformerLM& model, const
   return std::make_unique<torch::optim::AdamW>(groups, opts);
 }
 
-data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro, int64_t size,
-                       int64_t tokens_before, PositionStats* stats) {
+data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro,
+                       int64_t size, int64_t tokens_before, PositionStats* stats) {
   Rng batch_rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), 0xba7c));
   sampler.begin_batch(batch_rng);
   std::vector<data::Example> examples;
   for (int64_t i = 0; i < size; ++i) {
     sampler.set_slot(micro * size + i, tokens_before);
-    Rng rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), static_cast<uint64_t>(i) + 1));
+    Rng rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro),
+                     static_cast<uint64_t>(i) + 1));
     examples.push_back(sampler.sample(rng));
   }
   if (stats) stats->add(examples);
@@ -182,14 +196,16 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
       }
     }
     if (cfg.init.kind != "run")
-      throw ConfigError("init.run_named: no finished run named '" + cfg.init.run_name + "' in " + db.path() +
-                        " (train its preset first)");
+      throw ConfigError("init.run_named: no finished run named '" + cfg.init.run_name + "' in " +
+                        db.path() + " (train its preset first)");
   }
   Preflight p;
   p.split = std::make_shared<const data::Split>(load_split(cfg));
-  if (p.split->train.empty()) throw data::DataError("data.corpus: no training documents after the split");
+  if (p.split->train.empty())
+    throw data::DataError("data.corpus: no training documents after the split");
   if (p.split->validation.empty() && cfg.eval.enabled)
-    throw data::DataError("data.corpus: no validation documents (raise data.val_fraction or add documents)");
+    throw data::DataError(
+        "data.corpus: no validation documents (raise data.val_fraction or add documents)");
   SamplerContext sctx;
   sctx.docs = &p.split->train;
   sctx.seq_len = cfg.train.seq_len;
@@ -199,18 +215,21 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
   p.init_checkpoint = init_checkpoint(db, cfg.init);
   if (!p.init_checkpoint.empty()) {
     auto model = build_model(cfg);
-    load_checkpoint(p.init_checkpoint, model, nullptr, true);  // shape mismatches surface before the run exists
+    load_checkpoint(p.init_checkpoint, model, nullptr,
+                    true);  // shape mismatches surface before the run exists
   }
   if (cfg.eval.attention_every > 0) {
     auto model = build_model(cfg);
-    check_training_capture(cfg, model, p.split->validation);  // a probe too short fails before the run exists
+    check_training_capture(cfg, model,
+                           p.split->validation);  // a probe too short fails before the run exists
   }
   return p;
 }
 
 std::string run_dir_for(const std::string& db_path, int64_t run_id) {
   fs::path p(db_path);
-  fs::path dir = p.parent_path() / (p.stem().string() + ".runs") / ("run-" + std::to_string(run_id));
+  fs::path dir =
+      p.parent_path() / (p.stem().string() + ".runs") / ("run-" + std::to_string(run_id));
   return fs::absolute(dir).lexically_normal().string();
 }
 
@@ -251,9 +270,11 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
       if (!w.empty()) events.on_message("warning", w);
     }
     const auto run = db.get_run(req.run_id);
-    const std::string run_dir = run.run_dir.empty() ? run_dir_for(db.path(), req.run_id) : run.run_dir;
+    const std::string run_dir =
+        run.run_dir.empty() ? run_dir_for(db.path(), req.run_id) : run.run_dir;
     fs::create_directories(run_dir);
-    db.mark_running(req.run_id, static_cast<int64_t>(getpid()), store::host_name(), device_description(device));
+    db.mark_running(req.run_id, static_cast<int64_t>(getpid()), store::host_name(),
+                    device_description(device));
 
     RunConfig resolved = c;
     Preflight prep = req.prepared.split ? req.prepared : preflight(db, resolved);
@@ -265,7 +286,9 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
       auto info = load_checkpoint(ck, model, nullptr, true);
       std::string fresh;
       for (const auto& k : info.fresh) fresh += (fresh.empty() ? "" : ", ") + k;
-      events.on_message("info", "initialised from " + ck + (fresh.empty() ? "" : "; new, at their initialisation: " + fresh));
+      events.on_message("info",
+                        "initialised from " + ck +
+                            (fresh.empty() ? "" : "; new, at their initialisation: " + fresh));
     }
     model->to(device);
     auto optim = build_optimizer(model, c.train);
@@ -289,34 +312,46 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
     auto* pia = dynamic_cast<PiaPositions*>(&model->position_scheme());
     const bool pia_cache = pia && pia->uses_cache();
     if (pia_cache && c.train.positions != "consecutive")
-      events.on_message("warning", "model.position pia caches the previous window, but train.positions is '" +
-                                       c.train.positions + "': the cache will hold unrelated text (use consecutive)");
+      events.on_message("warning",
+                        "model.position pia caches the previous window, but train.positions is '" +
+                            c.train.positions +
+                            "': the cache will hold unrelated text (use consecutive)");
     std::vector<LayerMemory> memories(static_cast<size_t>(c.train.grad_accum));
 
-    nlohmann::json info{{"run_id", req.run_id}, {"name", c.name}, {"parameters", model->parameter_count()},
-                        {"device", device_description(device)}, {"threads", threads}, {"steps", c.train.steps},
-                        {"start_step", start}, {"train_docs", split.train.size()},
-                        {"validation_docs", split.validation.size()}, {"position", model->position_scheme().describe()}};
+    nlohmann::json info{{"run_id", req.run_id},
+                        {"name", c.name},
+                        {"parameters", model->parameter_count()},
+                        {"device", device_description(device)},
+                        {"threads", threads},
+                        {"steps", c.train.steps},
+                        {"start_step", start},
+                        {"train_docs", split.train.size()},
+                        {"validation_docs", split.validation.size()},
+                        {"position", model->position_scheme().describe()}};
     events.on_start(req.run_id, info);
 
     // The resolved position values (YaRN's low/high and attention factor, ...) go with the run.
     {
       auto stored = nlohmann::json::parse(db.get_run(req.run_id).config_json);
-      stored["_resolved"] = {{"position", model->position_scheme().describe()}, {"parameters", model->parameter_count()}};
+      stored["_resolved"] = {{"position", model->position_scheme().describe()},
+                             {"parameters", model->parameter_count()}};
       db.set_config(req.run_id, stored.dump());
     }
     std::optional<Probe> probe;
     if (c.eval.attention_every > 0)
-      probe = find_probe(split.validation, *std::max_element(c.eval.attention_lengths.begin(), c.eval.attention_lengths.end()));
+      probe = find_probe(split.validation, *std::max_element(c.eval.attention_lengths.begin(),
+                                                             c.eval.attention_lengths.end()));
     PositionStats stats;
     if (req.resume) stats.load(db, req.run_id, start);
-    const int64_t rows = c.train.batch_size * c.train.grad_accum;  // tokens per step = rows * seq_len of the stage
+    const int64_t rows =
+        c.train.batch_size * c.train.grad_accum;  // tokens per step = rows * seq_len of the stage
     const auto t_start = Clock::now();
     auto last_beat = t_start;
     int64_t step = start;
     out.step = start;
     for (step = start + 1; step <= c.train.steps; ++step) {
-      const double lr = lr_at(step, c.train.steps, c.train.warmup, c.train.lr, c.train.min_lr_ratio);
+      const double lr =
+          lr_at(step, c.train.steps, c.train.warmup, c.train.lr, c.train.min_lr_ratio);
       if (const int64_t len = c.train.seq_len_at(step); len != sampler_len) {
         // A new stage: the sampler works at the new length and the cache starts empty.
         SamplerContext sctx;
@@ -327,24 +362,30 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
                       ->sampler(c.train.positions_params, sctx);
         sampler_len = len;
         for (auto& m : memories) m.clear();
-        events.on_message("info", "stage: seq_len " + std::to_string(len) + " from step " + std::to_string(step));
+        events.on_message(
+            "info", "stage: seq_len " + std::to_string(len) + " from step " + std::to_string(step));
       }
-      for (auto& g : optim->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+      for (auto& g : optim->param_groups())
+        static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       optim->zero_grad();
       double loss_sum = 0;
       for (int64_t micro = 0; micro < c.train.grad_accum; ++micro) {
-        auto batch = make_batch(*sampler, c.seed, step, micro, c.train.batch_size, c.train.tokens_before(step), &stats);
+        auto batch = make_batch(*sampler, c.seed, step, micro, c.train.batch_size,
+                                c.train.tokens_before(step), &stats);
         auto t = to_tensors(batch, device);
         auto* memory = pia_cache ? &memories[static_cast<size_t>(micro)] : nullptr;
-        auto loss = model->loss(t.tokens, t.positions, t.targets, t.mask, memory) / static_cast<double>(c.train.grad_accum);
+        auto loss = model->loss(t.tokens, t.positions, t.targets, t.mask, memory) /
+                    static_cast<double>(c.train.grad_accum);
         loss.backward();
         loss_sum += loss.item<double>();
       }
       if (!std::isfinite(loss_sum)) {
-        return fail(RunStatus::Diverged, "loss became " + std::to_string(loss_sum) + " at step " + std::to_string(step));
+        return fail(RunStatus::Diverged,
+                    "loss became " + std::to_string(loss_sum) + " at step " + std::to_string(step));
       }
       double gnorm = 0;
-      if (c.train.grad_clip > 0) gnorm = torch::nn::utils::clip_grad_norm_(model->parameters(), c.train.grad_clip);
+      if (c.train.grad_clip > 0)
+        gnorm = torch::nn::utils::clip_grad_norm_(model->parameters(), c.train.grad_clip);
       optim->step();
       out.step = step;
 
@@ -358,13 +399,17 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
       e.lr = lr;
       e.grad_norm = gnorm;
       e.elapsed_s = elapsed;
-      const double done_tokens = static_cast<double>(rows * (c.train.tokens_before(step + 1) - c.train.tokens_before(start + 1)));
+      const double done_tokens = static_cast<double>(
+          rows * (c.train.tokens_before(step + 1) - c.train.tokens_before(start + 1)));
       e.tokens_per_s = done_tokens / std::max(elapsed, 1e-9);
       e.eta_s = elapsed / done * static_cast<double>(c.train.steps - step);
       e.tokens_seen = rows * c.train.tokens_before(step + 1);
       if (step % c.train.log_every == 0 || step == c.train.steps) {
         std::vector<std::pair<std::string, double>> values = {
-            {"loss", loss_sum}, {"lr", lr}, {"grad_norm", gnorm}, {"tokens_per_s", e.tokens_per_s},
+            {"loss", loss_sum},
+            {"lr", lr},
+            {"grad_norm", gnorm},
+            {"tokens_per_s", e.tokens_per_s},
             {"tokens_seen", static_cast<double>(e.tokens_seen)}};
         for (const auto& [k, v] : stats.last_info()) values.emplace_back(k, v);
         db.log_metrics(req.run_id, step, values);
@@ -375,7 +420,8 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
         last_beat = now;
       }
       const bool stop = (req.should_stop && req.should_stop()) || step == req.stop_after_step;
-      if ((c.train.checkpoint_every > 0 && step % c.train.checkpoint_every == 0) || step == c.train.steps || stop) {
+      if ((c.train.checkpoint_every > 0 && step % c.train.checkpoint_every == 0) ||
+          step == c.train.steps || stop) {
         save_checkpoint(checkpoint_path(run_dir, step), model, optim.get(), step, config_json);
         prune_checkpoints(run_dir, 2);
         stats.save(db, req.run_id, step);
@@ -383,16 +429,19 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
       if (probe && (step % c.eval.attention_every == 0 || step == c.train.steps))
         capture_training_attention(db, req.run_id, step, model, c, *probe, device);
       if (stop && step < c.train.steps) {
-        return fail(RunStatus::Interrupted, "stopped at step " + std::to_string(step) + " of " + std::to_string(c.train.steps));
+        return fail(RunStatus::Interrupted, "stopped at step " + std::to_string(step) + " of " +
+                                                std::to_string(c.train.steps));
       }
     }
     if (c.train.steps == 0 || start >= c.train.steps) {
-      save_checkpoint(checkpoint_path(run_dir, out.step), model, optim.get(), out.step, config_json);
+      save_checkpoint(checkpoint_path(run_dir, out.step), model, optim.get(), out.step,
+                      config_json);
     }
     if (c.eval.enabled) {
-      out.evals = run_evals(db, req.run_id, out.step, model, c, split.validation, c.eval.lengths, c.eval.modes,
-                            device, events);
-      out.retrieval = run_requested_retrieval(db, req.run_id, out.step, model, c, split.validation, device, events);
+      out.evals = run_evals(db, req.run_id, out.step, model, c, split.validation, c.eval.lengths,
+                            c.eval.modes, device, events);
+      out.retrieval = run_requested_retrieval(db, req.run_id, out.step, model, c, split.validation,
+                                              device, events);
     }
     db.set_status(req.run_id, RunStatus::Finished);
     out.status = RunStatus::Finished;
@@ -404,21 +453,25 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
   }
 }
 
-std::vector<PplResult> evaluate_run(store::RunStore& db, int64_t run_id, const std::vector<int64_t>& lengths,
+std::vector<PplResult> evaluate_run(store::RunStore& db, int64_t run_id,
+                                    const std::vector<int64_t>& lengths,
                                     const std::vector<std::string>& modes, EventSink& events,
                                     const std::string& device_override) {
   const auto run = db.get_run(run_id);
   auto c = config_of_run(run);
   if (!device_override.empty()) c.train.device = device_override;
   auto ck = latest_checkpoint(run.run_dir);
-  if (!ck) throw CheckpointError("run " + std::to_string(run_id) + " has no checkpoint in '" + run.run_dir + "'");
+  if (!ck)
+    throw CheckpointError("run " + std::to_string(run_id) + " has no checkpoint in '" +
+                          run.run_dir + "'");
   setup_threads(c.train.threads);
   const auto device = resolve_device(c.train.device);
   auto split = load_split(c);
   auto model = build_model(c);
   auto info = load_checkpoint(*ck, model);
   model->to(device);
-  return run_evals(db, run_id, info.step, model, c, split.validation, lengths, modes, device, events);
+  return run_evals(db, run_id, info.step, model, c, split.validation, lengths, modes, device,
+                   events);
 }
 
 }  // namespace ctx

@@ -1,4 +1,5 @@
-// Run config parsing: defaults, strictness (unknown keys, types, ranges), round trip, method params.
+// Run config parsing: defaults, strictness (unknown keys, types, ranges), round trip, method
+// params.
 #include <gtest/gtest.h>
 
 #include "train/run_config.h"
@@ -41,7 +42,11 @@ TEST(Config, EmptyObjectGivesDocumentedDefaults) {
 TEST(Config, RoundTripThroughJsonIsStable) {
   json given = {{"name", "pi-x4"},
                 {"seed", 7},
-                {"model", {{"layers", 2}, {"d_model", 64}, {"heads", 2}, {"position", {{"type", "rope"}, {"theta", 500.0}}}}},
+                {"model",
+                 {{"layers", 2},
+                  {"d_model", 64},
+                  {"heads", 2},
+                  {"position", {{"type", "rope"}, {"theta", 500.0}}}}},
                 {"rope_scaling", {{"type", "linear"}, {"factor", 4}}},
                 {"train", {{"steps", 10}, {"positions", "contiguous"}}},
                 {"eval", {{"lengths", {64, 128}}, {"mode", {"nonoverlap", "sliding"}}}}};
@@ -56,20 +61,28 @@ TEST(Config, RoundTripThroughJsonIsStable) {
 
 TEST(Config, UnknownKeysAreNamedWithTheirPath) {
   EXPECT_NE(error_of({{"modle", json::object()}}).find("modle: unknown key"), std::string::npos);
-  EXPECT_NE(error_of({{"model", {{"layer", 2}}}}).find("model.layer: unknown key"), std::string::npos);
-  EXPECT_NE(error_of({{"train", {{"positions", {{"type", "contiguous"}, {"alpha", 1}}}}}}).find("train.positions.alpha"),
+  EXPECT_NE(error_of({{"model", {{"layer", 2}}}}).find("model.layer: unknown key"),
             std::string::npos);
-  EXPECT_NE(error_of({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 2}, {"fatcor", 2}}}}).find("rope_scaling.fatcor"),
+  EXPECT_NE(error_of({{"train", {{"positions", {{"type", "contiguous"}, {"alpha", 1}}}}}})
+                .find("train.positions.alpha"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 2}, {"fatcor", 2}}}})
+                .find("rope_scaling.fatcor"),
             std::string::npos);
 }
 
 TEST(Config, WrongTypesAndRangesAreNamed) {
-  EXPECT_NE(error_of({{"train", {{"steps", -5}}}}).find("train.steps: must be >= 0 (got -5)"), std::string::npos);
-  EXPECT_NE(error_of({{"train", {{"steps", "many"}}}}).find("train.steps: must be an integer"), std::string::npos);
-  EXPECT_NE(error_of({{"train", {{"lr", "fast"}}}}).find("train.lr: must be a number"), std::string::npos);
-  EXPECT_NE(error_of({{"model", {{"d_model", 100}, {"heads", 3}}}}).find("model.heads: 3 does not divide d_model 100"),
+  EXPECT_NE(error_of({{"train", {{"steps", -5}}}}).find("train.steps: must be >= 0 (got -5)"),
             std::string::npos);
-  EXPECT_NE(error_of({{"eval", {{"lengths", {128, -1}}}}}).find("eval.lengths[1]"), std::string::npos);
+  EXPECT_NE(error_of({{"train", {{"steps", "many"}}}}).find("train.steps: must be an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"train", {{"lr", "fast"}}}}).find("train.lr: must be a number"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"model", {{"d_model", 100}, {"heads", 3}}}})
+                .find("model.heads: 3 does not divide d_model 100"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"eval", {{"lengths", {128, -1}}}}}).find("eval.lengths[1]"),
+            std::string::npos);
   EXPECT_NE(error_of({{"eval", {{"mode", "strided"}}}}).find("eval.mode"), std::string::npos);
   EXPECT_NE(error_of({{"train", {{"device", "tpu"}}}}).find("train.device"), std::string::npos);
   EXPECT_NE(error_of({{"seed", -1}}).find("seed"), std::string::npos);
@@ -77,19 +90,28 @@ TEST(Config, WrongTypesAndRangesAreNamed) {
 
 TEST(Config, MethodsAreCheckedAgainstTheModel) {
   // A RoPE scaling on a model without RoPE.
-  EXPECT_NE(error_of({{"model", {{"position", "learned"}}}, {"rope_scaling", {{"rope_type", "linear"}, {"factor", 2}}}})
+  EXPECT_NE(error_of({{"model", {{"position", "learned"}}},
+                      {"rope_scaling", {{"rope_type", "linear"}, {"factor", 2}}}})
                 .find("rope_scaling: 'linear' needs model.position rope"),
             std::string::npos);
   // PI factor below 1 and a missing required factor.
-  EXPECT_NE(error_of({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 0.5}}}}).find("rope_scaling.factor: must be"),
+  EXPECT_NE(error_of({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 0.5}}}})
+                .find("rope_scaling.factor: must be"),
             std::string::npos);
-  EXPECT_NE(error_of({{"rope_scaling", {{"rope_type", "linear"}}}}).find("rope_scaling.factor: required"), std::string::npos);
-  EXPECT_NE(error_of({{"rope_scaling", {{"rope_type", "warp"}}}}).find("unknown rope_scaling 'warp'"), std::string::npos);
-  EXPECT_NE(error_of({{"model", {{"position", "spiral"}}}}).find("unknown position 'spiral'"), std::string::npos);
+  EXPECT_NE(
+      error_of({{"rope_scaling", {{"rope_type", "linear"}}}}).find("rope_scaling.factor: required"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of({{"rope_scaling", {{"rope_type", "warp"}}}}).find("unknown rope_scaling 'warp'"),
+      std::string::npos);
+  EXPECT_NE(error_of({{"model", {{"position", "spiral"}}}}).find("unknown position 'spiral'"),
+            std::string::npos);
   // Partial rotary that leaves an odd number of rotated dims (head_dim 64 * 0.3 = 19).
-  EXPECT_NE(error_of({{"model", {{"position", {{"type", "rope"}, {"rotary_fraction", 0.3}}}}}}).find("rotary_fraction"),
+  EXPECT_NE(error_of({{"model", {{"position", {{"type", "rope"}, {"rotary_fraction", 0.3}}}}}})
+                .find("rotary_fraction"),
             std::string::npos);
-  EXPECT_NE(error_of({{"model", {{"position", {{"type", "rope"}, {"pairing", "zigzag"}}}}}}).find("pairing"),
+  EXPECT_NE(error_of({{"model", {{"position", {{"type", "rope"}, {"pairing", "zigzag"}}}}}})
+                .find("pairing"),
             std::string::npos);
 }
 
