@@ -106,14 +106,7 @@ int cmd_positions(const Common& c, const std::string& config_path, int64_t sampl
   if (samples < 1) throw UsageError("--samples: must be >= 1");
   if (bins < 1) throw UsageError("--bins: must be >= 1");
   auto cfg = load_run_config(config_path);
-  data::CorpusOptions o;
-  o.seed = cfg.seed;
-  o.split = cfg.data.split;
-  o.min_doc_tokens = cfg.data.min_doc_tokens;
-  o.builtin_docs = cfg.data.builtin_docs;
-  o.builtin_doc_tokens = cfg.data.builtin_doc_tokens;
-  auto split = data::split_by_document(data::load_corpus(cfg.data.corpus, o), cfg.data.val_fraction,
-                                       cfg.seed);
+  auto split = load_run_split(cfg);
   SamplerContext sctx;
   sctx.docs = &split.train;
   sctx.seq_len = cfg.train.seq_len;

@@ -193,6 +193,10 @@ Corpus load_corpus(const std::string& spec, const CorpusOptions& opt) {
     lr.seed = opt.seed;
     lr.docs = opt.builtin_docs;
     lr.doc_tokens = opt.builtin_doc_tokens;
+    lr.jitter = opt.builtin_jitter;
+    lr.fact_rate = opt.builtin_fact_rate;
+    lr.copy_rate = opt.builtin_copy_rate;
+    if (!opt.builtin_distances.empty()) lr.distances = opt.builtin_distances;
     corpus.docs = generate_longrange(lr);
   } else {
     corpus.docs = load_path(spec, opt.split);

@@ -36,6 +36,9 @@ struct CorpusOptions {
   // builtin:longrange knobs (see longrange_corpus.h)
   int64_t builtin_docs = 96;
   int64_t builtin_doc_tokens = 4096;
+  double builtin_jitter = 0;
+  double builtin_fact_rate = 0.22, builtin_copy_rate = 0.3;
+  std::vector<int64_t> builtin_distances;  // empty: LongRangeOptions' default distances
 };
 
 // `spec` is "builtin:longrange", a path to a .txt (or any text) file, a folder (all regular files,

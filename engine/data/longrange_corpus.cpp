@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <iterator>
 #include <random>
 #include <set>
@@ -117,8 +118,8 @@ constexpr const char* kRecallMarker = "recall: ";
 constexpr const char* kCopyMarker = "again: ";
 constexpr int64_t kMinSpan = 24, kMaxSpan = 64;
 constexpr int kTopicNouns = 24;
-// Per unit boundary. Tuned so that ~10% of bytes are long-range answers at doc_tokens = 4096.
-constexpr double kFactRate = 0.22, kCopyRate = 0.3, kInterjectionRate = 0.06, kParagraphRate = 0.08;
+// Per unit boundary (fact and copy rates are options; their defaults give ~10% answer bytes).
+constexpr double kInterjectionRate = 0.06, kParagraphRate = 0.08;
 
 bool fillable(int64_t gap) {
   return gap == 0 || gap >= kMinUnit;
@@ -168,9 +169,9 @@ class DocumentBuilder {
         throw std::logic_error("builtin:longrange: unfillable gap of " + std::to_string(gap) +
                                " at byte " + std::to_string(pos()));
       }
-      if (bernoulli(rng_, kFactRate) && try_plant_fact(gap)) continue;
+      if (bernoulli(rng_, opt_.fact_rate) && try_plant_fact(gap)) continue;
       // A copy only reserves its slot (the text comes later), which may move the barrier.
-      if (bernoulli(rng_, kCopyRate) && try_plant_copy()) continue;
+      if (bernoulli(rng_, opt_.copy_rate) && try_plant_copy()) continue;
       std::string unit = filler_unit();
       const int64_t len = static_cast<int64_t>(unit.size());
       if (len == gap || len + kShortSentence <= gap) {
@@ -289,7 +290,13 @@ class DocumentBuilder {
     slots_.insert(it, std::move(slot));
   }
 
-  int64_t draw_distance() { return distances_.empty() ? 0 : pick(distances_, rng_); }
+  int64_t draw_distance() {
+    if (distances_.empty()) return 0;
+    const int64_t d = pick(distances_, rng_);
+    if (opt_.jitter <= 0) return d;  // no extra draw: the exact-distance bytes stay as they were
+    const auto lo = static_cast<int64_t>(std::ceil(static_cast<double>(d) * (1.0 - opt_.jitter)));
+    return uniform_int(rng_, std::max<int64_t>(1, lo), d);
+  }
 
   std::string fresh_name() {
     for (;;) {
@@ -390,6 +397,13 @@ std::vector<Document> generate_longrange(const LongRangeOptions& opt) {
 std::vector<Document> generate_longrange(const LongRangeOptions& opt,
                                          std::vector<PlantedRecall>* recalls) {
   if (opt.docs < 0) throw DataError("builtin:longrange: docs must not be negative");
+  if (!(opt.fact_rate >= 0 && opt.fact_rate <= 1) || !(opt.copy_rate >= 0 && opt.copy_rate <= 1)) {
+    throw DataError("builtin:longrange: fact and copy rates must be in [0, 1]");
+  }
+  if (!(opt.jitter >= 0 && opt.jitter < 1)) {
+    throw DataError("builtin:longrange: jitter must be in [0, 1), got " +
+                    std::to_string(opt.jitter));
+  }
   if (opt.doc_tokens < 16) {
     throw DataError("builtin:longrange: doc_tokens must be at least 16, got " +
                     std::to_string(opt.doc_tokens));

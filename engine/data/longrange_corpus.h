@@ -19,6 +19,15 @@ struct LongRangeOptions {
   int64_t doc_tokens = 4096;  // approximate length of each document in bytes (= tokens)
   // Distances (in tokens) at which facts are recalled and spans are repeated.
   std::vector<int64_t> distances = {32, 64, 128, 256, 512, 1024, 2048};
+  // 0: every distance is exact. j > 0: a drawn distance d becomes uniform in [ceil(d(1 - j)), d],
+  // so no fixed offset predicts the answer and a model must find the fact by its content (what a
+  // passkey or needle prompt at a random depth asks). Documents at j = 0 are byte-identical to
+  // those made before this option existed.
+  double jitter = 0;
+  // Chance, at each boundary between filler units, of planting a fact (and its recall) or a copy.
+  // The defaults give ~10% answer bytes at doc_tokens 4096; raising them concentrates the
+  // retrieval signal (a retrieval-focused corpus for passkey/needle training).
+  double fact_rate = 0.22, copy_rate = 0.3;
 };
 
 std::vector<Document> generate_longrange(const LongRangeOptions& opt);

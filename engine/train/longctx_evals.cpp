@@ -20,18 +20,22 @@ Probe find_probe(const std::vector<data::Document>& docs, int64_t tokens, const 
                         " tokens)");
 }
 
+std::vector<int64_t> capture_lengths(const RunConfig& c) {
+  return c.eval.attention_lengths.empty() ? std::vector<int64_t>{c.train.seq_len}
+                                          : c.eval.attention_lengths;
+}
+
 void check_training_capture(const RunConfig& c, TransformerLM& model,
                             const std::vector<data::Document>& validation) {
   if (c.eval.attention_every <= 0) return;
-  const int64_t longest =
-      *std::max_element(c.eval.attention_lengths.begin(), c.eval.attention_lengths.end());
+  const auto lengths = capture_lengths(c);
+  const int64_t longest = *std::max_element(lengths.begin(), lengths.end());
   auto probe = find_probe(validation, longest);
   CaptureOptions o;
   o.layers = c.eval.attention_layers;
   o.grid = c.eval.attention_grid;
   try {
-    check_capture_request(model, c.eval.attention_lengths,
-                          static_cast<int64_t>(probe.tokens.size()), o, probe.name);
+    check_capture_request(model, lengths, static_cast<int64_t>(probe.tokens.size()), o, probe.name);
   } catch (const ConfigError& e) {
     throw ConfigError(std::string("eval.attention_lengths: ") + e.what());
   }
@@ -44,7 +48,7 @@ void capture_training_attention(store::RunStore& db, int64_t run, int64_t step,
   o.layers = c.eval.attention_layers;
   o.grid = c.eval.attention_grid;
   std::vector<LengthCapture> caps;
-  for (auto L : c.eval.attention_lengths)
+  for (auto L : capture_lengths(c))
     caps.push_back(capture_attention(model, probe.tokens, L, o, device));
   db.transaction([&] {
     for (const auto& cap : caps) store_capture(db, run, step, cap, probe.name);

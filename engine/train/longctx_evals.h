@@ -24,6 +24,9 @@ struct Probe {
 Probe find_probe(const std::vector<data::Document>& docs, int64_t tokens,
                  const std::string& what = "validation");
 
+// eval.attention_lengths, or the training length when it is empty.
+std::vector<int64_t> capture_lengths(const RunConfig& c);
+
 // Checks before a run exists that what eval.attention_* asks for can be captured: a probe long
 // enough, lengths the position scheme accepts. Throws DataError / ConfigError.
 void check_training_capture(const RunConfig& c, TransformerLM& model,

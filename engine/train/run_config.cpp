@@ -124,6 +124,22 @@ void parse_model(const nlohmann::json& j, ModelConfig& m) {
                       std::to_string(m.d_model));
 }
 
+// A list of integers >= lo under `key` (non-empty unless allowed).
+std::vector<int64_t> int_list(const nlohmann::json& v, const std::string& key, int64_t lo,
+                              bool allow_empty = false) {
+  if (!v.is_array() || (v.empty() && !allow_empty))
+    throw ConfigError(key + ": must be a " + (allow_empty ? "" : "non-empty ") +
+                      "list of integers");
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_number_integer() || v[i].get<int64_t>() < lo)
+      throw ConfigError(key + "[" + std::to_string(i) + "]: must be an integer >= " +
+                        std::to_string(lo) + " (got " + v[i].dump() + ")");
+    out.push_back(v[i].get<int64_t>());
+  }
+  return out;
+}
+
 void parse_data(const nlohmann::json& j, DataConfig& d) {
   Section s(j, "data");
   s.string("corpus", d.corpus);
@@ -132,6 +148,11 @@ void parse_data(const nlohmann::json& j, DataConfig& d) {
   s.number("val_fraction", d.val_fraction, 0.0, 0.9);
   s.integer("builtin_docs", d.builtin_docs, 2, 1e6);
   s.integer("builtin_doc_tokens", d.builtin_doc_tokens, 64, 1e8);
+  s.number("builtin_jitter", d.builtin_jitter, 0.0, 0.95);
+  s.number("builtin_fact_rate", d.builtin_fact_rate, 0.0, 1.0);
+  s.number("builtin_copy_rate", d.builtin_copy_rate, 0.0, 1.0);
+  if (s.has("builtin_distances"))
+    d.builtin_distances = int_list(s.raw("builtin_distances"), s.key("builtin_distances"), 1);
   s.integer("min_doc_tokens", d.min_doc_tokens, 1, 1e9);
   s.finish();
 }
@@ -181,22 +202,6 @@ void parse_train(const nlohmann::json& j, TrainConfig& t) {
     }
   }
   s.finish();
-}
-
-// A list of integers >= lo under `key` (non-empty unless allowed).
-std::vector<int64_t> int_list(const nlohmann::json& v, const std::string& key, int64_t lo,
-                              bool allow_empty = false) {
-  if (!v.is_array() || (v.empty() && !allow_empty))
-    throw ConfigError(key + ": must be a " + (allow_empty ? "" : "non-empty ") +
-                      "list of integers");
-  std::vector<int64_t> out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (!v[i].is_number_integer() || v[i].get<int64_t>() < lo)
-      throw ConfigError(key + "[" + std::to_string(i) + "]: must be an integer >= " +
-                        std::to_string(lo) + " (got " + v[i].dump() + ")");
-    out.push_back(v[i].get<int64_t>());
-  }
-  return out;
 }
 
 void parse_retrieval(Section& parent, const std::string& task, RetrievalRequest& r) {
@@ -278,7 +283,7 @@ void parse_eval(const nlohmann::json& j, EvalConfig& e) {
   parse_retrieval(s, "kvretrieval", e.kvretrieval);
   s.integer("attention_every", e.attention_every, 0, 1e9);
   if (s.has("attention_lengths"))
-    e.attention_lengths = int_list(s.raw("attention_lengths"), "eval.attention_lengths", 2);
+    e.attention_lengths = int_list(s.raw("attention_lengths"), "eval.attention_lengths", 2, true);
   if (s.has("attention_layers"))
     e.attention_layers = int_list(s.raw("attention_layers"), "eval.attention_layers", 0, true);
   s.integer("attention_grid", e.attention_grid, 1, 4096);
@@ -427,7 +432,6 @@ RunConfig parse_run_config(const nlohmann::json& j) {
                           "]: " + std::to_string(r->lengths[i]) + " is too short for a " + task +
                           " prompt (at least " + std::to_string(min_len) + ")");
   }
-  if (c.eval.attention_lengths.empty()) c.eval.attention_lengths = {c.train.seq_len};
   for (size_t i = 0; i < c.eval.attention_layers.size(); ++i)
     if (c.eval.attention_layers[i] >= c.model.layers)
       throw ConfigError("eval.attention_layers[" + std::to_string(i) + "]: layer " +
@@ -485,6 +489,10 @@ nlohmann::json to_json(const RunConfig& c) {
         {"val_fraction", c.data.val_fraction},
         {"builtin_docs", c.data.builtin_docs},
         {"builtin_doc_tokens", c.data.builtin_doc_tokens},
+        {"builtin_jitter", c.data.builtin_jitter},
+        {"builtin_distances", c.data.builtin_distances},
+        {"builtin_fact_rate", c.data.builtin_fact_rate},
+        {"builtin_copy_rate", c.data.builtin_copy_rate},
         {"min_doc_tokens", c.data.min_doc_tokens}}},
       {"train",
        {{"seq_len", c.train.seq_len},

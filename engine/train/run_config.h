@@ -39,6 +39,11 @@ struct DataConfig {
   double val_fraction = 0.1;
   int64_t builtin_docs = 96;
   int64_t builtin_doc_tokens = 4096;
+  double builtin_jitter = 0;  // builtin:longrange distance jitter (LongRangeOptions::jitter)
+  // builtin:longrange recall distances in tokens; the default spreads 32..2048 for extension
+  // studies, short ones concentrate the retrieval signal a short training window can see.
+  std::vector<int64_t> builtin_distances = {32, 64, 128, 256, 512, 1024, 2048};
+  double builtin_fact_rate = 0.22, builtin_copy_rate = 0.3;  // LongRangeOptions' rates
   int64_t min_doc_tokens = 1;
 };
 
@@ -90,8 +95,10 @@ struct EvalConfig {
   // Attention capture during training on a fixed probe (the first validation document long
   // enough): every `attention_every` steps and at the last step; 0 = off.
   int64_t attention_every = 0;
-  std::vector<int64_t> attention_lengths;  // default: train.seq_len
-  std::vector<int64_t> attention_layers;   // 0-based; empty = every layer
+  // Empty (the default) = the training length; left empty in the resolved config so that a form
+  // or a preset that changes train.seq_len does not carry a stale length along.
+  std::vector<int64_t> attention_lengths;
+  std::vector<int64_t> attention_layers;  // 0-based; empty = every layer
   int64_t attention_grid = 64;  // tiles per side (small: one capture per K steps is stored)
 };
 

@@ -37,6 +37,10 @@ data::Split load_split(const RunConfig& c) {
   o.min_doc_tokens = c.data.min_doc_tokens;
   o.builtin_docs = c.data.builtin_docs;
   o.builtin_doc_tokens = c.data.builtin_doc_tokens;
+  o.builtin_jitter = c.data.builtin_jitter;
+  o.builtin_distances = c.data.builtin_distances;
+  o.builtin_fact_rate = c.data.builtin_fact_rate;
+  o.builtin_copy_rate = c.data.builtin_copy_rate;
   auto corpus = data::load_corpus(c.data.corpus, o);
   return data::split_by_document(corpus, c.data.val_fraction, c.seed);
 }
@@ -339,8 +343,10 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
     }
     std::optional<Probe> probe;
     if (c.eval.attention_every > 0)
-      probe = find_probe(split.validation, *std::max_element(c.eval.attention_lengths.begin(),
-                                                             c.eval.attention_lengths.end()));
+      probe = find_probe(split.validation, [&] {
+        const auto l = capture_lengths(c);
+        return *std::max_element(l.begin(), l.end());
+      }());
     PositionStats stats;
     if (req.resume) stats.load(db, req.run_id, start);
     const int64_t rows =

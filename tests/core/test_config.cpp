@@ -40,16 +40,19 @@ TEST(Config, EmptyObjectGivesDocumentedDefaults) {
 }
 
 TEST(Config, RoundTripThroughJsonIsStable) {
-  json given = {{"name", "pi-x4"},
-                {"seed", 7},
-                {"model",
-                 {{"layers", 2},
-                  {"d_model", 64},
-                  {"heads", 2},
-                  {"position", {{"type", "rope"}, {"theta", 500.0}}}}},
-                {"rope_scaling", {{"type", "linear"}, {"factor", 4}}},
-                {"train", {{"steps", 10}, {"positions", "contiguous"}}},
-                {"eval", {{"lengths", {64, 128}}, {"mode", {"nonoverlap", "sliding"}}}}};
+  json given = {
+      {"name", "pi-x4"},
+      {"seed", 7},
+      {"model",
+       {{"layers", 2},
+        {"d_model", 64},
+        {"heads", 2},
+        {"position", {{"type", "rope"}, {"theta", 500.0}}}}},
+      {"rope_scaling", {{"type", "linear"}, {"factor", 4}}},
+      {"train", {{"steps", 10}, {"positions", "contiguous"}}},
+      {"data",
+       {{"builtin_jitter", 0.5}, {"builtin_distances", {48, 64}}, {"builtin_fact_rate", 1.0}}},
+      {"eval", {{"lengths", {64, 128}}, {"mode", {"nonoverlap", "sliding"}}}}};
   auto a = parse_run_config(given);
   auto b = parse_run_config(ctx::to_json(a));
   EXPECT_EQ(ctx::to_json(a), ctx::to_json(b));
@@ -57,6 +60,9 @@ TEST(Config, RoundTripThroughJsonIsStable) {
   EXPECT_DOUBLE_EQ(a.rope_scaling["factor"].get<double>(), 4.0);
   EXPECT_DOUBLE_EQ(b.model.position_params["theta"].get<double>(), 500.0);
   EXPECT_EQ(b.eval.modes.size(), 2u);
+  EXPECT_EQ(b.data.builtin_distances, (std::vector<int64_t>{48, 64}));
+  EXPECT_DOUBLE_EQ(b.data.builtin_jitter, 0.5);
+  EXPECT_DOUBLE_EQ(b.data.builtin_fact_rate, 1.0);
 }
 
 TEST(Config, UnknownKeysAreNamedWithTheirPath) {
@@ -72,6 +78,13 @@ TEST(Config, UnknownKeysAreNamedWithTheirPath) {
 }
 
 TEST(Config, WrongTypesAndRangesAreNamed) {
+  EXPECT_NE(error_of({{"data", {{"builtin_jitter", 1.0}}}}).find("data.builtin_jitter"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of({{"data", {{"builtin_distances", {64, 0}}}}}).find("data.builtin_distances[1]"),
+      std::string::npos);
+  EXPECT_NE(error_of({{"data", {{"builtin_fact_rate", -0.1}}}}).find("data.builtin_fact_rate"),
+            std::string::npos);
   EXPECT_NE(error_of({{"train", {{"steps", -5}}}}).find("train.steps: must be >= 0 (got -5)"),
             std::string::npos);
   EXPECT_NE(error_of({{"train", {{"steps", "many"}}}}).find("train.steps: must be an integer"),

@@ -179,3 +179,62 @@ TEST(LongRange, LongRangeShareIsFiveToFifteenPercent) {
 TEST(LongRange, RejectsTinyDocuments) {
   EXPECT_THROW(generate_longrange(options(1, 2, 8)), DataError);
 }
+
+TEST(LongRange, DefaultOptionsKeepTheBytesOfEarlierVersions) {
+  // FNV-1a of the documents the generator made before jitter and the rates became options
+  // (computed from that version's source): runs stored earlier must see the same corpus.
+  LongRangeOptions o = options(7, 6, 3000);
+  uint64_t h = 1469598103934665603ULL;
+  for (const auto& d : generate_longrange(o))
+    for (auto t : d.tokens) h = (h ^ static_cast<uint64_t>(t)) * 1099511628211ULL;
+  EXPECT_EQ(h, 14381020217015848550ULL);
+}
+
+TEST(LongRange, JitterSpreadsEachDistanceBelowItsRequestedValue) {
+  LongRangeOptions o = options(9, 16, 4096);
+  o.distances = std::vector<int64_t>{64, 128};
+  o.jitter = 0.5;
+  std::vector<PlantedRecall> recalls;
+  const auto docs = generate_longrange(o, &recalls);
+  ASSERT_GT(recalls.size(), 200u);
+  std::set<int64_t> seen;
+  for (const auto& r : recalls) {
+    const int64_t dist = r.answer_pos - r.source_pos;
+    // Copies start their answer a marker after the slot and facts after their prefix: the same
+    // few-byte slack as exact distances have.
+    EXPECT_GE(dist, 32 - 4) << "distance " << dist;
+    EXPECT_LE(dist, 128 + 4) << "distance " << dist;
+    for (int64_t i = 0; i < r.length; ++i)
+      ASSERT_EQ(docs[r.doc].tokens[r.source_pos + i], docs[r.doc].tokens[r.answer_pos + i]);
+    seen.insert(dist);
+  }
+  // Exact distances would give two values (and a few near them); jitter fills the range.
+  EXPECT_GT(seen.size(), 40u);
+}
+
+TEST(LongRange, RatesSetHowManyFactsAndCopiesArePlanted) {
+  auto count = [](double fact_rate, double copy_rate, const char* marker) {
+    LongRangeOptions o = options(4, 6, 4096);
+    o.fact_rate = fact_rate;
+    o.copy_rate = copy_rate;
+    size_t n = 0;
+    for (const auto& d : generate_longrange(o)) {
+      const std::string t = text(d);
+      for (auto p = t.find(marker); p != std::string::npos; p = t.find(marker, p + 1)) ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count(0.0, 0.3, "recall: "), 0u);
+  EXPECT_GT(count(0.0, 0.3, "again: "), 20u);
+  EXPECT_EQ(count(0.22, 0.0, "again: "), 0u);
+  EXPECT_GT(count(1.0, 0.0, "recall: "), 2 * count(0.22, 0.0, "recall: "));
+}
+
+TEST(LongRange, RejectsJitterAndRatesOutOfRange) {
+  LongRangeOptions o = options(1, 2, 512);
+  o.jitter = 1.0;
+  EXPECT_THROW(generate_longrange(o), ctx::data::DataError);
+  o.jitter = 0;
+  o.fact_rate = 1.5;
+  EXPECT_THROW(generate_longrange(o), ctx::data::DataError);
+}
