@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <random>
 #include <string>
 #include <utility>
@@ -18,7 +19,9 @@ struct LongRangeOptions {
   int64_t docs = 96;
   int64_t doc_tokens = 4096;  // approximate length of each document in bytes (= tokens)
   // Distances (in tokens) at which facts are recalled and spans are repeated.
-  std::vector<int64_t> distances = {32, 64, 128, 256, 512, 1024, 2048};
+  // (Built from an array: GCC 12 warns falsely about a braced list here when inlined.)
+  static constexpr int64_t kDefaultDistances[] = {32, 64, 128, 256, 512, 1024, 2048};
+  std::vector<int64_t> distances{std::begin(kDefaultDistances), std::end(kDefaultDistances)};
   // 0: every distance is exact. j > 0: a drawn distance d becomes uniform in [ceil(d(1 - j)), d],
   // so no fixed offset predicts the answer and a model must find the fact by its content (what a
   // passkey or needle prompt at a random depth asks). Documents at j = 0 are byte-identical to

@@ -79,10 +79,13 @@ Reference pool_by_hand(const torch::Tensor& P, int64_t G, int64_t sink_k) {
   return r;
 }
 
-void expect_close(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
+// Probabilities are compared to 2e-6. Entropies (sums of up to T float products, O(1)) get 1e-5:
+// LibTorch 2.x's CPU kernels round differently from 1.13's (2.1e-6 seen there).
+void expect_close(const torch::Tensor& got, const torch::Tensor& want, const std::string& what,
+                  double tol = 2e-6) {
   ASSERT_EQ(got.sizes(), want.sizes()) << what;
   const double err = (got.to(torch::kDouble) - want).abs().max().item<double>();
-  EXPECT_LT(err, 2e-6) << what;
+  EXPECT_LT(err, tol) << what;
 }
 
 TransformerLM model_for(const nlohmann::json& position) {
@@ -129,7 +132,7 @@ TEST(AttentionCapture, PooledChunksEqualThePoolingOfTheFullMap) {
           expect_close(c.mean, ref.mean, label + " mean");
           expect_close(c.max, ref.max, label + " max");
           expect_close(c.distance, ref.distance, label + " distance");
-          expect_close(c.entropy, ref.entropy, label + " entropy");
+          expect_close(c.entropy, ref.entropy, label + " entropy", 1e-5);
           expect_close(c.sink, ref.sink, label + " sink");
           EXPECT_NEAR(c.sink_mass, (P.narrow(2, 0, 3).sum() / (2.0 * T)).item<double>(), 1e-6)
               << label;
