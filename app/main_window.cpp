@@ -552,7 +552,17 @@ void MainWindow::screenshotWhenReady(const QString& path, const QString& tab, bo
     QString err;
     auto shoot = [&](int index, const QString& file) {
       tabs_->setCurrentIndex(index);
-      if (auto* t = qobject_cast<PlotTab*>(tabs_->widget(index))) t->redrawNow();
+      if (auto* t = qobject_cast<PlotTab*>(tabs_->widget(index))) {
+        t->redrawNow();
+        // Blobs the redraw asked for arrive from the follower thread within a few polls.
+        QElapsedTimer wait;
+        wait.start();
+        while (t->waitingForData() && wait.elapsed() < 5000) {
+          QApplication::processEvents(QEventLoop::AllEvents, 50);
+          QThread::msleep(10);
+        }
+        t->redrawNow();
+      }
       QApplication::processEvents();
       if (!grab().save(file)) err = "cannot write " + file;
     };

@@ -142,6 +142,7 @@ AttentionTab::AttentionTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
 }
 
 void AttentionTab::setRun(qint64 run) {
+  user_picked_run_ = true;
   if (run == run_) return;
   run_ = run;
   frame_ = -1;
@@ -242,8 +243,21 @@ void AttentionTab::syncRunBox(const std::vector<int64_t>& runs) {
     const auto* s = cache()->summary(r);
     run_box_->addItem(runLabel(r, s ? s->run.name : std::string()), QVariant::fromValue<qlonglong>(r));
   }
-  if (std::find(runs.begin(), runs.end(), run_) == runs.end()) {
-    run_ = runs.empty() ? -1 : runs.front();
+  // Until the user picks one, show the first selected run that has captures (a selection often
+  // mixes runs with and without them).
+  int64_t preferred = runs.empty() ? -1 : runs.front();
+  for (int64_t r : runs) {
+    const RunDetail* d = cache()->detail(r);
+    if (d && std::any_of(d->artifact_steps.begin(), d->artifact_steps.end(),
+                         [](const auto& kv) { return kv.first.rfind("attention/", 0) == 0; })) {
+      preferred = r;
+      break;
+    }
+  }
+  const bool gone = std::find(runs.begin(), runs.end(), run_) == runs.end();
+  if (gone || (!user_picked_run_ && run_ != preferred)) {
+    if (gone) user_picked_run_ = false;
+    run_ = preferred;
     frame_ = -1;
     follow_latest_ = true;
   }

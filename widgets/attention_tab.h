@@ -45,6 +45,7 @@ class AttentionTab : public PlotTab {
   QString tileText(int64_t length, int i, int j) const;
   QString hoverText() const { return hover_->text(); }
   bool playing() const { return play_timer_.isActive(); }
+  bool waitingForData() const override { return !complete_; }
 
   static constexpr int kPlayMs = 600;
 
@@ -69,6 +70,7 @@ class AttentionTab : public PlotTab {
   void tick();
 
   qint64 run_ = -1;
+  bool user_picked_run_ = false;  // from the run box; otherwise the first run with captures
   int layer_ = -1;
   int head_ = -1;
   QString kind_ = "mean";

@@ -23,6 +23,8 @@ class PlotTab : public QWidget {
   virtual QList<PlotView*> plots() const = 0;
   // Redraws at once (screenshots, benchmarks); normal updates go through the timer.
   void redrawNow();
+  // Whether what is on screen still waits for data the tab has asked for (screenshots wait).
+  virtual bool waitingForData() const { return false; }
 
   static constexpr int kCoalesceMs = 30;
 

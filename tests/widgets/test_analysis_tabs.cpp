@@ -436,6 +436,21 @@ TEST(AttentionTab, EmptyStateExplainsHowToCapture) {
   shoot(tab, "attention-empty");
 }
 
+TEST(AttentionTab, ShowsTheFirstSelectedRunWithCapturesUntilOneIsPicked) {
+  DataCache cache;
+  fixture::load(cache, {fixture::run(9, "plain", json::object()), fixture::run(7, "yarn-capture", json::object())});
+  fixture::details(cache, 9, {}, {});
+  fixture::details(cache, 7, fixture::attentionEvals(), fixture::attentionFixture());
+  AttentionTab tab(&cache);
+  tab.setSelection({9, 7});
+  tab.redrawNow();
+  EXPECT_EQ(tab.run(), 7);
+  tab.setRun(9);  // the user's pick is kept
+  tab.setSelection({9, 7});
+  tab.redrawNow();
+  EXPECT_EQ(tab.run(), 9);
+}
+
 // ---------------------------------------------------------------- retrieval
 
 
