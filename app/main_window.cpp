@@ -483,7 +483,7 @@ void MainWindow::offerQuickstartStudy() {
       "<b>This store is empty.</b> Start with the <b>quickstart study</b>: pre-train a small RoPE model "
       "(4 layers, d_model 256) at 128 tokens on the built-in corpus, then fine-tune it with " +
           quickstartStudyMethods().join(", ") +
-          " and evaluate each at 128–1024 tokens. About 8 minutes on 2 cores; the plots fill in as it runs.",
+          " and evaluate each at 128–1024 tokens. About 6 minutes on 2 cores; the plots fill in as it runs.",
       "Run the quickstart study", [this] {
         StudyPlan plan;
         plan.name = "quickstart";
