@@ -37,7 +37,10 @@ QSharedPointer<QCPAxisTickerText> textTicker(const std::vector<double>& values, 
 
 }  // namespace
 
-QString RetrievalTab::fillHint(const QString& task) { return QString("ctxlab-cli retrieval --run N --task %1").arg(task); }
+QString RetrievalTab::fillHint(const QString& task, bool grid) {
+  const QString depths = grid && task == "passkey" ? " --depths 0,0.25,0.5,0.75,1" : "";
+  return QString("Run `ctxlab-cli %1 --run N%2`, or request \"%1\" in a config's eval section.").arg(task, depths);
+}
 
 RetrievalTab::RetrievalTab(DataCache* cache, QWidget* parent) : PlotTab(cache, parent) {
   auto* bar = new QHBoxLayout;
@@ -168,7 +171,7 @@ void RetrievalTab::drawPasskey(const std::vector<int64_t>& runs) {
   passkey_->legend->setVisible(any);
   passkey_->setEmptyMessage(any ? QString()
                             : runs.empty() ? QString("Select runs to see their retrieval results")
-                                           : "No passkey results for the selected runs.\nRun `" + fillHint("passkey") + "`");
+                                           : "No passkey results for the selected runs.\n" + fillHint("passkey"));
   passkey_->fitAndReplot();
   passkey_->yAxis->setRange(-0.03, 1.05);
   passkey_->replot();
@@ -198,7 +201,7 @@ void RetrievalTab::drawKv(const std::vector<int64_t>& runs) {
   kv_->legend->setVisible(any);
   kv_->setEmptyMessage(any ? QString()
                        : runs.empty() ? QString()
-                                      : "No key-value retrieval results.\nRun `" + fillHint("kvretrieval") + "`");
+                                      : "No key-value retrieval results.\n" + fillHint("kvretrieval"));
   kv_->fitAndReplot();
   kv_->xAxis->setRange(-0.03, 1.03);
   kv_->yAxis->setRange(-0.03, 1.05);
@@ -219,9 +222,7 @@ void RetrievalTab::drawGrids(const std::vector<int64_t>& runs) {
   row_->scale()->setDataRange(QCPRange(0, 1));
   if (grids_.empty()) {
     grid_->setEmptyMessage(runs.empty() ? QString()
-                                        : QString("No %1 depth grid for the selected runs.\nRun `%2`%3")
-                                              .arg(depth_task_, fillHint(depth_task_),
-                                                   depth_task_ == "passkey" ? QString(" with --depths") : QString()));
+                                        : QString("No %1 depth grid for the selected runs.\n%2").arg(depth_task_, fillHint(depth_task_, true)));
     grid_->replot();
     return;
   }

@@ -26,8 +26,8 @@ class RetrievalTab : public PlotTab {
   // Every retrieval result of the selected runs, one row each.
   QString csv() const;
 
-  // The verb that records these results, for the empty states.
-  static QString fillHint(const QString& task);
+  // For the empty states: how to get results of `task` (a passkey depth grid needs --depths).
+  static QString fillHint(const QString& task, bool grid = false);
 
  protected:
   void redraw() override;

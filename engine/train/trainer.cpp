@@ -203,6 +203,9 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
       throw ConfigError("init.run_named: no finished run named '" + cfg.init.run_name + "' in " +
                         db.path() + " (train its preset first)");
   }
+  // A device that is not there fails before the corpus is read (a large built-in corpus takes
+  // tens of seconds to generate).
+  resolve_device(cfg.train.device);
   Preflight p;
   p.split = std::make_shared<const data::Split>(load_split(cfg));
   if (p.split->train.empty())

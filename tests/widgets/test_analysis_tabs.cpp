@@ -529,9 +529,9 @@ TEST(RetrievalTab, EmptyStateNamesTheVerb) {
   RetrievalTab tab(&cache);
   tab.setSelection({4});
   tab.redrawNow();
-  EXPECT_TRUE(visibleMessages(tab.plots()[0]).contains("ctxlab-cli retrieval --run N --task passkey"));
-  EXPECT_TRUE(visibleMessages(tab.plots()[1]).contains("--task needle"));
-  EXPECT_TRUE(visibleMessages(tab.plots()[2]).contains("--task kvretrieval"));
+  EXPECT_TRUE(visibleMessages(tab.plots()[0]).contains("ctxlab-cli passkey --run N"));
+  EXPECT_TRUE(visibleMessages(tab.plots()[1]).contains("ctxlab-cli needle --run N"));
+  EXPECT_TRUE(visibleMessages(tab.plots()[2]).contains("ctxlab-cli kvretrieval --run N"));
 }
 
 // ---------------------------------------------------------------- screenshots
