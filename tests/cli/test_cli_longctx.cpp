@@ -182,9 +182,10 @@ TEST(CliLongContext, BadInputIsNamedAndStoresNothing) {
 // at an in-distribution length far above chance (1e-5 for an exact 5-digit match). The recipe is
 // the passkey-base preset: a retrieval-dense builtin:longrange (facts only, recalled 24-64 tokens
 // later) and 82M training tokens. On the default corpus no configuration we tried (up to 49M
-// tokens, 2-6 layers) retrieved anything. The circuit forms abruptly and not for every seed (seed
-// 1 reached 10-15 of 50 in three of four GPU runs, seed 2 none in 12k steps), so the bar is 3 of
-// 50, still 6000x chance. Two minutes on one H200, hours on 2 CPU cores: CUDA only.
+// tokens, 2-6 layers) retrieved anything. The circuit forms abruptly: with 2 layers it formed for
+// seed 1 only (10-15 of 50) and not for seeds 2 and 3; with 3 layers seeds 2 and 3 reached 18 and
+// 16 of 50. The bar is 3 of 50, still 6000x chance. About three minutes on one H200, hours on 2
+// CPU cores: CUDA only.
 TEST(CliLongContext, PasskeyBaseRetrievesAboveChanceOnCuda) {
   auto p = dir() / "passkey-base.db";
   for (auto s : {"", "-wal", "-shm"}) fs::remove(p.string() + s);
