@@ -39,7 +39,7 @@ QSharedPointer<QCPAxisTickerText> textTicker(const std::vector<double>& values, 
 
 QString RetrievalTab::fillHint(const QString& task, bool grid) {
   const QString depths = grid && task == "passkey" ? " --depths 0,0.25,0.5,0.75,1" : "";
-  return QString("Run `ctxlab-cli %1 --run N%2`, or request \"%1\" in a config's eval section.").arg(task, depths);
+  return QString("Run `ctxlab-cli %1 --run N%2`,\nor request \"%1\" in a config's eval section.").arg(task, depths);
 }
 
 RetrievalTab::RetrievalTab(DataCache* cache, QWidget* parent) : PlotTab(cache, parent) {
