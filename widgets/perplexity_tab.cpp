@@ -82,6 +82,16 @@ QSharedPointer<QCPAxisTicker> pow2_linear_ticker() {
   return t;
 }
 
+void use_pow2_log_ticks(QCPAxis* axis) {
+  auto pow2 = QSharedPointer<QCPAxisTickerLog>::create();
+  pow2->setLogBase(2);
+  pow2->setSubTickCount(0);
+  pow2->setTickCount(10);
+  axis->setTicker(pow2);
+  axis->setNumberFormat("f");
+  axis->setNumberPrecision(0);
+}
+
 void legend_above(PlotView* plot, int columns) {
   auto* inset = plot->axisRect()->insetLayout();
   if (inset->take(plot->legend)) inset->simplify();
@@ -127,13 +137,7 @@ PerplexityTab::PerplexityTab(DataCache* cache, QWidget* parent) : PlotTab(cache,
   plot_->yAxis->setLabel("perplexity");
   plot_->xAxis->setScaleType(QCPAxis::stLogarithmic);
   plot_->yAxis->setScaleType(QCPAxis::stLogarithmic);
-  auto pow2 = QSharedPointer<QCPAxisTickerLog>::create();
-  pow2->setLogBase(2);
-  pow2->setSubTickCount(0);
-  pow2->setTickCount(10);
-  plot_->xAxis->setTicker(pow2);
-  plot_->xAxis->setNumberFormat("f");
-  plot_->xAxis->setNumberPrecision(0);
+  use_pow2_log_ticks(plot_->xAxis);
   plot_->yAxis->setTicker(QSharedPointer<LogTicker125>::create());
   legend_above(plot_);
 

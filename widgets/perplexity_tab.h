@@ -29,6 +29,8 @@ QList<QCPAbstractItem*> add_length_marks(PlotView* plot, const std::vector<Lengt
 // Linear ticks at multiples of a power of two (0, 128, 256, ...): positions and lengths read in
 // the units people train and evaluate at.
 QSharedPointer<QCPAxisTicker> pow2_linear_ticker();
+// Log-scale ticks at powers of two written as integers (128, 256, ...), for length axes.
+void use_pow2_log_ticks(QCPAxis* axis);
 
 // Moves the plot's legend into a row above the plot, entries side by side (wrapping after
 // `columns`): curves and mark labels inside the frame then never hide behind it.

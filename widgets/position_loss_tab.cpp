@@ -167,13 +167,7 @@ void PositionLossTab::redraw() {
   const bool log_x = log_x_->isChecked();
   plot_->xAxis->setScaleType(log_x ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
   if (log_x) {
-    auto pow2 = QSharedPointer<QCPAxisTickerLog>::create();
-    pow2->setLogBase(2);
-    pow2->setSubTickCount(0);
-    pow2->setTickCount(10);
-    plot_->xAxis->setTicker(pow2);
-    plot_->xAxis->setNumberFormat("f");
-    plot_->xAxis->setNumberPrecision(0);
+    use_pow2_log_ticks(plot_->xAxis);
   } else {
     plot_->xAxis->setTicker(pow2_linear_ticker());
     plot_->xAxis->setNumberFormat("gb");

@@ -6,19 +6,12 @@
 
 #include <chrono>
 #include <map>
-#include <sstream>
 
 #include "data/rng.h"
 #include "train/run_config.h"
 
 namespace ctx {
 namespace {
-
-std::string num(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
 
 std::vector<double> depths_of(const RetrievalOptions& opt) {
   if (opt.task == "needle" && opt.depths.empty()) return {0, 20, 40, 60, 80, 100};
@@ -42,7 +35,7 @@ void check_retrieval_request(TransformerLM& model, const RetrievalOptions& opt) 
   const double hi = opt.task == "needle" ? 100.0 : 1.0;
   for (double d : opt.task == "kvretrieval" ? std::vector<double>{} : opt.depths)
     if (!(d >= 0 && d <= hi))
-      throw ConfigError("depth " + num(d) + ": must be in [0, " + num(hi) + "]" +
+      throw ConfigError("depth " + config_number(d) + ": must be in [0, " + config_number(hi) + "]" +
                         (opt.task == "needle" ? " (percent)" : ""));
   const int64_t limit = model->position_scheme().max_position();
   const int64_t min_len = data::min_prompt_length(opt.task);

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <stdexcept>
 
 #include "train/run_config.h"
@@ -24,19 +23,13 @@ std::string to_string(ParamType t) {
 
 namespace {
 
-std::string num(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
-
 void check_range(const ParamSpec& p, double v, const std::string& key) {
   if (!std::isfinite(v)) throw ConfigError(key + ": must be a finite number");
   if (v < p.min || v > p.max) {
-    std::string range = std::isinf(p.max) ? ">= " + num(p.min)
-                        : std::isinf(p.min) ? "<= " + num(p.max)
-                                            : "in [" + num(p.min) + ", " + num(p.max) + "]";
-    throw ConfigError(key + ": must be " + range + " (got " + num(v) + ")");
+    std::string range = std::isinf(p.max) ? ">= " + config_number(p.min)
+                        : std::isinf(p.min) ? "<= " + config_number(p.max)
+                                            : "in [" + config_number(p.min) + ", " + config_number(p.max) + "]";
+    throw ConfigError(key + ": must be " + range + " (got " + config_number(v) + ")");
   }
 }
 

@@ -12,13 +12,13 @@
 #include "methods/registry.h"
 
 namespace ctx {
-namespace {
 
-std::string num(double v) {
+std::string config_number(double v) {
   std::ostringstream s;
   s << v;
   return s.str();
 }
+namespace {
 
 // Reads one JSON object; finish() rejects keys nobody asked for.
 class Section {
@@ -83,8 +83,8 @@ class Section {
 
  private:
   void range(const std::string& k, double v, double lo, double hi) const {
-    if (v < lo) throw ConfigError(key(k) + ": must be >= " + num(lo) + " (got " + num(v) + ")");
-    if (v > hi) throw ConfigError(key(k) + ": must be <= " + num(hi) + " (got " + num(v) + ")");
+    if (v < lo) throw ConfigError(key(k) + ": must be >= " + config_number(lo) + " (got " + config_number(v) + ")");
+    if (v > hi) throw ConfigError(key(k) + ": must be <= " + config_number(hi) + " (got " + config_number(v) + ")");
   }
   const nlohmann::json& j_;
   std::string path_;
@@ -224,7 +224,7 @@ void parse_retrieval(Section& parent, const std::string& task, RetrievalRequest&
     for (size_t i = 0; i < v.size(); ++i) {
       if (!v[i].is_number() || v[i].get<double>() < 0 || v[i].get<double>() > hi)
         throw ConfigError(s.key("depths") + "[" + std::to_string(i) +
-                          "]: must be a number in [0, " + num(hi) + "]" +
+                          "]: must be a number in [0, " + config_number(hi) + "]" +
                           (task == "needle" ? " (percent)" : " (a fraction)") + " (got " +
                           v[i].dump() + ")");
       r.depths.push_back(v[i].get<double>());
@@ -534,7 +534,7 @@ std::string method_label(const RunConfig& c) {
   if (!c.rope_scaling.is_null()) {
     s += "+" + rope_scaling_name(c.rope_scaling);
     if (c.rope_scaling.contains("factor") && c.rope_scaling["factor"].is_number())
-      s += " x" + num(c.rope_scaling["factor"].get<double>());
+      s += " x" + config_number(c.rope_scaling["factor"].get<double>());
   }
   return s + " / " + c.train.positions;
 }

@@ -15,6 +15,9 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A number as config errors quote it: the shortest stream form ("0.5", "1e-05", "8").
+std::string config_number(double v);
+
 struct InitConfig {
   std::string kind = "scratch";  // scratch | run | run_named | checkpoint
   int64_t run = 0;
