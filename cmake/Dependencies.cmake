@@ -23,6 +23,27 @@ else()
   find_package(CLI11 REQUIRED)
 endif()
 
+# Tokenizers: PCRE2 (Unicode-class regexes of byte-level BPE pre-tokenizers; lookahead, which RE2
+# lacks) and SentencePiece (tokenizer.model). Debian: libpcre2-dev, libsentencepiece-dev; the GPU
+# machine: the static PCRE2 and shared SentencePiece in CTXLAB_DEPS_DIR (linked with an rpath).
+find_path(CTXLAB_PCRE2_INCLUDE pcre2.h HINTS ${CTXLAB_DEPS_DIR}/include)
+find_library(CTXLAB_PCRE2_LIB NAMES libpcre2-8.a pcre2-8 HINTS ${CTXLAB_DEPS_DIR}/lib)
+find_path(CTXLAB_SPM_INCLUDE sentencepiece_processor.h HINTS ${CTXLAB_DEPS_DIR}/include)
+find_library(CTXLAB_SPM_LIB NAMES sentencepiece HINTS ${CTXLAB_DEPS_DIR}/lib)
+if(NOT CTXLAB_PCRE2_INCLUDE OR NOT CTXLAB_PCRE2_LIB)
+  message(FATAL_ERROR "PCRE2 not found (install libpcre2-dev)")
+endif()
+if(NOT CTXLAB_SPM_INCLUDE OR NOT CTXLAB_SPM_LIB)
+  message(FATAL_ERROR "SentencePiece not found (install libsentencepiece-dev)")
+endif()
+add_library(ctxlab_pcre2 INTERFACE)
+target_include_directories(ctxlab_pcre2 SYSTEM INTERFACE ${CTXLAB_PCRE2_INCLUDE})
+target_link_libraries(ctxlab_pcre2 INTERFACE ${CTXLAB_PCRE2_LIB})
+target_compile_definitions(ctxlab_pcre2 INTERFACE PCRE2_CODE_UNIT_WIDTH=8)
+add_library(ctxlab_sentencepiece INTERFACE)
+target_include_directories(ctxlab_sentencepiece SYSTEM INTERFACE ${CTXLAB_SPM_INCLUDE})
+target_link_libraries(ctxlab_sentencepiece INTERFACE ${CTXLAB_SPM_LIB})
+
 if(CTXLAB_TESTS)
   find_package(GTest QUIET)
   if(NOT GTest_FOUND AND CTXLAB_DEPS_DIR AND EXISTS ${CTXLAB_DEPS_DIR}/lib/libgtest.a)

@@ -56,4 +56,34 @@ std::string ByteTokenizer::token_text(Token t) {
   return std::string{'\\', 'x', kHex[(t >> 4) & 0xF], kHex[t & 0xF]};
 }
 
+namespace {
+
+class ByteTokenizerAdapter : public Tokenizer {
+ public:
+  std::vector<Token> encode(std::string_view text, bool add_special) const override {
+    return ByteTokenizer::encode(text, add_special, false);
+  }
+  std::string decode(const std::vector<Token>& ids, bool /*skip_special: specials never decode*/) const override {
+    return ByteTokenizer::decode(ids);
+  }
+  std::string piece(Token id) const override {
+    if (id < 0 || id >= ByteTokenizer::kVocabSize) return "";
+    if (id < 256) return std::string(1, static_cast<char>(static_cast<unsigned char>(id)));
+    return ByteTokenizer::token_text(id);
+  }
+  std::string token_text(Token id) const override { return ByteTokenizer::token_text(id); }
+  int64_t vocab_size() const override { return ByteTokenizer::kVocabSize; }
+  Token bos_id() const override { return ByteTokenizer::kBos; }
+  Token eos_id() const override { return ByteTokenizer::kEos; }
+  std::string kind() const override { return "byte"; }
+  std::string fingerprint() const override { return "byte-259"; }
+};
+
+}  // namespace
+
+std::shared_ptr<const Tokenizer> byte_tokenizer() {
+  static const auto tok = std::make_shared<const ByteTokenizerAdapter>();
+  return tok;
+}
+
 }  // namespace ctx::data
