@@ -10,7 +10,7 @@
 #include <torch/utils.h>
 
 #include "cli/cli_common.h"
-#include "model/transformer.h"
+#include "model/language_model.h"
 #include "train/runtime.h"
 
 namespace ctx::cli {
@@ -63,7 +63,7 @@ int cmd_bench(const Common& c, const std::string& sizes, int64_t steps, const st
     mc.position = "rope";
     mc.position_params = {{"theta", 10000.0}, {"pairing", "half"}, {"rotary_fraction", 1.0}};
     torch::manual_seed(1);
-    TransformerLM model(mc, nullptr, 259);
+    auto model = make_language_model(mc, nullptr, 259);
     model->to(dev);
     torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(3e-4).weight_decay(0.1));
     auto tok = torch::randint(0, 256, {B, T + 1}, torch::TensorOptions().dtype(torch::kLong)).to(dev);

@@ -15,7 +15,7 @@
 
 #include "cli/cli_common.h"
 #include "eval/attention_capture.h"
-#include "model/transformer.h"
+#include "model/language_model.h"
 #include "train/runtime.h"
 
 namespace ctx::cli {
@@ -102,7 +102,7 @@ int cmd_bench_attention(const Common& c, const std::string& lengths_csv, int64_t
   const auto lengths = lengths_csv.empty() ? std::vector<int64_t>{128, 256, 512, 1024}
                                            : parse_lengths(lengths_csv, "--lengths");
   torch::manual_seed(1);
-  TransformerLM model(mc, nullptr, 259);
+  auto model = make_language_model(mc, nullptr, 259);
   model->eval();
   torch::NoGradGuard ng;
   CaptureOptions o;

@@ -28,7 +28,7 @@ struct Row {
 struct Contender {
   std::string label;
   RunConfig cfg;
-  TransformerLM model{nullptr};
+  LanguageModel model{nullptr};
   std::unique_ptr<torch::optim::AdamW> opt;
   std::unique_ptr<PositionSampler> sampler;
   LayerMemory memory;

@@ -9,7 +9,7 @@
 #include "data/corpus.h"
 #include "store/run_store.h"
 #include "train/checkpoint.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 using namespace ctx;
 

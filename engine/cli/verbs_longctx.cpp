@@ -20,7 +20,7 @@ namespace {
 
 struct LoadedRun {
   RunConfig cfg;
-  TransformerLM model{nullptr};
+  LanguageModel model{nullptr};
   int64_t step = 0;
   torch::Device device = torch::kCPU;
 };

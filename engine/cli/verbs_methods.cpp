@@ -12,7 +12,7 @@
 #include "model/rope.h"
 #include "store/run_store.h"
 #include "train/checkpoint.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 #include "train/trainer.h"
 
 namespace ctx::cli {

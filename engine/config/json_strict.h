@@ -5,13 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace ctx {
 
@@ -39,7 +38,8 @@ inline std::string clean_message(std::string msg) {
 }  // namespace json_detail
 
 // Parses `text` strictly. `what` names the source in errors. `max_depth` bounds nesting.
-inline nlohmann::json parse_json_strict(std::string_view text, const std::string& what, int max_depth = 64) {
+inline nlohmann::json parse_json_strict(std::string_view text, const std::string& what,
+                                        int max_depth = 64) {
   using Event = nlohmann::json::parse_event_t;
   std::vector<std::set<std::string>> keys;
   std::string problem;
@@ -63,9 +63,10 @@ inline nlohmann::json parse_json_strict(std::string_view text, const std::string
   try {
     j = nlohmann::json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/true);
   } catch (const nlohmann::json::exception& e) {
-    if (problem.empty()) throw JsonError(what + ": invalid JSON: " + json_detail::clean_message(e.what()));
+    if (problem.empty())
+      throw JsonError(what + ": not valid JSON: " + json_detail::clean_message(e.what()));
   }
-  if (!problem.empty()) throw JsonError(what + ": invalid JSON: " + problem);
+  if (!problem.empty()) throw JsonError(what + ": not valid JSON: " + problem);
   return j;
 }
 

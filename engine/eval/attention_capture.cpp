@@ -10,7 +10,7 @@
 #include <limits>
 #include <set>
 
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace ctx {
 namespace {
@@ -157,7 +157,7 @@ LayerCapture end_pooling(PoolAccumulator& acc) {
   return c;
 }
 
-void check_capture_request(TransformerLM& model, const std::vector<int64_t>& lengths,
+void check_capture_request(LanguageModel& model, const std::vector<int64_t>& lengths,
                            int64_t probe_tokens, const CaptureOptions& opt,
                            const std::string& probe_name) {
   const int64_t layers = model->layer_count(), heads = model->config().heads;
@@ -185,7 +185,7 @@ void check_capture_request(TransformerLM& model, const std::vector<int64_t>& len
   }
 }
 
-LengthCapture capture_attention(TransformerLM& model, const std::vector<data::Token>& probe,
+LengthCapture capture_attention(LanguageModel& model, const std::vector<data::Token>& probe,
                                 int64_t length, const CaptureOptions& opt,
                                 const torch::Device& device) {
   std::vector<int64_t> layers = opt.layers;
@@ -215,7 +215,7 @@ LengthCapture capture_attention(TransformerLM& model, const std::vector<data::To
   const int64_t T = length;
   model->visit_attention(
       tokens, positions, layers,
-      [&](int64_t layer, const BlockImpl::AttentionInputs& in) {
+      [&](int64_t layer, const AttentionInputs& in) {
         auto q = in.q[0].index_select(0, head_idx),
              k = in.k[0].index_select(0, head_idx);  // [H, T, Dh]
         torch::Tensor bias;

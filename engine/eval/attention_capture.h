@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "data/tokenizer.h"
-#include "model/transformer.h"
+#include "model/language_model.h"
 #include "store/run_store.h"
 
 namespace ctx {
@@ -46,12 +46,12 @@ struct LengthCapture {
 
 // Raises ConfigError (one line naming the value) when a layer or head does not exist, the probe
 // is shorter than a length, or a length is past what the position scheme accepts.
-void check_capture_request(TransformerLM& model, const std::vector<int64_t>& lengths,
+void check_capture_request(LanguageModel& model, const std::vector<int64_t>& lengths,
                            int64_t probe_tokens, const CaptureOptions& opt,
                            const std::string& probe_name);
 
 // Captures the first `length` tokens of `probe` (positions 0..length-1).
-LengthCapture capture_attention(TransformerLM& model, const std::vector<data::Token>& probe,
+LengthCapture capture_attention(LanguageModel& model, const std::vector<data::Token>& probe,
                                 int64_t length, const CaptureOptions& opt,
                                 const torch::Device& device);
 

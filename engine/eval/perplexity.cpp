@@ -37,7 +37,7 @@ std::vector<EvalWindow> plan_windows(const std::vector<std::vector<data::Token>>
   return out;
 }
 
-PplResult evaluate_perplexity(TransformerLM& model, const std::vector<data::Document>& docs, const PplOptions& opt,
+PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Document>& docs, const PplOptions& opt,
                               const torch::Device& device) {
   const auto t0 = std::chrono::steady_clock::now();
   PplResult r;

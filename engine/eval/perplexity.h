@@ -6,8 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "config/eval_results.h"
 #include "data/corpus.h"
-#include "model/transformer.h"
+#include "model/language_model.h"
 
 namespace ctx {
 
@@ -22,18 +23,6 @@ struct PplOptions {
   bool memory = false;
 };
 
-struct PplResult {
-  int64_t length = 0;
-  std::string mode;
-  double loss = 0;  // mean nats per scored token
-  double ppl = 0;
-  int64_t tokens = 0;   // scored tokens
-  int64_t windows = 0;
-  bool packed = false;  // no document was long enough: documents were joined with BOS
-  std::vector<float> position_loss;   // [length]: mean loss at each window position (NaN if unscored)
-  std::vector<int64_t> position_count;
-  double seconds = 0;
-};
 
 // One window of a document: `length`+1 tokens starting at `start`, scoring positions >= `score_from`.
 struct EvalWindow {
@@ -46,7 +35,7 @@ struct EvalWindow {
 // whose first window scores everything and each later one only its last `stride` (new) tokens.
 std::vector<EvalWindow> plan_windows(const std::vector<std::vector<data::Token>>& docs, const PplOptions& opt);
 
-PplResult evaluate_perplexity(TransformerLM& model, const std::vector<data::Document>& docs, const PplOptions& opt,
+PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Document>& docs, const PplOptions& opt,
                               const torch::Device& device);
 
 }  // namespace ctx

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "data/rng.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace ctx {
 namespace {
@@ -21,7 +21,7 @@ std::vector<double> depths_of(const RetrievalOptions& opt) {
 
 }  // namespace
 
-void check_retrieval_request(TransformerLM& model, const RetrievalOptions& opt) {
+void check_retrieval_request(LanguageModel& model, const RetrievalOptions& opt) {
   if (opt.task != "passkey" && opt.task != "needle" && opt.task != "kvretrieval")
     throw ConfigError("task '" + opt.task + "': unknown (passkey, needle or kvretrieval)");
   if (opt.lengths.empty()) throw ConfigError(opt.task + ": no lengths given");
@@ -51,7 +51,7 @@ void check_retrieval_request(TransformerLM& model, const RetrievalOptions& opt) 
 }
 
 std::vector<std::vector<data::Token>> greedy_decode(
-    TransformerLM& model, const std::vector<std::vector<data::Token>>& prompts, int64_t new_tokens,
+    LanguageModel& model, const std::vector<std::vector<data::Token>>& prompts, int64_t new_tokens,
     const torch::Device& device) {
   const int64_t B = static_cast<int64_t>(prompts.size()),
                 P = static_cast<int64_t>(prompts.front().size());
@@ -71,7 +71,7 @@ std::vector<std::vector<data::Token>> greedy_decode(
   return out;
 }
 
-RetrievalResult run_retrieval(TransformerLM& model, const data::Filler& filler,
+RetrievalResult run_retrieval(LanguageModel& model, const data::Filler& filler,
                               const RetrievalOptions& opt, const torch::Device& device) {
   check_retrieval_request(model, opt);
   const auto t0 = std::chrono::steady_clock::now();

@@ -7,8 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "config/eval_results.h"
 #include "data/retrieval_tasks.h"
-#include "model/transformer.h"
+#include "model/language_model.h"
 #include "store/run_store.h"
 
 namespace ctx {
@@ -26,41 +27,17 @@ struct RetrievalOptions {
   int64_t batch_size = 8;
 };
 
-struct RetrievalExample {
-  std::string expected, got;
-};
-
-struct RetrievalCell {
-  int64_t length = 0;
-  double y = 0;  // passkey: depth fraction or -1; needle: depth percent; kvretrieval: bin centre
-  int64_t trials = 0, correct = 0;
-  double accuracy() const {
-    return trials ? static_cast<double>(correct) / static_cast<double>(trials) : 0.0;
-  }
-  double mean_depth = 0;                   // realised depth (fraction) or relative pair position
-  double mean_pairs = 0;                   // kvretrieval
-  std::vector<RetrievalExample> examples;  // the first few outputs
-};
-
-struct RetrievalResult {
-  std::string task;
-  std::vector<RetrievalCell> cells;
-  double seconds = 0;
-  std::string filler;
-  uint64_t seed = 0;
-};
-
 // Raises ConfigError naming the value: unknown task, a length below the prompt's minimum or past
 // the position scheme's table, depths out of range, trials/bins < 1.
-void check_retrieval_request(TransformerLM& model, const RetrievalOptions& opt);
+void check_retrieval_request(LanguageModel& model, const RetrievalOptions& opt);
 
-RetrievalResult run_retrieval(TransformerLM& model, const data::Filler& filler,
+RetrievalResult run_retrieval(LanguageModel& model, const data::Filler& filler,
                               const RetrievalOptions& opt, const torch::Device& device);
 
 // Greedy continuation of equally long prompts: `new_tokens` tokens each, one full forward pass per
 // token (answers are a few bytes; positions 0..n-1 every time, so dynamic scalings see the length).
 std::vector<std::vector<data::Token>> greedy_decode(
-    TransformerLM& model, const std::vector<std::vector<data::Token>>& prompts, int64_t new_tokens,
+    LanguageModel& model, const std::vector<std::vector<data::Token>>& prompts, int64_t new_tokens,
     const torch::Device& device);
 
 // Eval records task (passkey | needle | kvretrieval), mode "greedy", x = length, y as in the cell,

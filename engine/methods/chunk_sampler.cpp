@@ -7,7 +7,7 @@
 #include <map>
 
 #include "methods/registry.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace ctx {
 namespace {

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "methods/registry.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace ctx {
 namespace {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace ctx {
 

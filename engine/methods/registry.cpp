@@ -1,7 +1,7 @@
 // The list of registered methods and lookups over it.
 #include "methods/registry.h"
 
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace ctx {
 

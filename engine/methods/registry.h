@@ -13,7 +13,7 @@
 #include "methods/param_spec.h"
 #include "methods/rope_scaling.h"
 #include "methods/sampler.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace ctx {
 

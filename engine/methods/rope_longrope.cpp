@@ -4,7 +4,7 @@
 #include <string>
 
 #include "methods/registry.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace ctx {
 

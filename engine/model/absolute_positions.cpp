@@ -1,13 +1,7 @@
-// Learned and sinusoidal absolute positions, plus the scheme factory.
+// Learned and sinusoidal absolute positions.
 #include "model/absolute_positions.h"
 
 #include <cmath>
-
-#include "model/alibi_positions.h"
-#include "model/irpe_positions.h"
-#include "model/relative_positions.h"
-#include "model/pia_positions.h"
-#include "model/rope.h"
 
 namespace ctx {
 
@@ -72,27 +66,5 @@ torch::Tensor sinusoidal_table(const torch::Tensor& positions, int64_t d, double
 }
 
 void SinusoidalPositions::prepare(const torch::Tensor& positions) { pe_ = sinusoidal_table(positions, d_, base_); }
-
-namespace {
-class NoPositions : public PositionScheme {};
-}  // namespace
-
-std::shared_ptr<PositionScheme> make_position_scheme(const ModelConfig& model, const nlohmann::json& rope_scaling) {
-  if (model.position == "rope") return std::make_shared<RopeScheme>(model, rope_scaling);
-  if (model.position == "learned")
-    return std::make_shared<LearnedPositions>(model.max_positions, model.d_model,
-                                              model.position_params.value("init_interpolation", "stretch"),
-                                              model.position_params.value("pad", "repeat"));
-  if (model.position == "sinusoidal")
-    return std::make_shared<SinusoidalPositions>(model.d_model, model.position_params.at("base").get<double>());
-  if (model.position == "nope") return std::make_shared<NoPositions>();
-  if (model.position == "pia")
-    return std::make_shared<PiaPositions>(model.d_model, model.position_params.at("base").get<double>(),
-                                          model.position_params.at("cache").get<bool>());
-  if (model.position == "alibi") return std::make_shared<AlibiPositions>(model);
-  if (model.position == "relative") return std::make_shared<RelativePositions>(model);
-  if (model.position == "irpe") return std::make_shared<IrpePositions>(model, rope_scaling);
-  throw ConfigError("model.position.type: no model implementation for '" + model.position + "'");
-}
 
 }  // namespace ctx

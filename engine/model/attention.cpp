@@ -1,7 +1,9 @@
 // Attention kernels behind one signature; both LibTorch 1.13 (Debian) and 2.x (GPU machine) build.
 #include "model/attention.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include <torch/version.h>
 #if TORCH_VERSION_MAJOR >= 2
@@ -53,6 +55,19 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
 #else
   return std::get<0>(at::_scaled_dot_product_attention(q, k, v, {}, 0.0, false, causal));
 #endif
+}
+
+torch::Tensor attend_chunked(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                             const torch::Tensor& bias, int64_t chunk) {
+  const int64_t T = q.size(2);
+  std::vector<torch::Tensor> parts;
+  for (int64_t r0 = 0; r0 < T; r0 += chunk) {
+    const int64_t r1 = std::min(T, r0 + chunk);
+    // Keys after r1 are all in the future of these rows: attend aligns the rows to the last keys.
+    auto b = bias.defined() ? bias.narrow(-2, r0, r1 - r0).narrow(-1, 0, r1) : bias;
+    parts.push_back(attend(q.narrow(2, r0, r1 - r0), k.narrow(2, 0, r1), v.narrow(2, 0, r1), b, true));
+  }
+  return parts.size() == 1 ? parts[0] : torch::cat(parts, 2);
 }
 
 }  // namespace ctx

@@ -12,6 +12,12 @@ namespace ctx {
 torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                      const torch::Tensor& bias, bool causal);
 
+// Causal attention with the queries taken `chunk` rows at a time against the keys before them, so
+// at most [B, H, chunk, Tk] scores exist at once (long sequences, logit-bias schemes on a CPU).
+// q, k, v [B, H, T, Dh] (Tq == Tk); bias as for attend.
+torch::Tensor attend_chunked(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                             const torch::Tensor& bias, int64_t chunk);
+
 // Explicit path that also returns the probabilities [B, H, Tq, Tk] (attention capture, tests).
 std::pair<torch::Tensor, torch::Tensor> attend_explicit(const torch::Tensor& q, const torch::Tensor& k,
                                                         const torch::Tensor& v, const torch::Tensor& bias,

@@ -15,7 +15,7 @@ class PiaPositions : public PositionScheme {
   // Queries take ids M + p (M cached states before the window); keys 0..M-1 then M + p.
   std::pair<torch::Tensor, torch::Tensor> qk_inputs(const torch::Tensor& h, const torch::Tensor& hk,
                                                     int64_t layer) override;
-  bool uses_cache() const { return cache_; }
+  bool caches_previous_window() const override { return cache_; }
   nlohmann::json describe() const override { return {{"type", "pia"}, {"base", base_}, {"cache", cache_}}; }
 
  private:

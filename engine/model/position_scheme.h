@@ -6,12 +6,13 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace ctx {
 
@@ -35,6 +36,9 @@ class PositionScheme : public torch::nn::Module {
   }
   // Whether q/k inputs differ from the value input (the blocks then project them separately).
   virtual bool infuses_qk() const { return false; }
+  // Whether the model attends over the previous window's cached states (Shortformer's cache): the
+  // trainer and evaluation then feed consecutive windows with a LayerMemory.
+  virtual bool caches_previous_window() const { return false; }
   // Applied to q, k [B, H, T, Dh] in every layer (rotary schemes).
   virtual void rotate(torch::Tensor& /*q*/, torch::Tensor& /*k*/, int64_t /*layer*/) {}
   // Additive attention-logit bias [B|1, H|1, Tq, Tk] or an undefined tensor.
@@ -51,6 +55,15 @@ class PositionScheme : public torch::nn::Module {
   virtual nlohmann::json describe() const { return nlohmann::json::object(); }
 };
 
+// Builds model.position's scheme through the registry in position_registry.cpp.
 std::shared_ptr<PositionScheme> make_position_scheme(const ModelConfig& model, const nlohmann::json& rope_scaling);
+
+// A scheme implementation by name (the registry's entries; names match the method registry's
+// position entries, which hold their parameters and checks).
+struct PositionSchemeEntry {
+  std::string name;
+  std::shared_ptr<PositionScheme> (*make)(const ModelConfig& model, const nlohmann::json& rope_scaling);
+};
+const std::vector<PositionSchemeEntry>& position_scheme_registry();
 
 }  // namespace ctx

@@ -30,7 +30,7 @@ bool read_nested(torch::serialize::InputArchive& root, const std::string& dotted
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim, int64_t step,
+void save_checkpoint(const std::string& path, LanguageModel& model, torch::optim::AdamW* optim, int64_t step,
                      const std::string& config_json) {
   torch::serialize::OutputArchive root;
   torch::serialize::OutputArchive m;
@@ -77,7 +77,7 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   return info;
 }
 
-CheckpointInfo load_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim,
+CheckpointInfo load_checkpoint(const std::string& path, LanguageModel& model, torch::optim::AdamW* optim,
                                bool allow_new_position_params) {
   auto root = open_archive(path);
   CheckpointInfo info;

@@ -10,7 +10,7 @@
 
 #include <torch/optim/adamw.h>
 
-#include "model/transformer.h"
+#include "model/language_model.h"
 
 namespace ctx {
 
@@ -24,14 +24,14 @@ struct CheckpointInfo {
   std::vector<std::string> fresh;  // position parameters the checkpoint lacked (kept at their init)
 };
 
-void save_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim, int64_t step,
+void save_checkpoint(const std::string& path, LanguageModel& model, torch::optim::AdamW* optim, int64_t step,
                      const std::string& config_json);
 // Loads weights (and optimizer state when `optim` is given). Throws CheckpointError naming the file
 // when it is missing, unreadable, corrupt, or made for a different model shape.
 // With `allow_new_position_params` (initialising a different method from a base run), position
 // parameters the checkpoint lacks keep their own initialisation (CLEX's ODE with its zero down
 // projection, iRPE's zero tables), and a scheme wrapping a base finds "pos.base.X" under "pos.X".
-CheckpointInfo load_checkpoint(const std::string& path, TransformerLM& model, torch::optim::AdamW* optim = nullptr,
+CheckpointInfo load_checkpoint(const std::string& path, LanguageModel& model, torch::optim::AdamW* optim = nullptr,
                                bool allow_new_position_params = false);
 // Reads only the step and config (no model needed).
 CheckpointInfo read_checkpoint_info(const std::string& path);

@@ -25,7 +25,7 @@ std::vector<int64_t> capture_lengths(const RunConfig& c) {
                                           : c.eval.attention_lengths;
 }
 
-void check_training_capture(const RunConfig& c, TransformerLM& model,
+void check_training_capture(const RunConfig& c, LanguageModel& model,
                             const std::vector<data::Document>& validation) {
   if (c.eval.attention_every <= 0) return;
   const auto lengths = capture_lengths(c);
@@ -42,7 +42,7 @@ void check_training_capture(const RunConfig& c, TransformerLM& model,
 }
 
 void capture_training_attention(store::RunStore& db, int64_t run, int64_t step,
-                                TransformerLM& model, const RunConfig& c, const Probe& probe,
+                                LanguageModel& model, const RunConfig& c, const Probe& probe,
                                 const torch::Device& device) {
   CaptureOptions o;
   o.layers = c.eval.attention_layers;
@@ -56,7 +56,7 @@ void capture_training_attention(store::RunStore& db, int64_t run, int64_t step,
 }
 
 std::vector<RetrievalResult> run_requested_retrieval(store::RunStore& db, int64_t run, int64_t step,
-                                                     TransformerLM& model, const RunConfig& c,
+                                                     LanguageModel& model, const RunConfig& c,
                                                      const std::vector<data::Document>& validation,
                                                      const torch::Device& device,
                                                      EventSink& events) {

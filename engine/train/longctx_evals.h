@@ -11,7 +11,7 @@
 #include "eval/retrieval.h"
 #include "store/run_store.h"
 #include "train/events.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace ctx {
 
@@ -29,18 +29,18 @@ std::vector<int64_t> capture_lengths(const RunConfig& c);
 
 // Checks before a run exists that what eval.attention_* asks for can be captured: a probe long
 // enough, lengths the position scheme accepts. Throws DataError / ConfigError.
-void check_training_capture(const RunConfig& c, TransformerLM& model,
+void check_training_capture(const RunConfig& c, LanguageModel& model,
                             const std::vector<data::Document>& validation);
 
 // eval.attention_lengths x eval.attention_layers on the probe, stored at `step`.
 void capture_training_attention(store::RunStore& db, int64_t run, int64_t step,
-                                TransformerLM& model, const RunConfig& c, const Probe& probe,
+                                LanguageModel& model, const RunConfig& c, const Probe& probe,
                                 const torch::Device& device);
 
 // The retrieval sweeps eval.passkey / needle / kvretrieval request, with the validation documents
 // as filler; lengths past the position table are skipped with a warning (as perplexity does).
 std::vector<RetrievalResult> run_requested_retrieval(store::RunStore& db, int64_t run, int64_t step,
-                                                     TransformerLM& model, const RunConfig& c,
+                                                     LanguageModel& model, const RunConfig& c,
                                                      const std::vector<data::Document>& validation,
                                                      const torch::Device& device,
                                                      EventSink& events);

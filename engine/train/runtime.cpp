@@ -10,7 +10,7 @@
 #include <sstream>
 #include <thread>
 
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace ctx {
 

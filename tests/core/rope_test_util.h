@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace rope_test {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "methods/registry.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace samplers_test {
 

@@ -2,7 +2,7 @@
 // params.
 #include <gtest/gtest.h>
 
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 using ctx::ConfigError;
 using ctx::parse_run_config;

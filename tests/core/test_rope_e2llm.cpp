@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "methods/rope_scaling.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 TEST(RopeE2llm, FactorFollowsTheLength) {
   auto cfg = ctx::parse_run_config({{"model", {{"d_model", 32}, {"heads", 4}}},

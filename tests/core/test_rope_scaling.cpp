@@ -5,7 +5,7 @@
 
 #include "methods/registry.h"
 #include "methods/rope_scaling.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 TEST(RopeScaling, BaseFrequenciesByHand) {
   // d = 8, theta = 10000: theta^(-2j/8) = 1, 0.1, 0.01, 0.001.

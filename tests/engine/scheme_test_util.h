@@ -9,8 +9,8 @@
 
 #include <torch/cuda.h>
 
-#include "model/transformer.h"
-#include "train/run_config.h"
+#include "model/language_model.h"
+#include "config/run_config.h"
 
 inline ctx::ModelConfig tiny(const nlohmann::json& position, int64_t heads = 2) {
   return ctx::parse_run_config({{"model", {{"layers", 2}, {"d_model", 32}, {"heads", heads}, {"max_positions", 64},
@@ -24,7 +24,8 @@ inline torch::Tensor ids(int64_t T, float shift = 0) {
 
 inline void expect_cuda_matches_cpu(const ctx::ModelConfig& cfg, const std::string& label) {
   torch::manual_seed(9);
-  ctx::TransformerLM cpu(cfg, nullptr, 259), gpu(cfg, nullptr, 259);
+  auto cpu = ctx::make_language_model(cfg, nullptr, 259);
+  auto gpu = ctx::make_language_model(cfg, nullptr, 259);
   {
     torch::NoGradGuard ng;
     for (auto& t : cpu->position_scheme().parameters()) t.normal_();  // zero-initialised tables too

@@ -9,8 +9,8 @@
 
 #include "model/alibi_positions.h"
 #include "model/attention.h"
-#include "model/transformer.h"
-#include "train/run_config.h"
+#include "model/language_model.h"
+#include "config/run_config.h"
 
 TEST(AlibiPositions, SlopesForEightHeadsAreHalfToOneOver256) {
   const std::vector<double> want = {1 / 2.,  1 / 4.,  1 / 8.,   1 / 16.,
@@ -81,7 +81,7 @@ TEST(AlibiPositions, SlopeScaleMultipliesEverySlope) {
 
 TEST(AlibiPositions, ChangingALaterTokenLeavesEarlierLogitsUnchanged) {
   torch::manual_seed(1);
-  ctx::TransformerLM m(tiny("alibi"), nullptr, 259);
+  auto m = ctx::make_language_model(tiny("alibi"), nullptr, 259);
   torch::NoGradGuard ng;
   auto x = torch::randint(0, 256, {1, 24}, torch::kLong);
   auto y = x.clone();
@@ -93,7 +93,7 @@ TEST(AlibiPositions, ChangingALaterTokenLeavesEarlierLogitsUnchanged) {
 
 TEST(AlibiPositions, LogitsAreInvariantToShiftingEveryId) {
   torch::manual_seed(2);
-  ctx::TransformerLM m(tiny("alibi", 4), nullptr, 259);
+  auto m = ctx::make_language_model(tiny("alibi", 4), nullptr, 259);
   torch::NoGradGuard ng;
   auto x = torch::randint(0, 256, {2, 20}, torch::kLong);
   auto base = m->forward(x, ids(20));
@@ -105,7 +105,7 @@ TEST(AlibiPositions, LogitsAreInvariantToShiftingEveryId) {
 
 TEST(AlibiPositions, ForwardAndBackwardThroughTheModel) {
   torch::manual_seed(3);
-  ctx::TransformerLM m(tiny("alibi", 4), nullptr, 259);
+  auto m = ctx::make_language_model(tiny("alibi", 4), nullptr, 259);
   auto x = torch::randint(0, 256, {2, 16}, torch::kLong);
   auto loss = m->loss(x, ids(16), torch::roll(x, -1, 1));
   loss.backward();

@@ -5,9 +5,9 @@
 #include <filesystem>
 
 #include "model/absolute_positions.h"
-#include "model/transformer.h"
+#include "model/language_model.h"
 #include "train/checkpoint.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 TEST(ApeInterpolation, StretchPutsOriginalRowsOnMultiplesOfK) {
   auto E = torch::tensor({0.f, 10.f, 20.f, 40.f}).unsqueeze(1);  // 4 rows, 1 dim
@@ -34,7 +34,8 @@ TEST(ApeInterpolation, CheckpointOfAShorterTableIsStretchedOnLoad) {
                                                  {"position", "learned"}}}});
   auto big = small;
   big.model.max_positions = 128;
-  ctx::TransformerLM a(small.model, nullptr, 259), b(big.model, nullptr, 259);
+  auto a = ctx::make_language_model(small.model, nullptr, 259);
+  auto b = ctx::make_language_model(big.model, nullptr, 259);
   auto dir = std::filesystem::path(CTXLAB_TEST_TMP) / "ape";
   std::filesystem::create_directories(dir);
   auto path = (dir / "short.pt").string();
@@ -46,7 +47,7 @@ TEST(ApeInterpolation, CheckpointOfAShorterTableIsStretchedOnLoad) {
   EXPECT_TRUE(torch::allclose(tb[6], (ta[1] + ta[2]) / 2));
   // With interpolation off, the shorter table is refused with its shapes named.
   big.model.position_params["init_interpolation"] = "none";
-  ctx::TransformerLM c(big.model, nullptr, 259);
+  auto c = ctx::make_language_model(big.model, nullptr, 259);
   try {
     ctx::load_checkpoint(path, c);
     FAIL();

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "eval/attention_capture.h"
+#include "model/gpt.h"
 #include "scheme_test_util.h"
 
 namespace fs = std::filesystem;
@@ -16,7 +17,7 @@ using namespace ctx;
 namespace {
 
 // The probabilities [H, T, T] of `layer` through the model's explicit path, layer by layer.
-torch::Tensor explicit_map(TransformerLM& m, const torch::Tensor& tokens, int64_t layer) {
+torch::Tensor explicit_map(LanguageModel& m, const torch::Tensor& tokens, int64_t layer) {
   torch::NoGradGuard ng;
   const int64_t T = tokens.size(1);
   auto pos = torch::arange(T, torch::kFloat).unsqueeze(0);
@@ -26,7 +27,7 @@ torch::Tensor explicit_map(TransformerLM& m, const torch::Tensor& tokens, int64_
   auto h = scheme.embed(children["tok"]->as<torch::nn::EmbeddingImpl>()->forward(tokens));
   auto* blocks = children["blocks"]->as<torch::nn::ModuleListImpl>();
   for (int64_t l = 0;; ++l) {
-    auto* b = (*blocks)[static_cast<size_t>(l)]->as<BlockImpl>();
+    auto* b = (*blocks)[static_cast<size_t>(l)]->as<GptBlockImpl>();
     auto [out, probs] = b->forward_with_attention(h, scheme);
     if (l == layer) return probs[0].to(torch::kDouble);
     h = out;
@@ -88,9 +89,9 @@ void expect_close(const torch::Tensor& got, const torch::Tensor& want, const std
   EXPECT_LT(err, tol) << what;
 }
 
-TransformerLM model_for(const nlohmann::json& position) {
+LanguageModel model_for(const nlohmann::json& position) {
   torch::manual_seed(4);
-  TransformerLM m(tiny(position), nullptr, 259);
+  auto m = make_language_model(tiny(position), nullptr, 259);
   torch::NoGradGuard ng;
   for (auto& t : m->position_scheme().parameters())
     t.normal_(0, 0.5);  // zero-initialised tables too
@@ -172,7 +173,7 @@ TEST(AttentionCapture, HeadSubsetAndChunkedForward) {
   auto x = torch::randn({1, T, 32});
   auto pos = torch::arange(T, torch::kFloat).unsqueeze(0);
   auto* block =
-      m->named_children()["blocks"]->as<torch::nn::ModuleListImpl>()->ptr(0)->as<BlockImpl>();
+      m->named_children()["blocks"]->as<torch::nn::ModuleListImpl>()->ptr(0)->as<GptBlockImpl>();
   m->position_scheme().prepare(pos);
   auto full = block->forward(x, m->position_scheme());
   for (int64_t chunk : {1, 7, 29, 100})

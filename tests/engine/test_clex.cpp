@@ -11,8 +11,8 @@
 #include "model/clex_ode.h"
 #include "train/checkpoint.h"
 #include "model/rope.h"
-#include "model/transformer.h"
-#include "train/run_config.h"
+#include "model/language_model.h"
+#include "config/run_config.h"
 
 namespace {
 
@@ -83,7 +83,7 @@ TEST(Clex, ModelLearnsTheOdeThroughPositionsAndEvaluatesPastL0) {
   auto cfg = ctx::parse_run_config({{"model", {{"layers", 1}, {"d_model", 32}, {"heads", 2}, {"max_positions", 16}}},
                                     {"rope_scaling", {{"rope_type", "clex"}, {"max_factor", 4}}}});
   torch::manual_seed(9);
-  ctx::TransformerLM m(cfg.model, cfg.rope_scaling, 259);
+  auto m = ctx::make_language_model(cfg.model, cfg.rope_scaling, 259);
   auto& rope = dynamic_cast<ctx::RopeScheme&>(m->position_scheme());
   ASSERT_TRUE(rope.clex());
   {
@@ -114,7 +114,8 @@ TEST(Clex, FineTuneFromAPlainRopeCheckpointStartsTheOdeAtItsInit) {
   clex.rope_scaling = ctx::parse_run_config({{"model", {{"layers", 1}, {"d_model", 32}, {"heads", 2}, {"max_positions", 16}}},
                                              {"rope_scaling", {{"rope_type", "clex"}, {"max_factor", 4}}}})
                           .rope_scaling;
-  ctx::TransformerLM a(base.model, nullptr, 259), b(clex.model, clex.rope_scaling, 259);
+  auto a = ctx::make_language_model(base.model, nullptr, 259);
+  auto b = ctx::make_language_model(clex.model, clex.rope_scaling, 259);
   auto dir = std::filesystem::path(CTXLAB_TEST_TMP) / "clex";
   std::filesystem::create_directories(dir);
   auto path = (dir / "rope-base.pt").string();
@@ -135,7 +136,7 @@ TEST(Clex, FineTuneFromAPlainRopeCheckpointStartsTheOdeAtItsInit) {
 TEST(Clex, FrequenciesInUseFollowTheTrainedOde) {
   auto cfg = ctx::parse_run_config({{"model", {{"layers", 1}, {"d_model", 32}, {"heads", 2}, {"max_positions", 16}}},
                                     {"rope_scaling", {{"rope_type", "clex"}, {"max_factor", 4}}}});
-  ctx::TransformerLM m(cfg.model, cfg.rope_scaling, 259);
+  auto m = ctx::make_language_model(cfg.model, cfg.rope_scaling, 259);
   auto& rope = dynamic_cast<ctx::RopeScheme&>(m->position_scheme());
   // Untrained (zero down projection): the registry formula (NTK, α = 2t − 1, t = ⌈40/16⌉ = 3).
   auto formula = rope.frequencies(40), used = rope.frequencies_in_use(40);

@@ -7,17 +7,17 @@
 #include <torch/cuda.h>
 #include <torch/optim/adamw.h>
 
-#include "model/transformer.h"
+#include "model/language_model.h"
 #include "train/checkpoint.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 TEST(Cuda, ForwardMatchesCpuAndTrainingStepRuns) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   auto cfg = ctx::parse_run_config({{"model", {{"layers", 2}, {"d_model", 64}, {"heads", 4}}},
                                     {"rope_scaling", {{"rope_type", "linear"}, {"factor", 2}}}});
   torch::manual_seed(5);
-  ctx::TransformerLM cpu(cfg.model, cfg.rope_scaling, 259);
-  ctx::TransformerLM gpu(cfg.model, cfg.rope_scaling, 259);
+  auto cpu = ctx::make_language_model(cfg.model, cfg.rope_scaling, 259);
+  auto gpu = ctx::make_language_model(cfg.model, cfg.rope_scaling, 259);
   {
     torch::NoGradGuard ng;
     auto src = cpu->parameters();
@@ -37,7 +37,7 @@ TEST(Cuda, LossDecreasesOnTheGpu) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   auto cfg = ctx::parse_run_config({{"model", {{"layers", 1}, {"d_model", 32}, {"heads", 2}}}});
   torch::manual_seed(6);
-  ctx::TransformerLM m(cfg.model, nullptr, 259);
+  auto m = ctx::make_language_model(cfg.model, nullptr, 259);
   m->to(torch::kCUDA);
   torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(3e-3));
   auto x = torch::randint(0, 16, {4, 33}, torch::kLong).cuda();
@@ -58,13 +58,13 @@ TEST(Cuda, CheckpointWrittenOnTheGpuLoadsOnTheCpu) {
   auto cfg = ctx::parse_run_config({{"model", {{"layers", 1}, {"d_model", 32}, {"heads", 2}, {"max_positions", 32},
                                                {"position", "learned"}}}});
   torch::manual_seed(7);
-  ctx::TransformerLM gpu(cfg.model, nullptr, 259);
+  auto gpu = ctx::make_language_model(cfg.model, nullptr, 259);
   gpu->to(torch::kCUDA);
   auto dir = std::filesystem::path(CTXLAB_TEST_TMP) / "cuda";
   std::filesystem::create_directories(dir);
   auto path = (dir / "gpu.pt").string();
   ctx::save_checkpoint(path, gpu, nullptr, 3, "{}");
-  ctx::TransformerLM cpu(cfg.model, nullptr, 259);
+  auto cpu = ctx::make_language_model(cfg.model, nullptr, 259);
   ctx::load_checkpoint(path, cpu);
   torch::NoGradGuard ng;
   auto x = torch::randint(0, 256, {1, 16}, torch::kLong);
@@ -73,6 +73,6 @@ TEST(Cuda, CheckpointWrittenOnTheGpuLoadsOnTheCpu) {
   // And into a longer table, which is stretched on the way (segmented training on a GPU base).
   auto big = cfg.model;
   big.max_positions = 128;
-  ctx::TransformerLM wide(big, nullptr, 259);
+  auto wide = ctx::make_language_model(big, nullptr, 259);
   EXPECT_NO_THROW(ctx::load_checkpoint(path, wide, nullptr, true));
 }

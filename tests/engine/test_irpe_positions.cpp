@@ -9,9 +9,9 @@
 #include <cmath>
 
 #include "model/irpe_positions.h"
-#include "model/transformer.h"
+#include "model/language_model.h"
 #include "train/checkpoint.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace {
 
@@ -49,7 +49,7 @@ std::vector<Run> runs(int64_t n, double alpha, double beta, double gamma) {
 
 // Copies the base model's weights into the iRPE model (pos.base.* <- pos.*); only iRPE tables have
 // no source.
-void copy_weights(ctx::TransformerLM& from, ctx::TransformerLM& to) {
+void copy_weights(ctx::LanguageModel& from, ctx::LanguageModel& to) {
   torch::NoGradGuard ng;
   auto src = from->named_parameters();
   for (auto& p : to->named_parameters()) {
@@ -198,9 +198,9 @@ TEST(IrpePositions, ZeroInitialisedModelEqualsItsBase) {
     for (nlohmann::json extra :
          {nlohmann::json{{"on", "qk"}, {"sink_bucket", true}}, nlohmann::json{{"mode", "bias"}}}) {
       torch::manual_seed(7);
-      ctx::TransformerLM plain(tiny(base), nullptr, 259);
+      auto plain = ctx::make_language_model(tiny(base), nullptr, 259);
       extra["base"] = base;
-      ctx::TransformerLM withrpe(tiny(irpe(extra)), nullptr, 259);
+      auto withrpe = ctx::make_language_model(tiny(irpe(extra)), nullptr, 259);
       copy_weights(plain, withrpe);
       torch::NoGradGuard ng;
       auto x = torch::randint(0, 256, {2, 24}, torch::kLong);
@@ -220,7 +220,7 @@ TEST(IrpePositions, ChangingALaterTokenLeavesEarlierLogitsUnchanged) {
   for (nlohmann::json p : {nlohmann::json{{"on", "qk"}, {"base", "rope"}, {"sink_bucket", true}},
                            nlohmann::json{{"mode", "bias"}, {"base", "learned"}}}) {
     torch::manual_seed(1);
-    ctx::TransformerLM m(tiny(irpe(p)), nullptr, 259);
+    auto m = ctx::make_language_model(tiny(irpe(p)), nullptr, 259);
     torch::NoGradGuard ng;
     for (auto& t : m->position_scheme().parameters()) t.normal_();
     auto x = torch::randint(0, 256, {1, 24}, torch::kLong);
@@ -237,7 +237,7 @@ TEST(IrpePositions, LogitsAreInvariantToShiftingEveryId) {
        {nlohmann::json{{"on", "qk"}, {"alpha", 2}, {"beta", 4}, {"gamma", 16}},
         nlohmann::json{{"mode", "bias"}, {"alpha", 2}, {"beta", 4}, {"gamma", 16}}}) {
     torch::manual_seed(2);
-    ctx::TransformerLM m(tiny(irpe(p)), nullptr, 259);
+    auto m = ctx::make_language_model(tiny(irpe(p)), nullptr, 259);
     torch::NoGradGuard ng;
     for (auto& t : m->position_scheme().parameters()) t.normal_();
     auto x = torch::randint(0, 256, {2, 20}, torch::kLong);
@@ -253,7 +253,7 @@ TEST(IrpePositions, ForwardAndBackwardReachTheTables) {
   for (nlohmann::json p : {nlohmann::json{{"on", "qk"}, {"base", "rope"}, {"sink_bucket", true}},
                            nlohmann::json{{"mode", "bias"}, {"base", "learned"}}}) {
     torch::manual_seed(3);
-    ctx::TransformerLM m(tiny(irpe(p)), nullptr, 259);
+    auto m = ctx::make_language_model(tiny(irpe(p)), nullptr, 259);
     auto x = torch::randint(0, 256, {2, 16}, torch::kLong);
     auto loss = m->loss(x, ids(16), torch::roll(x, -1, 1));
     loss.backward();
@@ -295,7 +295,8 @@ TEST(IrpePositions, RegistryRejectsUnsupportedSites) {
 TEST(IrpePositions, TablesRoundTripThroughACheckpoint) {
   auto cfg = tiny(irpe({{"on", "qk"}, {"base", "learned"}, {"sink_bucket", true}}));
   torch::manual_seed(8);
-  ctx::TransformerLM a(cfg, nullptr, 259), b(cfg, nullptr, 259);
+  auto a = ctx::make_language_model(cfg, nullptr, 259);
+  auto b = ctx::make_language_model(cfg, nullptr, 259);
   {
     torch::NoGradGuard ng;
     for (auto& t : a->position_scheme().parameters()) t.normal_();

@@ -8,8 +8,8 @@
 
 #include "eval/perplexity.h"
 #include "model/attention.h"
-#include "model/transformer.h"
-#include "train/run_config.h"
+#include "model/language_model.h"
+#include "config/run_config.h"
 
 namespace {
 
@@ -26,7 +26,7 @@ torch::Tensor ids(int64_t T) { return torch::arange(T, torch::kFloat).unsqueeze(
 TEST(Model, ChangingALaterTokenLeavesEarlierLogitsUnchanged) {
   for (auto pos : {"rope", "learned", "sinusoidal", "nope"}) {
     torch::manual_seed(1);
-    ctx::TransformerLM m(tiny(pos), nullptr, 259);
+    auto m = ctx::make_language_model(tiny(pos), nullptr, 259);
     torch::NoGradGuard ng;
     auto x = torch::randint(0, 256, {1, 24}, torch::kLong);
     auto y = x.clone();
@@ -49,7 +49,7 @@ TEST(Model, FusedAndExplicitAttentionAgree) {
 }
 
 TEST(Model, LearnedPositionsRefuseIdsPastTheTable) {
-  ctx::TransformerLM m(tiny("learned"), nullptr, 259);
+  auto m = ctx::make_language_model(tiny("learned"), nullptr, 259);
   torch::NoGradGuard ng;
   auto x = torch::zeros({1, 4}, torch::kLong);
   EXPECT_NO_THROW(m->forward(x, torch::tensor({60.f, 61.f, 62.f, 63.f}).unsqueeze(0)));
@@ -63,7 +63,7 @@ TEST(Model, LearnedPositionsRefuseIdsPastTheTable) {
 
 TEST(Model, TinyModelOverfitsAShortText) {
   torch::manual_seed(3);
-  ctx::TransformerLM m(tiny(), nullptr, 259);
+  auto m = ctx::make_language_model(tiny(), nullptr, 259);
   const std::string text = "the quick brown fox jumps over the lazy dog; the quick brown fox!";
   std::vector<int64_t> t(text.begin(), text.end());
   auto all = torch::tensor(t).unsqueeze(0);
@@ -123,7 +123,7 @@ TEST(Perplexity, NonOverlappingWindowsTileDocuments) {
 }
 
 TEST(Perplexity, UniformModelScoresTheVocabularySize) {
-  ctx::TransformerLM m(tiny(), nullptr, 259);
+  auto m = ctx::make_language_model(tiny(), nullptr, 259);
   {
     torch::NoGradGuard ng;
     for (auto& p : m->parameters()) p.zero_();  // zero embeddings -> all logits 0 -> uniform

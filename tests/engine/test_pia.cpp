@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "methods/registry.h"
-#include "model/transformer.h"
-#include "train/run_config.h"
+#include "model/language_model.h"
+#include "config/run_config.h"
 
 namespace {
 
@@ -19,7 +19,7 @@ torch::Tensor ids(int64_t from, int64_t T) { return torch::arange(from, from + T
 
 TEST(Pia, PositionsReachOnlyQueriesAndKeys) {
   torch::manual_seed(11);
-  ctx::TransformerLM m(pia_model(), nullptr, 259);
+  auto m = ctx::make_language_model(pia_model(), nullptr, 259);
   torch::NoGradGuard ng;
   auto x = torch::randint(0, 256, {1, 12}, torch::kLong);
   // With position-dependent q/k, shifting the ids changes the output.
@@ -33,7 +33,7 @@ TEST(Pia, PositionsReachOnlyQueriesAndKeys) {
 
 TEST(Pia, CachedWindowEqualsTheSecondHalfOfOnePass) {
   torch::manual_seed(12);
-  ctx::TransformerLM m(pia_model(), nullptr, 259);
+  auto m = ctx::make_language_model(pia_model(), nullptr, 259);
   torch::NoGradGuard ng;
   auto x = torch::randint(0, 256, {2, 16}, torch::kLong);
   auto full = m->forward(x, ids(0, 16).expand({2, 16}));

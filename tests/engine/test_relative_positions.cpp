@@ -8,9 +8,9 @@
 #include <cmath>
 
 #include "model/relative_positions.h"
-#include "model/transformer.h"
+#include "model/language_model.h"
 #include "train/checkpoint.h"
-#include "train/run_config.h"
+#include "config/run_config.h"
 
 namespace {
 
@@ -92,7 +92,7 @@ TEST(RelativePositions, DistancesAtOrBeyondTheClipShareOneRow) {
 TEST(RelativePositions, ChangingALaterTokenLeavesEarlierLogitsUnchanged) {
   for (std::string variant : {"shaw", "key_query"}) {
     torch::manual_seed(1);
-    ctx::TransformerLM m(tiny(rel(variant, 8)), nullptr, 259);
+    auto m = ctx::make_language_model(tiny(rel(variant, 8)), nullptr, 259);
     torch::NoGradGuard ng;
     auto x = torch::randint(0, 256, {1, 24}, torch::kLong);
     auto y = x.clone();
@@ -106,7 +106,7 @@ TEST(RelativePositions, ChangingALaterTokenLeavesEarlierLogitsUnchanged) {
 TEST(RelativePositions, LogitsAreInvariantToShiftingEveryId) {
   for (std::string variant : {"shaw", "key_query"}) {
     torch::manual_seed(2);
-    ctx::TransformerLM m(tiny(rel(variant, 8)), nullptr, 259);
+    auto m = ctx::make_language_model(tiny(rel(variant, 8)), nullptr, 259);
     torch::NoGradGuard ng;
     auto x = torch::randint(0, 256, {2, 20}, torch::kLong);
     auto base = m->forward(x, ids(20));
@@ -119,7 +119,7 @@ TEST(RelativePositions, LogitsAreInvariantToShiftingEveryId) {
 
 TEST(RelativePositions, ForwardAndBackwardReachEveryLayerTable) {
   torch::manual_seed(3);
-  ctx::TransformerLM m(tiny(rel("key_query", 8)), nullptr, 259);
+  auto m = ctx::make_language_model(tiny(rel("key_query", 8)), nullptr, 259);
   auto x = torch::randint(0, 256, {2, 16}, torch::kLong);
   auto loss = m->loss(x, ids(16), torch::roll(x, -1, 1));
   loss.backward();
@@ -137,7 +137,8 @@ TEST(RelativePositions, ForwardAndBackwardReachEveryLayerTable) {
 TEST(RelativePositions, TablesRoundTripThroughACheckpoint) {
   auto cfg = tiny(rel("shaw", 6));
   torch::manual_seed(8);
-  ctx::TransformerLM a(cfg, nullptr, 259), b(cfg, nullptr, 259);
+  auto a = ctx::make_language_model(cfg, nullptr, 259);
+  auto b = ctx::make_language_model(cfg, nullptr, 259);
   const std::string path = std::string(CTXLAB_TEST_TMP) + "/relative_roundtrip.pt";
   ctx::save_checkpoint(path, a, nullptr, 3, "{}");
   ctx::load_checkpoint(path, b);

@@ -14,7 +14,7 @@ using namespace ctx;
 
 namespace {
 
-std::string error_of(TransformerLM& m, const RetrievalOptions& o) {
+std::string error_of(LanguageModel& m, const RetrievalOptions& o) {
   try {
     check_retrieval_request(m, o);
   } catch (const ConfigError& e) {
@@ -34,11 +34,11 @@ data::Filler filler() {
 
 TEST(Retrieval, RequestsAreCheckedBeforeAnyWork) {
   torch::manual_seed(1);
-  TransformerLM learned(tiny("learned"), nullptr, 259);  // 64 rows: too short for any prompt
+  auto learned = make_language_model(tiny("learned"), nullptr, 259);  // 64 rows: too short for any prompt
   RetrievalOptions o;
   o.lengths = {128};
   EXPECT_NE(error_of(learned, o).find("length 128"), std::string::npos);
-  TransformerLM rope(tiny("rope"), nullptr, 259);
+  auto rope = make_language_model(tiny("rope"), nullptr, 259);
   EXPECT_EQ(error_of(rope, o), "");
   o.lengths = {50};
   EXPECT_NE(error_of(rope, o).find("length 50"), std::string::npos);
@@ -52,7 +52,7 @@ TEST(Retrieval, RequestsAreCheckedBeforeAnyWork) {
 
 TEST(Retrieval, SweepsDecodeEveryTrialAndStoreTheirAxes) {
   torch::manual_seed(2);
-  TransformerLM m(tiny("rope"), nullptr, 259);
+  auto m = make_language_model(tiny("rope"), nullptr, 259);
   const auto f = filler();
   RetrievalOptions o;
   o.lengths = {100, 120};

@@ -48,7 +48,7 @@ ctx::TrainRequest request(ctx::store::RunStore& db, int64_t id, const ctx::RunCo
 }
 
 std::map<std::string, torch::Tensor> weights_of(const std::string& ckpt, const ctx::RunConfig& c) {
-  ctx::TransformerLM m(c.model, c.rope_scaling, 259);
+  auto m = ctx::make_language_model(c.model, c.rope_scaling, 259);
   ctx::load_checkpoint(ckpt, m);
   std::map<std::string, torch::Tensor> w;
   for (auto& p : m->named_parameters()) w[p.key()] = p.value().clone();
@@ -60,7 +60,8 @@ std::map<std::string, torch::Tensor> weights_of(const std::string& ckpt, const c
 TEST(Checkpoint, RoundTripGivesIdenticalLogits) {
   auto c = small_config(1);
   torch::manual_seed(4);
-  ctx::TransformerLM a(c.model, nullptr, 259), b(c.model, nullptr, 259);
+  auto a = ctx::make_language_model(c.model, nullptr, 259);
+  auto b = ctx::make_language_model(c.model, nullptr, 259);
   auto path = tmp_path("roundtrip.pt");
   ctx::save_checkpoint(path, a, nullptr, 17, "{\"k\":1}");
   auto info = ctx::load_checkpoint(path, b);
@@ -74,7 +75,7 @@ TEST(Checkpoint, RoundTripGivesIdenticalLogits) {
 
 TEST(Checkpoint, CorruptMissingAndMismatchedFilesGiveOneLineErrors) {
   auto c = small_config(1);
-  ctx::TransformerLM m(c.model, nullptr, 259);
+  auto m = ctx::make_language_model(c.model, nullptr, 259);
   auto bad = tmp_path("corrupt.pt");
   std::ofstream(bad) << "this is not a checkpoint";
   try {
@@ -89,7 +90,7 @@ TEST(Checkpoint, CorruptMissingAndMismatchedFilesGiveOneLineErrors) {
   // A checkpoint of a wider model names the tensor whose shape differs.
   auto wide_cfg = c.model;
   wide_cfg.d_model = 64;
-  ctx::TransformerLM wide(wide_cfg, nullptr, 259);
+  auto wide = ctx::make_language_model(wide_cfg, nullptr, 259);
   auto path = tmp_path("wide.pt");
   ctx::save_checkpoint(path, wide, nullptr, 1, "{}");
   try {
@@ -174,7 +175,7 @@ TEST(Training, EvaluationIsRecordedPerLengthAndMode) {
 TEST(Training, NonFiniteLossStopsTheRunAsDivergedWithItsStep) {
   auto cfg = small_config(5);
   // Start from a checkpoint whose weights are NaN: the very first loss is NaN.
-  ctx::TransformerLM bad(cfg.model, nullptr, 259);
+  auto bad = ctx::make_language_model(cfg.model, nullptr, 259);
   {
     torch::NoGradGuard ng;
     for (auto& p : bad->parameters()) p.fill_(std::numeric_limits<float>::quiet_NaN());

@@ -1,6 +1,8 @@
 // Strict JSON parsing of run configs: each section is read through a reader that knows its keys,
 // so unknown keys, wrong types and out-of-range values fail with the full key path.
-#include "train/run_config.h"
+#include "config/run_config.h"
+
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
@@ -8,10 +10,21 @@
 #include <set>
 #include <sstream>
 
-#include "data/retrieval_tasks.h"
-#include "methods/registry.h"
+#include "config/json_strict.h"
 
 namespace ctx {
+
+const std::vector<std::string>& model_families() {
+  static const std::vector<std::string> names = {"gpt", "llama"};
+  return names;
+}
+
+int64_t ModelConfig::ffn_width() const {
+  if (arch != "llama") return ffn_mult * d_model;
+  if (ffn_hidden > 0) return ffn_hidden;
+  const int64_t w = (8 * d_model + 2) / 3;
+  return (w + 31) / 32 * 32;
+}
 
 std::string config_number(double v) {
   std::ostringstream s;
@@ -83,8 +96,12 @@ class Section {
 
  private:
   void range(const std::string& k, double v, double lo, double hi) const {
-    if (v < lo) throw ConfigError(key(k) + ": must be >= " + config_number(lo) + " (got " + config_number(v) + ")");
-    if (v > hi) throw ConfigError(key(k) + ": must be <= " + config_number(hi) + " (got " + config_number(v) + ")");
+    if (v < lo)
+      throw ConfigError(key(k) + ": must be >= " + config_number(lo) + " (got " + config_number(v) +
+                        ")");
+    if (v > hi)
+      throw ConfigError(key(k) + ": must be <= " + config_number(hi) + " (got " + config_number(v) +
+                        ")");
   }
   const nlohmann::json& j_;
   std::string path_;
@@ -112,16 +129,46 @@ void method_ref(Section& s, const std::string& k, std::string& name, nlohmann::j
 
 void parse_model(const nlohmann::json& j, ModelConfig& m) {
   Section s(j, "model");
+  s.string("arch", m.arch, model_families());
   s.integer("layers", m.layers, 1, 256);
   s.integer("d_model", m.d_model, 8, 65536);
   s.integer("heads", m.heads, 1, 1024);
+  s.integer("kv_heads", m.kv_heads, 0, 1024);
+  s.integer("head_dim", m.head_dim_set, 0, 4096);
   s.integer("ffn_mult", m.ffn_mult, 1, 64);
+  s.integer("ffn_hidden", m.ffn_hidden, 0, 1e6);
+  s.number("norm_eps", m.norm_eps, 0.0, 1.0);
+  s.boolean("qkv_bias", m.qkv_bias);
+  s.boolean("o_bias", m.o_bias);
+  s.boolean("mlp_bias", m.mlp_bias);
+  s.boolean("tie_embeddings", m.tie_embeddings);
+  s.integer("vocab_size", m.vocab_size, 0, 1e8);
+  s.integer("sliding_window", m.sliding_window, 0, 1e9);
   s.integer("max_positions", m.max_positions, 1, 1e9);
   method_ref(s, "position", m.position, m.position_params);
   s.finish();
-  if (m.d_model % m.heads != 0)
+  if (m.head_dim_set == 0 && m.d_model % m.heads != 0)
     throw ConfigError("model.heads: " + std::to_string(m.heads) + " does not divide d_model " +
                       std::to_string(m.d_model));
+  if (m.kv_head_count() > m.heads || m.heads % m.kv_head_count() != 0)
+    throw ConfigError("model.kv_heads: " + std::to_string(m.kv_heads) + " does not divide heads " +
+                      std::to_string(m.heads));
+  if (m.arch == "gpt") {
+    // CtxLab's own family has one shape: say which key needs the llama family.
+    auto only_llama = [](const std::string& key, bool set) {
+      if (set)
+        throw ConfigError("model." + key +
+                          ": the gpt family does not have this (use model.arch llama)");
+    };
+    only_llama("kv_heads", m.kv_heads != 0 && m.kv_heads != m.heads);
+    only_llama("head_dim", m.head_dim_set != 0 && m.head_dim_set * m.heads != m.d_model);
+    only_llama("ffn_hidden", m.ffn_hidden != 0);
+    only_llama("qkv_bias", m.qkv_bias);
+    only_llama("o_bias", m.o_bias);
+    only_llama("mlp_bias", m.mlp_bias);
+    only_llama("tie_embeddings", !m.tie_embeddings);
+    only_llama("sliding_window", m.sliding_window != 0);
+  }
 }
 
 // A list of integers >= lo under `key` (non-empty unless allowed).
@@ -144,6 +191,7 @@ void parse_data(const nlohmann::json& j, DataConfig& d) {
   Section s(j, "data");
   s.string("corpus", d.corpus);
   if (d.corpus.empty()) throw ConfigError("data.corpus: must not be empty");
+  s.string("tokenizer", d.tokenizer);
   s.string("split", d.split, {"file", "blank_lines", "lines"});
   s.number("val_fraction", d.val_fraction, 0.0, 0.9);
   s.integer("builtin_docs", d.builtin_docs, 2, 1e6);
@@ -208,8 +256,8 @@ void parse_retrieval(Section& parent, const std::string& task, RetrievalRequest&
   if (!parent.has(task)) return;
   Section s(parent.raw(task), "eval." + task);
   r.enabled = true;
-  const int64_t min_len = data::min_prompt_length(task);
-  if (s.has("lengths")) r.lengths = int_list(s.raw("lengths"), s.key("lengths"), min_len);
+  // Prompt lengths are checked against the prompt's own length in methods/resolve_config.cpp.
+  if (s.has("lengths")) r.lengths = int_list(s.raw("lengths"), s.key("lengths"), 2);
   s.integer("trials", r.trials, 1, 1e6);
   if (task == "kvretrieval") {
     s.integer("bins", r.bins, 1, 1000);
@@ -298,7 +346,7 @@ void parse_init(Section& top, InitConfig& init) {
   if (v.is_string()) {
     if (v != "scratch")
       throw ConfigError("init: unknown value " + v.dump() +
-                        " (\"scratch\", {\"run\": N} or {\"checkpoint\": PATH})");
+                        " (\"scratch\", {\"run\": N}, {\"checkpoint\": PATH} or {\"hf\": FOLDER})");
     init.kind = "scratch";
     return;
   }
@@ -315,63 +363,21 @@ void parse_init(Section& top, InitConfig& init) {
     s.string("run_named", init.run_name);
     init.kind = "run_named";
   }
+  const char* one_of = "init: give one of \"run\", \"run_named\", \"checkpoint\" or \"hf\"";
   if (s.has("checkpoint")) {
-    if (init.kind != "scratch")
-      throw ConfigError("init: give one of \"run\", \"run_named\" or \"checkpoint\"");
+    if (init.kind != "scratch") throw ConfigError(one_of);
     s.string("checkpoint", init.checkpoint);
     init.kind = "checkpoint";
   }
+  if (s.has("hf")) {
+    if (init.kind != "scratch") throw ConfigError(one_of);
+    s.string("hf", init.hf);
+    if (init.hf.empty()) throw ConfigError("init.hf: must name a Hugging Face model folder");
+    init.kind = "hf";
+  }
   s.finish();
   if (init.kind == "scratch")
-    throw ConfigError("init: an object needs \"run\", \"run_named\" or \"checkpoint\"");
-}
-
-// Resolves method parameters through the registry and runs their checks.
-void resolve_methods(RunConfig& c) {
-  MethodContext ctx;
-  ctx.position = c.model.position;
-  ctx.head_dim = c.model.head_dim();
-  ctx.heads = c.model.heads;
-  ctx.max_positions = c.model.max_positions;
-  ctx.seq_len = c.train.seq_len;
-  for (auto L : c.eval.lengths) ctx.max_eval_length = std::max(ctx.max_eval_length, L);
-
-  const auto* pos = get_method(MethodKind::Position, c.model.position, "model.position.type");
-  c.model.position = pos->name;
-  c.model.position_params = resolve_params(pos->params, c.model.position_params, "model.position");
-  if (pos->validate) {
-    auto err = pos->validate(c.model.position_params, ctx);
-    if (!err.empty()) throw ConfigError("model.position." + err);
-  }
-  if (c.model.position == "rope")
-    ctx.rot_dim = static_cast<int64_t>(static_cast<double>(ctx.head_dim) *
-                                       c.model.position_params["rotary_fraction"].get<double>());
-
-  if (!c.rope_scaling.is_null()) {
-    if (!c.rope_scaling.is_object())
-      throw ConfigError("rope_scaling: must be an object (got " + c.rope_scaling.dump() + ")");
-    const std::string name = rope_scaling_name(c.rope_scaling);
-    const auto* rs = get_method(MethodKind::RopeScaling, name, "rope_scaling.rope_type");
-    if (c.model.position != "rope")
-      throw ConfigError("rope_scaling: '" + name + "' needs model.position rope (the model uses " +
-                        c.model.position + ")");
-    auto params = resolve_params(rs->params, c.rope_scaling, "rope_scaling", {"rope_type", "type"});
-    if (rs->validate) {
-      auto err = rs->validate(params, ctx);
-      if (!err.empty()) throw ConfigError("rope_scaling." + err);
-    }
-    params["rope_type"] = rs->name;
-    c.rope_scaling = params;
-  }
-
-  const auto* smp = get_method(MethodKind::Sampler, c.train.positions, "train.positions.type");
-  c.train.positions = smp->name;
-  c.train.positions_params =
-      resolve_params(smp->params, c.train.positions_params, "train.positions");
-  if (smp->validate) {
-    auto err = smp->validate(c.train.positions_params, ctx);
-    if (!err.empty()) throw ConfigError("train.positions." + err);
-  }
+    throw ConfigError("init: an object needs \"run\", \"run_named\", \"checkpoint\" or \"hf\"");
 }
 
 nlohmann::json stages_json(const TrainConfig& t) {
@@ -403,7 +409,7 @@ int64_t TrainConfig::tokens_before(int64_t step) const {
   return tokens;
 }
 
-RunConfig parse_run_config(const nlohmann::json& j) {
+RunConfig read_run_config_fields(const nlohmann::json& j) {
   if (!j.is_object()) throw ConfigError("config: must be a JSON object");
   RunConfig c;
   Section s(j, "");
@@ -421,43 +427,41 @@ RunConfig parse_run_config(const nlohmann::json& j) {
   if (s.has("train")) parse_train(s.raw("train"), c.train);
   if (s.has("eval")) parse_eval(s.raw("eval"), c.eval);
   s.finish();
-  // Checks across sections: retrieval lengths defaulted from eval.lengths, capture layers.
-  for (auto [task, r] : {std::pair<const char*, RetrievalRequest*>{"passkey", &c.eval.passkey},
-                         {"needle", &c.eval.needle},
-                         {"kvretrieval", &c.eval.kvretrieval}}) {
-    const int64_t min_len = data::min_prompt_length(task);
-    for (size_t i = 0; r->enabled && i < r->lengths.size(); ++i)
-      if (r->lengths[i] < min_len)
-        throw ConfigError(std::string("eval.") + task + ".lengths[" + std::to_string(i) +
-                          "]: " + std::to_string(r->lengths[i]) + " is too short for a " + task +
-                          " prompt (at least " + std::to_string(min_len) + ")");
-  }
   for (size_t i = 0; i < c.eval.attention_layers.size(); ++i)
     if (c.eval.attention_layers[i] >= c.model.layers)
       throw ConfigError("eval.attention_layers[" + std::to_string(i) + "]: layer " +
                         std::to_string(c.eval.attention_layers[i]) +
                         " does not exist (model.layers " + std::to_string(c.model.layers) +
                         ", counted from 0)");
-  resolve_methods(c);
   return c;
 }
 
-nlohmann::json read_config_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot open config file");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ConfigError(path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
-  }
+std::string tokenizer_source(const RunConfig& c) {
+  if (!c.data.tokenizer.empty()) return c.data.tokenizer;
+  if (c.init.kind == "hf") return c.init.hf;
+  return "byte";
 }
 
-RunConfig load_run_config(const std::string& path) {
-  const auto j = read_config_file(path);
+nlohmann::json read_config_file(const std::string& path) {
+  // Regular files only, of a sane size: a directory, FIFO or device must not block or be read
+  // without end.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw ConfigError(path + ": cannot open config file (no such file)");
+  if (S_ISDIR(st.st_mode)) throw ConfigError(path + ": is a directory, not a config file");
+  if (!S_ISREG(st.st_mode))
+    throw ConfigError(path + ": is not a regular file (a FIFO or device cannot be a config)");
+  constexpr off_t kMaxBytes = 16 << 20;
+  if (st.st_size > kMaxBytes)
+    throw ConfigError(path + ": " + std::to_string(st.st_size) +
+                      " bytes is too large for a config (16 MiB at most)");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open config file");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   try {
-    return parse_run_config(j);
-  } catch (const ConfigError& e) {
-    throw ConfigError(path + ": " + e.what());
+    return parse_json_strict(text, path);
+  } catch (const JsonError& e) {
+    throw ConfigError(e.what());
   }
 }
 
@@ -466,6 +470,7 @@ nlohmann::json to_json(const RunConfig& c) {
       c.init.kind == "run"          ? nlohmann::json{{"run", c.init.run}}
       : c.init.kind == "run_named"  ? nlohmann::json{{"run_named", c.init.run_name}}
       : c.init.kind == "checkpoint" ? nlohmann::json{{"checkpoint", c.init.checkpoint}}
+      : c.init.kind == "hf"         ? nlohmann::json{{"hf", c.init.hf}}
                                     : nlohmann::json("scratch");
   nlohmann::json position = c.model.position_params;
   position["type"] = c.model.position;
@@ -476,15 +481,27 @@ nlohmann::json to_json(const RunConfig& c) {
       {"seed", c.seed},
       {"init", init},
       {"model",
-       {{"layers", c.model.layers},
+       {{"arch", c.model.arch},
+        {"layers", c.model.layers},
         {"d_model", c.model.d_model},
         {"heads", c.model.heads},
+        {"kv_heads", c.model.kv_heads},
+        {"head_dim", c.model.head_dim_set},
         {"ffn_mult", c.model.ffn_mult},
+        {"ffn_hidden", c.model.ffn_hidden},
+        {"norm_eps", c.model.norm_eps},
+        {"qkv_bias", c.model.qkv_bias},
+        {"o_bias", c.model.o_bias},
+        {"mlp_bias", c.model.mlp_bias},
+        {"tie_embeddings", c.model.tie_embeddings},
+        {"vocab_size", c.model.vocab_size},
+        {"sliding_window", c.model.sliding_window},
         {"max_positions", c.model.max_positions},
         {"position", position}}},
       {"rope_scaling", c.rope_scaling},
       {"data",
        {{"corpus", c.data.corpus},
+        {"tokenizer", c.data.tokenizer},
         {"split", c.data.split},
         {"val_fraction", c.data.val_fraction},
         {"builtin_docs", c.data.builtin_docs},
@@ -527,16 +544,6 @@ nlohmann::json to_json(const RunConfig& c) {
         {"attention_layers", c.eval.attention_layers},
         {"attention_grid", c.eval.attention_grid}}},
   };
-}
-
-std::string method_label(const RunConfig& c) {
-  std::string s = c.model.position;
-  if (!c.rope_scaling.is_null()) {
-    s += "+" + rope_scaling_name(c.rope_scaling);
-    if (c.rope_scaling.contains("factor") && c.rope_scaling["factor"].is_number())
-      s += " x" + config_number(c.rope_scaling["factor"].get<double>());
-  }
-  return s + " / " + c.train.positions;
 }
 
 }  // namespace ctx

@@ -1,5 +1,7 @@
-// The run configuration (DESIGN.md "Config"): parsed strictly from JSON (unknown keys and wrong
-// types are errors naming the key), every key defaulted, and written back fully resolved.
+// The run configuration (DESIGN.md "Config"): the bottom of the engine. Parsed strictly from JSON
+// (unknown keys, wrong types and duplicate keys are errors naming the key), every key defaulted,
+// and written back fully resolved. Method parameters and the model of a Hugging Face folder are
+// resolved in methods/resolve_config.cpp; nothing here depends on LibTorch.
 #pragma once
 
 #include <cstdint>
@@ -19,25 +21,50 @@ struct ConfigError : std::runtime_error {
 std::string config_number(double v);
 
 struct InitConfig {
-  std::string kind = "scratch";  // scratch | run | run_named | checkpoint
+  std::string kind = "scratch";  // scratch | run | run_named | checkpoint | hf
   int64_t run = 0;
   std::string run_name;  // run_named: the latest finished run with this name (presets use it)
   std::string checkpoint;
+  std::string hf;  // hf: a Hugging Face model folder (config.json, safetensors, tokenizer)
 };
 
+// The model families (model/ builds them through its registry; the names live here so that
+// configs are checked without LibTorch).
+const std::vector<std::string>& model_families();  // {"gpt", "llama"}
+
 struct ModelConfig {
+  // gpt: LayerNorm, fused qkv, GELU MLP (ffn_mult x d_model), tied head (CtxLab's own models).
+  // llama: RMSNorm, separate q/k/v/o with grouped-query attention, SwiGLU MLP (ffn_hidden),
+  // tied or untied head (Llama 2/3, Mistral, Qwen2, TinyLlama, SmolLM).
+  std::string arch = "gpt";
   int64_t layers = 4;
   int64_t d_model = 256;
   int64_t heads = 4;
-  int64_t ffn_mult = 4;
+  int64_t kv_heads = 0;      // key/value heads (grouped-query attention); 0 = heads
+  int64_t head_dim_set = 0;  // explicit head width ("head_dim"); 0 = d_model / heads
+  int64_t ffn_mult = 4;      // gpt: MLP width = ffn_mult x d_model
+  int64_t ffn_hidden =
+      0;  // llama: SwiGLU width (intermediate_size); 0 = 8/3 d_model rounded up to 32
+  double norm_eps = 1e-5;       // llama: RMSNorm epsilon
+  bool qkv_bias = false;        // llama: biases on q/k/v (Qwen2)
+  bool o_bias = false;          // llama: bias on the output projection
+  bool mlp_bias = false;        // llama: biases in the MLP
+  bool tie_embeddings = true;   // head shares the token embedding (gpt: always)
+  int64_t vocab_size = 0;       // 0 = the tokenizer's
+  int64_t sliding_window = 0;   // Mistral's attention window in tokens; 0 = none (full attention)
   int64_t max_positions = 256;  // table size of learned absolute positions; L0 for scalings
   std::string position = "rope";
   nlohmann::json position_params = nlohmann::json::object();  // resolved by the registry
-  int64_t head_dim() const { return d_model / heads; }
+  int64_t head_dim() const { return head_dim_set > 0 ? head_dim_set : d_model / heads; }
+  int64_t kv_head_count() const { return kv_heads > 0 ? kv_heads : heads; }
+  int64_t ffn_width() const;  // the MLP's hidden width for this family
 };
 
 struct DataConfig {
   std::string corpus = "builtin:longrange";
+  // "byte" (CtxLab's byte-level vocabulary), or a tokenizer: a Hugging Face folder, tokenizer.json
+  // or tokenizer.model. Empty = the init.hf folder's tokenizer when init is hf, else "byte".
+  std::string tokenizer;
   std::string split = "file";  // how text files become documents
   double val_fraction = 0.1;
   int64_t builtin_docs = 96;
@@ -116,13 +143,19 @@ struct RunConfig {
   EvalConfig eval;
 };
 
-// Parses and validates (including method parameters through the registry). Throws ConfigError.
+// Reads every section strictly (keys, types, ranges, checks within the config); methods are not
+// resolved yet. Throws ConfigError.
+RunConfig read_run_config_fields(const nlohmann::json& j);
+// read_run_config_fields, then the model of an init.hf folder and every method's parameters
+// through the registry (implemented in methods/resolve_config.cpp). Throws ConfigError.
 RunConfig parse_run_config(const nlohmann::json& j);
-nlohmann::json read_config_file(const std::string& path);  // JSON only; errors name the file
+nlohmann::json read_config_file(const std::string& path);  // strict JSON; errors name the file
 RunConfig load_run_config(const std::string& path);        // read + parse; errors name the file
 nlohmann::json to_json(const RunConfig& c);                // every key, resolved
+// The tokenizer a config uses: data.tokenizer, else the init.hf folder, else "byte".
+std::string tokenizer_source(const RunConfig& c);
 
-// A short label for run lists: "rope+yarn x8 / contiguous".
+// A short label for run lists: "rope+yarn x8 / contiguous" (methods/resolve_config.cpp).
 std::string method_label(const RunConfig& c);
 
 }  // namespace ctx

@@ -1,0 +1,105 @@
+// parse_run_config: the strict field reading of config/ followed by what needs the layers above it
+// (the method registry, the retrieval prompts' lengths, the model of an init.hf folder).
+#include <algorithm>
+
+#include "config/run_config.h"
+#include "data/retrieval_tasks.h"
+#include "methods/hf_model.h"
+#include "methods/registry.h"
+
+namespace ctx {
+namespace {
+
+// Resolves method parameters through the registry and runs their checks.
+void resolve_methods(RunConfig& c) {
+  MethodContext ctx;
+  ctx.position = c.model.position;
+  ctx.head_dim = c.model.head_dim();
+  ctx.heads = c.model.heads;
+  ctx.max_positions = c.model.max_positions;
+  ctx.seq_len = c.train.seq_len;
+  for (auto L : c.eval.lengths) ctx.max_eval_length = std::max(ctx.max_eval_length, L);
+
+  const auto* pos = get_method(MethodKind::Position, c.model.position, "model.position.type");
+  c.model.position = pos->name;
+  c.model.position_params = resolve_params(pos->params, c.model.position_params, "model.position");
+  if (pos->validate) {
+    auto err = pos->validate(c.model.position_params, ctx);
+    if (!err.empty()) throw ConfigError("model.position." + err);
+  }
+  if (c.model.position == "rope")
+    ctx.rot_dim = static_cast<int64_t>(static_cast<double>(ctx.head_dim) *
+                                       c.model.position_params["rotary_fraction"].get<double>());
+
+  if (!c.rope_scaling.is_null()) {
+    if (!c.rope_scaling.is_object())
+      throw ConfigError("rope_scaling: must be an object (got " + c.rope_scaling.dump() + ")");
+    const std::string name = rope_scaling_name(c.rope_scaling);
+    const auto* rs = get_method(MethodKind::RopeScaling, name, "rope_scaling.rope_type");
+    if (c.model.position != "rope")
+      throw ConfigError("rope_scaling: '" + name + "' needs model.position rope (the model uses " +
+                        c.model.position + ")");
+    auto params = resolve_params(rs->params, c.rope_scaling, "rope_scaling", {"rope_type", "type"});
+    if (rs->validate) {
+      auto err = rs->validate(params, ctx);
+      if (!err.empty()) throw ConfigError("rope_scaling." + err);
+    }
+    params["rope_type"] = rs->name;
+    c.rope_scaling = params;
+  }
+
+  const auto* smp = get_method(MethodKind::Sampler, c.train.positions, "train.positions.type");
+  c.train.positions = smp->name;
+  c.train.positions_params =
+      resolve_params(smp->params, c.train.positions_params, "train.positions");
+  if (smp->validate) {
+    auto err = smp->validate(c.train.positions_params, ctx);
+    if (!err.empty()) throw ConfigError("train.positions." + err);
+  }
+}
+
+// Retrieval lengths must hold at least the prompt's fixed text.
+void check_retrieval_lengths(const RunConfig& c) {
+  for (auto [task, r] :
+       {std::pair<const char*, const RetrievalRequest*>{"passkey", &c.eval.passkey},
+        {"needle", &c.eval.needle},
+        {"kvretrieval", &c.eval.kvretrieval}}) {
+    const int64_t min_len = data::min_prompt_length(task);
+    for (size_t i = 0; r->enabled && i < r->lengths.size(); ++i)
+      if (r->lengths[i] < min_len)
+        throw ConfigError(std::string("eval.") + task + ".lengths[" + std::to_string(i) +
+                          "]: " + std::to_string(r->lengths[i]) + " is too short for a " + task +
+                          " prompt (at least " + std::to_string(min_len) + ")");
+  }
+}
+
+}  // namespace
+
+RunConfig parse_run_config(const nlohmann::json& j) {
+  RunConfig c = read_run_config_fields(j);
+  if (c.init.kind == "hf") apply_hf_model(c, j.contains("model"), j.contains("rope_scaling"));
+  check_retrieval_lengths(c);
+  resolve_methods(c);
+  return c;
+}
+
+RunConfig load_run_config(const std::string& path) {
+  const auto j = read_config_file(path);
+  try {
+    return parse_run_config(j);
+  } catch (const ConfigError& e) {
+    throw ConfigError(path + ": " + e.what());
+  }
+}
+
+std::string method_label(const RunConfig& c) {
+  std::string s = c.model.position;
+  if (!c.rope_scaling.is_null()) {
+    s += "+" + rope_scaling_name(c.rope_scaling);
+    if (c.rope_scaling.contains("factor") && c.rope_scaling["factor"].is_number())
+      s += " x" + config_number(c.rope_scaling["factor"].get<double>());
+  }
+  return s + " / " + c.train.positions;
+}
+
+}  // namespace ctx

@@ -1,0 +1,86 @@
+// What all families share: logits through the head, losses in fp32, the attention-capture walk,
+// and the family registry.
+#include "model/language_model.h"
+
+#include <torch/nn/functional/loss.h>
+
+#include "model/gpt.h"
+#include "model/llama.h"
+
+namespace ctx {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor LanguageModelImpl::forward(const torch::Tensor& tokens,
+                                         const torch::Tensor& positions, LayerMemory* memory) {
+  return torch::matmul(hidden(tokens, positions, memory), head_weight().t());
+}
+
+torch::Tensor LanguageModelImpl::token_losses(const torch::Tensor& tokens,
+                                              const torch::Tensor& positions,
+                                              const torch::Tensor& targets, LayerMemory* memory) {
+  auto logits = forward(tokens, positions, memory);
+  auto l = F::cross_entropy(logits.flatten(0, 1).to(torch::kFloat), targets.flatten(),
+                            F::CrossEntropyFuncOptions().reduction(torch::kNone));
+  return l.view_as(targets);
+}
+
+torch::Tensor LanguageModelImpl::loss(const torch::Tensor& tokens, const torch::Tensor& positions,
+                                      const torch::Tensor& targets, const torch::Tensor& mask,
+                                      LayerMemory* memory) {
+  if (!mask.defined()) {
+    auto logits = forward(tokens, positions, memory);
+    return F::cross_entropy(logits.flatten(0, 1).to(torch::kFloat), targets.flatten());
+  }
+  auto l = token_losses(tokens, positions, targets, memory);
+  return (l * mask).sum() / mask.sum().clamp_min(1.0);
+}
+
+void LanguageModelImpl::visit_attention(const torch::Tensor& tokens, const torch::Tensor& positions,
+                                        const std::vector<int64_t>& layers,
+                                        const AttentionVisitor& visit, int64_t chunk) {
+  if (layers.empty()) return;
+  pos_->prepare(positions);
+  auto h = embed_input(tokens);
+  size_t next = 0;
+  for (int64_t l = 0; l <= layers.back(); ++l) {
+    if (next < layers.size() && layers[next] == l) {
+      visit(l, layer_attention_inputs(l, h));
+      ++next;
+    }
+    if (l == layers.back()) break;
+    h = run_layer(l, h, chunk);
+  }
+}
+
+int64_t LanguageModelImpl::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+const std::vector<ModelFamily>& model_family_registry() {
+  static const std::vector<ModelFamily> families = {
+      {"gpt", "CtxLab's own: LayerNorm, fused qkv, GELU MLP, tied head",
+       [](const ModelConfig& c, const nlohmann::json& rs, int64_t vocab) {
+         return LanguageModel(std::static_pointer_cast<LanguageModelImpl>(
+             std::make_shared<GptLMImpl>(c, rs, vocab)));
+       }},
+      {"llama",
+       "Llama/Mistral/Qwen2: RMSNorm, grouped-query attention, SwiGLU, tied or untied head",
+       [](const ModelConfig& c, const nlohmann::json& rs, int64_t vocab) {
+         return LanguageModel(std::static_pointer_cast<LanguageModelImpl>(
+             std::make_shared<LlamaLMImpl>(c, rs, vocab)));
+       }},
+  };
+  return families;
+}
+
+LanguageModel make_language_model(const ModelConfig& c, const nlohmann::json& rope_scaling,
+                                  int64_t vocab) {
+  for (const auto& f : model_family_registry())
+    if (f.name == c.arch) return f.make(c, rope_scaling, vocab);
+  throw ConfigError("model.arch: no model family '" + c.arch + "'");
+}
+
+}  // namespace ctx

@@ -1,0 +1,149 @@
+// The llama family: Hugging Face's LlamaForCausalLM computation (modeling_llama.py) on explicit
+// position ids. Init for training from scratch: N(0, 0.02) weights, zero biases, unit norms.
+#include "model/llama.h"
+
+#include <torch/nn/functional/activation.h>
+
+#include <cmath>
+
+#include "model/attention.h"
+
+namespace ctx {
+
+namespace F = torch::nn::functional;
+
+RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
+  weight = register_parameter("weight", torch::ones({dim}));
+}
+
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  auto h = x.to(torch::kFloat);
+  h = h * torch::rsqrt(h.pow(2).mean(-1, true) + eps_);
+  return weight * h.to(x.scalar_type());
+}
+
+namespace {
+
+torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
+  torch::nn::Linear l(torch::nn::LinearOptions(in, out).bias(bias));
+  torch::NoGradGuard ng;
+  l->weight.normal_(0, 0.02);
+  if (bias) l->bias.zero_();
+  return l;
+}
+
+// [B, T, H*Dh] -> [B, H, T, Dh]
+torch::Tensor heads_first(const torch::Tensor& t, int64_t heads, int64_t dh) {
+  return t.view({t.size(0), t.size(1), heads, dh}).transpose(1, 2);
+}
+
+// Grouped-query attention: key/value head g serves query heads g*rep .. g*rep+rep-1 (HF repeat_kv).
+torch::Tensor repeat_kv(const torch::Tensor& t, int64_t rep) {
+  return rep == 1 ? t : t.repeat_interleave(rep, 1);
+}
+
+}  // namespace
+
+LlamaAttentionImpl::LlamaAttentionImpl(const ModelConfig& c)
+    : heads(c.heads), kv_heads(c.kv_head_count()), head_dim(c.head_dim()) {
+  const int64_t d = c.d_model;
+  q_proj = register_module("q_proj", linear(d, heads * head_dim, c.qkv_bias));
+  k_proj = register_module("k_proj", linear(d, kv_heads * head_dim, c.qkv_bias));
+  v_proj = register_module("v_proj", linear(d, kv_heads * head_dim, c.qkv_bias));
+  o_proj = register_module("o_proj", linear(heads * head_dim, d, c.o_bias));
+}
+
+LlamaMlpImpl::LlamaMlpImpl(const ModelConfig& c) {
+  const int64_t d = c.d_model, f = c.ffn_width();
+  gate_proj = register_module("gate_proj", linear(d, f, c.mlp_bias));
+  up_proj = register_module("up_proj", linear(d, f, c.mlp_bias));
+  down_proj = register_module("down_proj", linear(f, d, c.mlp_bias));
+}
+
+torch::Tensor LlamaMlpImpl::forward(const torch::Tensor& x) {
+  return down_proj(F::silu(gate_proj(x)) * up_proj(x));
+}
+
+LlamaLayerImpl::LlamaLayerImpl(const ModelConfig& c, int64_t index) : index_(index) {
+  self_attn_ = register_module("self_attn", LlamaAttention(c));
+  mlp_ = register_module("mlp", LlamaMlp(c));
+  input_layernorm_ = register_module("input_layernorm", RMSNorm(c.d_model, c.norm_eps));
+  post_attention_layernorm_ =
+      register_module("post_attention_layernorm", RMSNorm(c.d_model, c.norm_eps));
+}
+
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LlamaLayerImpl::qkv(
+    const torch::Tensor& h, const torch::Tensor& mem, PositionScheme& pos) {
+  auto& a = *self_attn_;
+  // Keys and values also see the cached states; position-infused schemes change the query and key
+  // inputs, never the values.
+  auto hk = mem.defined() ? torch::cat({mem, h}, 1) : h;
+  auto [in_q, in_k] =
+      pos.infuses_qk() || mem.defined() ? pos.qk_inputs(h, hk, index_) : std::make_pair(h, h);
+  auto q = heads_first(a.q_proj(in_q), a.heads, a.head_dim);
+  auto k = heads_first(a.k_proj(in_k), a.kv_heads, a.head_dim);
+  auto v = heads_first(a.v_proj(hk), a.kv_heads, a.head_dim);
+  pos.rotate(q, k, index_);
+  const int64_t rep = a.heads / a.kv_heads;
+  return {q, repeat_kv(k, rep), repeat_kv(v, rep)};
+}
+
+torch::Tensor LlamaLayerImpl::forward(const torch::Tensor& x, PositionScheme& pos,
+                                      const torch::Tensor& mem, torch::Tensor* mem_out,
+                                      int64_t chunk) {
+  auto h0 = input_layernorm_(x);
+  if (mem_out) *mem_out = h0.detach();
+  auto [q, k, v] = qkv(h0, mem, pos);
+  auto bias = pos.logit_bias(q, k, index_);
+  auto a =
+      chunk > 0 ? attend_chunked(q, k, v, bias, chunk) : attend(q, k, v, bias, true);  // B,Hq,T,Dh
+  auto h = x + self_attn_->o_proj(a.transpose(1, 2).flatten(2));
+  return h + mlp_(post_attention_layernorm_(h));
+}
+
+AttentionInputs LlamaLayerImpl::attention_inputs(const torch::Tensor& x, PositionScheme& pos) {
+  auto [q, k, v] = qkv(input_layernorm_(x), {}, pos);
+  auto bias = pos.logit_bias(q, k, index_);  // right after qkv: iRPE reads what rotate stashed
+  return {q, k, bias};
+}
+
+LlamaBodyImpl::LlamaBodyImpl(const ModelConfig& c, int64_t vocab) {
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(vocab, c.d_model));
+  {
+    torch::NoGradGuard ng;
+    embed_tokens->weight.normal_(0, 0.02);
+  }
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.layers; ++i) layers->push_back(LlamaLayer(c, i));
+  norm = register_module("norm", RMSNorm(c.d_model, c.norm_eps));
+}
+
+LlamaLMImpl::LlamaLMImpl(const ModelConfig& c, const nlohmann::json& rope_scaling, int64_t vocab)
+    : LanguageModelImpl(c, vocab) {
+  model_ = register_module("model", LlamaBody(c, vocab));
+  if (!c.tie_embeddings) lm_head_ = register_module("lm_head", linear(c.d_model, vocab, false));
+  pos_ = register_module("pos", make_position_scheme(c, rope_scaling));
+}
+
+torch::Tensor LlamaLMImpl::head_weight() {
+  return lm_head_ ? lm_head_->weight : model_->embed_tokens->weight;
+}
+
+torch::Tensor LlamaLMImpl::hidden(const torch::Tensor& tokens, const torch::Tensor& positions,
+                                  LayerMemory* memory) {
+  pos_->prepare(positions);
+  auto h = embed_input(tokens);
+  if (memory) memory->resize(static_cast<size_t>(layer_count()));
+  for (int64_t l = 0; l < layer_count(); ++l) {
+    if (!memory) {
+      h = layer(l).forward(h, *pos_);
+      continue;
+    }
+    auto& slot = (*memory)[static_cast<size_t>(l)];
+    torch::Tensor mem = slot.defined() && slot.size(0) == h.size(0) ? slot : torch::Tensor();
+    h = layer(l).forward(h, *pos_, mem, &slot);
+  }
+  return model_->norm(h);
+}
+
+}  // namespace ctx

@@ -1,0 +1,106 @@
+// The llama family (Llama 2/3, Mistral, Qwen2, TinyLlama, SmolLM), laid out exactly as Hugging
+// Face's LlamaForCausalLM so that parameter names are the checkpoint's own
+// ("model.layers.0.self_attn.q_proj.weight", "lm_head.weight"): RMSNorm, separate q/k/v/o
+// projections (optional q/k/v and o biases) with grouped-query attention, SwiGLU MLP, final
+// RMSNorm, tied or untied head. Positions come from the model's position scheme (RoPE with HF's
+// rotate-half pairing for imported models, any registered scheme otherwise).
+// Shapes: B batch, T tokens, d = hidden size, Hq query heads, Hkv key/value heads, Dh head width.
+#pragma once
+
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+
+#include "model/language_model.h"
+
+namespace ctx {
+
+// Llama's RMSNorm: statistics in fp32, x * rsqrt(mean(x^2) + eps), then the weight (in x's dtype).
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(int64_t dim, double eps);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight;
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(RMSNorm);
+
+class LlamaAttentionImpl : public torch::nn::Module {
+ public:
+  LlamaAttentionImpl(const ModelConfig& c);
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  int64_t heads, kv_heads, head_dim;
+};
+TORCH_MODULE(LlamaAttention);
+
+class LlamaMlpImpl : public torch::nn::Module {
+ public:
+  LlamaMlpImpl(const ModelConfig& c);
+  torch::Tensor forward(const torch::Tensor& x);  // down(silu(gate(x)) * up(x))
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(LlamaMlp);
+
+class LlamaLayerImpl : public torch::nn::Module {
+ public:
+  LlamaLayerImpl(const ModelConfig& c, int64_t index);
+  // `mem` (may be undefined): the previous window's normalised inputs [B, M, d] (Shortformer's
+  // cache); `mem_out` receives this window's, detached. chunk > 0 attends `chunk` query rows at a
+  // time.
+  torch::Tensor forward(const torch::Tensor& x, PositionScheme& pos, const torch::Tensor& mem = {},
+                        torch::Tensor* mem_out = nullptr, int64_t chunk = 0);
+  AttentionInputs attention_inputs(const torch::Tensor& x, PositionScheme& pos);
+
+ private:
+  // q [B, Hq, T, Dh] and k, v [B, Hq, Tk, Dh] (key/value heads repeated for their query groups),
+  // position applied.
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv(const torch::Tensor& h,
+                                                              const torch::Tensor& mem,
+                                                              PositionScheme& pos);
+  int64_t index_;
+  RMSNorm input_layernorm_{nullptr}, post_attention_layernorm_{nullptr};
+  LlamaAttention self_attn_{nullptr};
+  LlamaMlp mlp_{nullptr};
+};
+TORCH_MODULE(LlamaLayer);
+
+// "model": embed_tokens, layers, norm (the Hugging Face module tree below the head).
+class LlamaBodyImpl : public torch::nn::Module {
+ public:
+  LlamaBodyImpl(const ModelConfig& c, int64_t vocab);
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers;
+  RMSNorm norm{nullptr};
+};
+TORCH_MODULE(LlamaBody);
+
+class LlamaLMImpl : public LanguageModelImpl {
+ public:
+  LlamaLMImpl(const ModelConfig& c, const nlohmann::json& rope_scaling, int64_t vocab);
+  torch::Tensor hidden(const torch::Tensor& tokens, const torch::Tensor& positions,
+                       LayerMemory* memory = nullptr) override;
+  torch::Tensor head_weight() override;
+  int64_t layer_count() const override { return static_cast<int64_t>(model_->layers->size()); }
+  LlamaLayerImpl& layer(int64_t l) {
+    return *model_->layers[static_cast<size_t>(l)]->as<LlamaLayerImpl>();
+  }
+
+ protected:
+  torch::Tensor embed_input(const torch::Tensor& tokens) override {
+    return pos_->embed(model_->embed_tokens(tokens));
+  }
+  AttentionInputs layer_attention_inputs(int64_t l, const torch::Tensor& h) override {
+    return layer(l).attention_inputs(h, *pos_);
+  }
+  torch::Tensor run_layer(int64_t l, const torch::Tensor& h, int64_t chunk) override {
+    return layer(l).forward(h, *pos_, {}, nullptr, chunk);
+  }
+
+ private:
+  LlamaBody model_{nullptr};
+  torch::nn::Linear lm_head_{nullptr};  // null when tied
+};
+
+}  // namespace ctx

@@ -1,0 +1,98 @@
+// Perplexity evaluation of a run and its records in the store.
+#include "train/run_evals.h"
+
+#include <algorithm>
+
+#include "eval/perplexity.h"
+#include "train/checkpoint.h"
+#include "train/run_setup.h"
+#include "train/runtime.h"
+
+namespace ctx {
+namespace {
+
+void record_eval_result(store::RunStore& db, int64_t run, int64_t step, const PplResult& r) {
+  db.transaction([&] {
+    nlohmann::json extra{{"windows", r.windows}, {"packed", r.packed}, {"seconds", r.seconds}};
+    for (auto [metric, value] : {std::pair<const char*, double>{"ppl", r.ppl},
+                                 {"loss", r.loss},
+                                 {"tokens", static_cast<double>(r.tokens)}}) {
+      store::EvalRecord e;
+      e.task = "ppl";
+      e.mode = r.mode;
+      e.x = static_cast<double>(r.length);
+      e.metric = metric;
+      e.value = value;
+      e.step = step;
+      e.extra_json = extra.dump();
+      db.record_eval(run, e);
+    }
+    db.put_artifact(
+        run, store::make_f32_artifact("position_loss/" + r.mode + "/" + std::to_string(r.length),
+                                      step, r.position_loss));
+  });
+}
+
+}  // namespace
+
+std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step,
+                                 LanguageModel& model, const RunConfig& c,
+                                 const std::vector<data::Document>& val,
+                                 const std::vector<int64_t>& lengths,
+                                 const std::vector<std::string>& modes, const torch::Device& dev,
+                                 EventSink& events) {
+  std::vector<PplResult> out;
+  const int64_t limit = model->position_scheme().max_position();
+  for (const auto& mode : modes) {
+    for (auto L : lengths) {
+      if (limit > 0 && L > limit) {
+        events.on_message("warning", "length " + std::to_string(L) +
+                                         " skipped: " + c.model.position + " positions end at " +
+                                         std::to_string(limit) + " (model.max_positions)");
+        continue;
+      }
+      PplOptions o;
+      o.length = L;
+      o.mode = mode;
+      o.stride = c.eval.stride;
+      o.max_tokens = c.eval.max_tokens;
+      o.batch_size = c.eval.batch_size;
+      o.memory = model->position_scheme().caches_previous_window();
+      auto r = evaluate_perplexity(model, val, o, dev);
+      record_eval_result(db, run, step, r);
+      EvalEvent e;
+      e.mode = mode;
+      e.length = L;
+      e.loss = r.loss;
+      e.ppl = r.ppl;
+      e.tokens = r.tokens;
+      e.tokens_per_s = static_cast<double>(r.windows * L) / std::max(r.seconds, 1e-9);
+      events.on_eval(e);
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+std::vector<PplResult> evaluate_run(store::RunStore& db, int64_t run_id,
+                                    const std::vector<int64_t>& lengths,
+                                    const std::vector<std::string>& modes, EventSink& events,
+                                    const std::string& device_override) {
+  const auto run = db.get_run(run_id);
+  auto c = config_of_run(run);
+  if (!device_override.empty()) c.train.device = device_override;
+  auto ck = latest_checkpoint(run.run_dir);
+  if (!ck)
+    throw CheckpointError("run " + std::to_string(run_id) + " has no checkpoint in '" +
+                          run.run_dir + "'");
+  setup_threads(c.train.threads);
+  const auto device = resolve_device(c.train.device);
+  auto split = load_run_split(c);
+  auto model = build_model(c);
+  auto info = load_checkpoint(*ck, model);
+  model->to(device);
+  return run_evals(db, run_id, info.step, model, c, split.validation, lengths, modes, device,
+                   events);
+}
+
+}  // namespace ctx

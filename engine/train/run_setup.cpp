@@ -1,0 +1,173 @@
+// Run set-up: corpus split, model, optimizer, init checkpoint, run record and folder, preflight.
+#include "train/run_setup.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "data/corpus.h"
+#include "methods/registry.h"
+#include "train/checkpoint.h"
+#include "train/longctx_evals.h"
+#include "train/position_stats.h"
+#include "train/runtime.h"
+
+namespace fs = std::filesystem;
+
+namespace ctx {
+namespace {
+
+data::Split load_split(const RunConfig& c) {
+  data::CorpusOptions o;
+  o.seed = c.seed;
+  o.split = c.data.split;
+  o.min_doc_tokens = c.data.min_doc_tokens;
+  o.builtin_docs = c.data.builtin_docs;
+  o.builtin_doc_tokens = c.data.builtin_doc_tokens;
+  o.builtin_jitter = c.data.builtin_jitter;
+  o.builtin_distances = c.data.builtin_distances;
+  o.builtin_fact_rate = c.data.builtin_fact_rate;
+  o.builtin_copy_rate = c.data.builtin_copy_rate;
+  auto corpus = data::load_corpus(c.data.corpus, o);
+  return data::split_by_document(corpus, c.data.val_fraction, c.seed);
+}
+
+std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
+  if (init.kind == "scratch") return "";
+  if (init.kind == "checkpoint") {
+    read_checkpoint_info(init.checkpoint);  // throws naming the file
+    return init.checkpoint;
+  }
+  auto base = db.find_run(init.run);
+  if (!base) throw ConfigError("init.run: no run " + std::to_string(init.run) + " in " + db.path());
+  auto ck = latest_checkpoint(base->run_dir);
+  if (!ck)
+    throw ConfigError("init.run: run " + std::to_string(init.run) + " has no checkpoint in '" +
+                      base->run_dir + "'");
+  return *ck;
+}
+
+}  // namespace
+
+data::Split load_run_split(const RunConfig& c) {
+  return load_split(c);
+}
+
+LanguageModel build_model(const RunConfig& c) {
+  torch::manual_seed(static_cast<uint64_t>(c.seed));
+  return make_language_model(c.model, c.rope_scaling, data::ByteTokenizer::kVocabSize);
+}
+
+std::unique_ptr<torch::optim::AdamW> build_optimizer(LanguageModel& model, const TrainConfig& t) {
+  // Weight decay on matrices only; norms and the position table's 1-D parts are left alone.
+  std::vector<torch::Tensor> decay, no_decay;
+  for (auto& p : model->named_parameters()) {
+    if (p.value().dim() >= 2 && p.key().find("pos.") != 0)
+      decay.push_back(p.value());
+    else
+      no_decay.push_back(p.value());
+  }
+  auto opts =
+      torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).weight_decay(t.weight_decay);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(opts));
+  auto nd = opts;
+  nd.weight_decay(0.0);
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(nd));
+  return std::make_unique<torch::optim::AdamW>(groups, opts);
+}
+
+data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro,
+                       int64_t size, int64_t tokens_before, PositionStats* stats) {
+  Rng batch_rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), 0xba7c));
+  sampler.begin_batch(batch_rng);
+  std::vector<data::Example> examples;
+  for (int64_t i = 0; i < size; ++i) {
+    sampler.set_slot(micro * size + i, tokens_before);
+    Rng rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro),
+                     static_cast<uint64_t>(i) + 1));
+    examples.push_back(sampler.sample(rng));
+  }
+  if (stats) stats->add(examples);
+  data::Batch b;
+  for (auto& ex : examples) b.append(ex);
+  return b;
+}
+
+RunConfig config_of_run(const store::RunRecord& run) {
+  auto j = nlohmann::json::parse(run.config_json);
+  j.erase("_given");
+  j.erase("_resolved");
+  return parse_run_config(j);
+}
+
+Preflight preflight(store::RunStore& db, RunConfig& cfg) {
+  if (cfg.init.kind == "run_named") {
+    for (const auto& r : db.list_runs()) {  // newest first
+      if (r.name == cfg.init.run_name && r.status == store::RunStatus::Finished) {
+        cfg.init.kind = "run";
+        cfg.init.run = r.id;
+        break;
+      }
+    }
+    if (cfg.init.kind != "run")
+      throw ConfigError("init.run_named: no finished run named '" + cfg.init.run_name + "' in " +
+                        db.path() + " (train its preset first)");
+  }
+  // A device that is not there fails before the corpus is read (a large built-in corpus takes
+  // tens of seconds to generate).
+  resolve_device(cfg.train.device);
+  Preflight p;
+  p.split = std::make_shared<const data::Split>(load_split(cfg));
+  if (p.split->train.empty())
+    throw data::DataError("data.corpus: no training documents after the split");
+  if (p.split->validation.empty() && cfg.eval.enabled)
+    throw data::DataError(
+        "data.corpus: no validation documents (raise data.val_fraction or add documents)");
+  SamplerContext sctx;
+  sctx.docs = &p.split->train;
+  sctx.seq_len = cfg.train.seq_len;
+  sctx.max_positions = cfg.model.max_positions;
+  const auto* smeta = get_method(MethodKind::Sampler, cfg.train.positions, "train.positions.type");
+  p.sampler = smeta->sampler(cfg.train.positions_params, sctx);
+  p.init_checkpoint = init_checkpoint(db, cfg.init);
+  if (!p.init_checkpoint.empty()) {
+    auto model = build_model(cfg);
+    load_checkpoint(p.init_checkpoint, model, nullptr,
+                    true);  // shape mismatches surface before the run exists
+  }
+  if (cfg.eval.attention_every > 0) {
+    auto model = build_model(cfg);
+    check_training_capture(cfg, model,
+                           p.split->validation);  // a probe too short fails before the run exists
+  }
+  return p;
+}
+
+std::string run_dir_for(const std::string& db_path, int64_t run_id) {
+  fs::path p(db_path);
+  fs::path dir =
+      p.parent_path() / (p.stem().string() + ".runs") / ("run-" + std::to_string(run_id));
+  return fs::absolute(dir).lexically_normal().string();
+}
+
+int64_t create_run(store::RunStore& db, const RunConfig& cfg, const nlohmann::json& config_as_given,
+                   std::optional<int64_t> study) {
+  store::NewRun nr;
+  nr.study = study;
+  nr.name = cfg.name;
+  nlohmann::json stored = to_json(cfg);
+  if (!config_as_given.is_null()) stored["_given"] = config_as_given;
+  nr.config_json = stored.dump();
+  nr.method = method_label(cfg);
+  nr.engine_version = CTXLAB_VERSION;
+  nr.device = cfg.train.device;
+  if (cfg.init.kind == "run") nr.parent = cfg.init.run;
+  const int64_t id = db.create_run(nr);
+  const auto dir = run_dir_for(db.path(), id);
+  fs::create_directories(dir);
+  db.set_run_dir(id, dir);
+  return id;
+}
+
+}  // namespace ctx

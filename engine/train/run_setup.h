@@ -1,0 +1,57 @@
+// What a run is made of before its first step: the documents it trains and validates on, the
+// model, the optimizer, the init checkpoint, the run record and its folder. Every check that can
+// fail on bad input runs in preflight(), before the run record exists, so bad input leaves the
+// store untouched.
+#pragma once
+
+#include <torch/optim/adamw.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/run_config.h"
+#include "data/corpus.h"
+#include "methods/sampler.h"
+#include "model/language_model.h"
+#include "store/run_store.h"
+
+namespace ctx {
+
+class PositionStats;
+
+// What a run needs that can fail on bad input, checked before the run record exists.
+struct Preflight {
+  std::shared_ptr<const data::Split> split;
+  std::shared_ptr<PositionSampler> sampler;  // built over split->train: method errors surface here
+  std::string init_checkpoint;               // empty for scratch
+};
+// Resolves init.run_named to init.run (the latest finished run of that name) and checks the data,
+// the sampler and the init checkpoint.
+Preflight preflight(store::RunStore& db, RunConfig& cfg);
+
+// One training (micro-)batch exactly as the trainer builds it: deterministic in (seed, step,
+// micro), so a resumed run replays the same data. Counts the presented positions into `stats` if
+// given.
+data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro,
+                       int64_t size, int64_t tokens_before, PositionStats* stats);
+
+// The documents a config trains and validates on (the corpus split as the trainer splits it).
+data::Split load_run_split(const RunConfig& c);
+
+// The model pieces the trainer and the benchmarks build from a config.
+LanguageModel build_model(const RunConfig& c);
+std::unique_ptr<torch::optim::AdamW> build_optimizer(LanguageModel& model, const TrainConfig& t);
+
+// "<db without extension>.runs/run-N" beside the store.
+std::string run_dir_for(const std::string& db_path, int64_t run_id);
+
+// The config a stored run was made with (the stored JSON minus its "_given" and "_resolved" notes).
+RunConfig config_of_run(const store::RunRecord& run);
+
+// Creates the run record (queued) and its folder; returns the id.
+int64_t create_run(store::RunStore& db, const RunConfig& cfg,
+                   const nlohmann::json& config_as_given = nullptr,
+                   std::optional<int64_t> study = std::nullopt);
+
+}  // namespace ctx
