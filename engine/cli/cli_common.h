@@ -61,6 +61,14 @@ struct AttentionArgs {
   std::string device;
 };
 int cmd_attention(const Common& c, const AttentionArgs& a);
+
+// Hugging Face folders (verbs_hf.cpp).
+int cmd_hf_info(const Common& c, const std::string& folder);
+int cmd_import(const Common& c, const std::string& folder, const std::string& name, const std::string& corpus);
+int cmd_export_hf(const Common& c, int64_t run, const std::string& out_dir, const std::string& dtype);
+int cmd_tokenize(const Common& c, int64_t run, const std::string& tokenizer, const std::string& text);
+int cmd_logits(const Common& c, int64_t run, const std::string& ids_file, const std::string& out,
+               const std::string& device);
 int cmd_bench_attention(const Common& c, const std::string& lengths, int64_t chunk, int64_t grid, int64_t reps,
                         const std::string& device);
 

@@ -8,6 +8,11 @@
 #include "cli/cli_common.h"
 #include "data/corpus.h"
 #include "store/run_store.h"
+#include "io/hf_config.h"
+#include "io/npy.h"
+#include "io/safetensors.h"
+#include "io/tokenizer_error.h"
+#include "model/hf_weights.h"
 #include "train/checkpoint.h"
 #include "config/run_config.h"
 
@@ -108,8 +113,29 @@ int main(int argc, char** argv) {
   attention->add_option("--text", att.text, "probe text instead of a validation document");
   attention->add_option("--text-file", att.text_file, "probe text from a file");
   attention->add_option("--device", device, "override the run's device");
+  // Hugging Face folders (verbs_hf.cpp).
+  std::string hf_path, hf_name, hf_corpus, hf_dtype, hf_tokenizer, hf_text, hf_ids, hf_out;
+  auto* hf_info = app.add_subcommand("hf-info", "what a Hugging Face model folder holds, checked by the engine");
+  hf_info->add_option("folder", hf_path, "model folder (config.json, safetensors, tokenizer)")->required();
+  auto* import = app.add_subcommand("import", "store a Hugging Face model folder as a finished 'pretrained' run");
+  import->add_option("folder", hf_path, "model folder (config.json, safetensors, tokenizer)")->required();
+  import->add_option("--name", hf_name, "run name (default: the folder's name)");
+  import->add_option("--corpus", hf_corpus, "corpus its evaluations use (default builtin:longrange)");
+  auto* export_hf = app.add_subcommand("export-hf", "write a run as a Hugging Face model folder");
+  export_hf->add_option("--run", run, "run id")->required();
+  export_hf->add_option("out_dir", hf_out, "new folder to write")->required();
+  export_hf->add_option("--dtype", hf_dtype, "bf16, fp16 or fp32 (default: the dtype the weights were published in, else fp32)");
+  auto* tokenize = app.add_subcommand("tokenize", "ids and pieces of a text under a run's or a folder's tokenizer");
+  tokenize->add_option("--run", run, "a run: its tokenizer");
+  tokenize->add_option("--tokenizer", hf_tokenizer, "a tokenizer: folder, tokenizer.json or tokenizer.model ('byte' for CtxLab's)");
+  tokenize->add_option("--text", hf_text, "the text")->required();
+  auto* logits = app.add_subcommand("logits", "float32 logits of token sequences as a NumPy .npy file");
+  logits->add_option("--run", run, "run id")->required();
+  logits->add_option("--ids", hf_ids, "file: one sequence per line, ids separated by spaces")->required();
+  logits->add_option("--out", hf_out, "output .npy (sequences x tokens x vocab); one file per length, suffixed -T, when lengths differ")->required();
+  logits->add_option("--device", device, "override the run's device");
   for (auto* s : {train, resume, eval, list, show, compare, exp, rope, positions, check, methods, bench, passkey, needle, kv,
-                  attention})
+                  attention, hf_info, import, export_hf, tokenize, logits})
     add_common(s);
 
   try {
@@ -143,6 +169,11 @@ int main(int argc, char** argv) {
       att.device = device;
       return cli::cmd_attention(common, att);
     }
+    if (*hf_info) return cli::cmd_hf_info(common, hf_path);
+    if (*import) return cli::cmd_import(common, hf_path, hf_name, hf_corpus);
+    if (*export_hf) return cli::cmd_export_hf(common, run, hf_out, hf_dtype);
+    if (*tokenize) return cli::cmd_tokenize(common, run, hf_tokenizer, hf_text);
+    if (*logits) return cli::cmd_logits(common, run, hf_ids, hf_out, device);
   } catch (const ConfigError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
@@ -158,6 +189,22 @@ int main(int argc, char** argv) {
   } catch (const cli::UsageError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
+  } catch (const io::SafetensorsError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const io::HfConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const io::TokenizerError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const io::NpyError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const HfWeightsError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+
   } catch (const std::exception& e) {
     std::string msg = e.what();
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);

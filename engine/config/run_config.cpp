@@ -144,6 +144,7 @@ void parse_model(const nlohmann::json& j, ModelConfig& m) {
   s.boolean("tie_embeddings", m.tie_embeddings);
   s.integer("vocab_size", m.vocab_size, 0, 1e8);
   s.integer("sliding_window", m.sliding_window, 0, 1e9);
+  s.string("weights_dtype", m.weights_dtype, {"", "float32", "bfloat16", "float16"});
   s.integer("max_positions", m.max_positions, 1, 1e9);
   method_ref(s, "position", m.position, m.position_params);
   s.finish();
@@ -427,7 +428,10 @@ RunConfig read_run_config_fields(const nlohmann::json& j) {
   if (s.has("train")) parse_train(s.raw("train"), c.train);
   if (s.has("eval")) parse_eval(s.raw("eval"), c.eval);
   s.finish();
-  for (size_t i = 0; i < c.eval.attention_layers.size(); ++i)
+  c.inherit_model = !j.contains("model") && (c.init.kind == "run" || c.init.kind == "run_named");
+  c.inherit_rope_scaling = c.inherit_model && !j.contains("rope_scaling");
+  // An inherited model's layer count is known only once the base run is read (preflight).
+  for (size_t i = 0; !c.inherit_model && i < c.eval.attention_layers.size(); ++i)
     if (c.eval.attention_layers[i] >= c.model.layers)
       throw ConfigError("eval.attention_layers[" + std::to_string(i) + "]: layer " +
                         std::to_string(c.eval.attention_layers[i]) +
@@ -496,6 +500,7 @@ nlohmann::json to_json(const RunConfig& c) {
         {"tie_embeddings", c.model.tie_embeddings},
         {"vocab_size", c.model.vocab_size},
         {"sliding_window", c.model.sliding_window},
+        {"weights_dtype", c.model.weights_dtype},
         {"max_positions", c.model.max_positions},
         {"position", position}}},
       {"rope_scaling", c.rope_scaling},

@@ -141,6 +141,10 @@ struct RunConfig {
   DataConfig data;
   TrainConfig train;
   EvalConfig eval;
+  // A config that starts from a stored run (init.run / run_named) and leaves out "model" takes the
+  // base run's model, tokenizer and (unless given) rope_scaling; the trainer's preflight fills them
+  // in from the store. Not a config key; false once resolved.
+  bool inherit_model = false, inherit_rope_scaling = false;
 };
 
 // Reads every section strictly (keys, types, ranges, checks within the config); methods are not

@@ -7,13 +7,20 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string_view>
 #include <system_error>
 
+#include <sys/stat.h>
+
+#include <atomic>
+#include <thread>
+
 #include "data/longrange_corpus.h"
 #include "data/rng.h"
+#include "data/token_cache.h"
 
 namespace ctx::data {
 
@@ -62,20 +69,60 @@ void for_each_line(std::string_view bytes, F&& f) {
   }
 }
 
-std::string read_bytes(const fs::path& path, const std::string& display) {
+// A document before tokenization.
+struct TextDoc {
+  std::string source;
+  std::string text;
+};
+
+// What reading a corpus path gathers: its documents' text, what identifies the files read (for the
+// token cache) and warnings.
+struct Gathered {
+  std::vector<TextDoc> docs;
+  std::string identity;
+  std::vector<std::string> warnings;
+  int64_t bytes = 0;
+};
+
+std::string file_kind(mode_t m) {
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
+}
+
+// Reads a regular file of at most the bytes left; anything else (a FIFO would block, /dev/zero
+// never ends) is refused before it is opened.
+std::string read_bytes(const fs::path& path, const std::string& display, Gathered& g, int64_t max_bytes) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw DataError("cannot read '" + display + "'");
+  if (!S_ISREG(st.st_mode))
+    throw DataError("corpus '" + display + "' is " + file_kind(st.st_mode) + "; only regular files and folders are read");
+  if (g.bytes + st.st_size > max_bytes)
+    throw DataError("corpus '" + display + "': more than " + std::to_string(max_bytes >> 20) +
+                    " MiB of text (the corpus limit)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError("cannot read '" + display + "'");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw DataError("cannot read '" + display + "'");
+  g.bytes += static_cast<int64_t>(bytes.size());
+  g.identity += display + "|" + std::to_string(st.st_size) + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
+                std::to_string(st.st_mtim.tv_nsec) + "\n";
   return bytes;
 }
 
-void add_document(std::vector<Document>& docs, std::string source, std::string_view text) {
-  if (text.empty()) return;  // nothing to learn from; min_doc_tokens <= 0 must not keep these
-  docs.push_back({std::move(source), ByteTokenizer::encode(text)});
+// Text never holds NUL bytes; a file whose first 64 KiB do is almost surely not a corpus.
+bool looks_binary(std::string_view bytes) {
+  return bytes.substr(0, 65536).find('\0') != std::string_view::npos;
 }
 
-void read_jsonl(const std::string& display, std::string_view bytes, std::vector<Document>& docs) {
+void add_document(std::vector<TextDoc>& docs, std::string source, std::string_view text) {
+  if (text.empty()) return;  // nothing to learn from; min_doc_tokens <= 0 must not keep these
+  docs.push_back({std::move(source), std::string(text)});
+}
+
+void read_jsonl(const std::string& display, std::string_view bytes, std::vector<TextDoc>& docs) {
   // Editors on Windows like to start UTF-8 files with a byte-order mark, which JSON forbids.
   if (bytes.substr(0, 3) == "\xEF\xBB\xBF") bytes.remove_prefix(3);
   for_each_line(bytes, [&](std::string_view line, int64_t number) {
@@ -91,7 +138,7 @@ void read_jsonl(const std::string& display, std::string_view bytes, std::vector<
 }
 
 void read_text(const std::string& display, std::string_view bytes, const std::string& split,
-               std::vector<Document>& docs) {
+               std::vector<TextDoc>& docs) {
   if (split == "file") {
     add_document(docs, display, bytes);
   } else if (split == "lines") {
@@ -125,13 +172,20 @@ void read_text(const std::string& display, std::string_view bytes, const std::st
   }
 }
 
-void read_file_documents(const fs::path& path, const std::string& display, const std::string& split,
-                         std::vector<Document>& docs) {
-  const std::string bytes = read_bytes(path, display);
+void read_file_documents(const fs::path& path, const std::string& display, const std::string& split, Gathered& g,
+                         int64_t max_bytes, bool in_folder) {
+  const std::string bytes = read_bytes(path, display, g, max_bytes);
+  if (looks_binary(bytes)) {
+    if (in_folder) {
+      g.warnings.push_back("skipped '" + display + "': it looks binary (NUL bytes)");
+      return;
+    }
+    g.warnings.push_back("'" + display + "' looks binary (NUL bytes): is it the corpus you meant?");
+  }
   if (is_jsonl(path)) {
-    read_jsonl(display, bytes, docs);
+    read_jsonl(display, bytes, g.docs);
   } else {
-    read_text(display, bytes, split, docs);
+    read_text(display, bytes, split, g.docs);
   }
 }
 
@@ -157,7 +211,7 @@ void collect_files(const fs::path& dir, std::vector<fs::path>& files) {
   if (ec) throw DataError("cannot read '" + dir.string() + "'");
 }
 
-std::vector<Document> load_path(const std::string& spec, const std::string& split) {
+Gathered load_path(const std::string& spec, const std::string& split, int64_t max_bytes) {
   const fs::path root(spec);
   std::error_code ec;
   const fs::file_status st = fs::status(root, ec);
@@ -165,16 +219,50 @@ std::vector<Document> load_path(const std::string& spec, const std::string& spli
     throw DataError("corpus '" + spec + "' does not exist");
   }
   if (ec) throw DataError("cannot read '" + spec + "'");
-  std::vector<Document> docs;
+  Gathered g;
   if (fs::is_directory(st)) {
     std::vector<fs::path> files;
     collect_files(root, files);
     std::sort(files.begin(), files.end());  // element-wise: a folder's files stay together
-    for (const auto& f : files) read_file_documents(f, f.string(), split, docs);
+    for (const auto& f : files) read_file_documents(f, f.string(), split, g, max_bytes, true);
   } else {
-    read_file_documents(root, spec, split, docs);
+    read_file_documents(root, spec, split, g, max_bytes, false);
   }
+  return g;
+}
+
+// Ids of every document, on all cores (each document whole, so ids equal a single encode call).
+std::vector<Document> tokenize_all(std::vector<TextDoc>& texts, const Tokenizer& tok) {
+  std::vector<Document> docs(texts.size());
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < texts.size();) {
+      try {
+        docs[i].source = std::move(texts[i].source);
+        docs[i].tokens = tok.encode(texts[i].text, false);
+        std::string().swap(texts[i].text);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+    }
+  };
+  const size_t threads = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), texts.size()));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
   return docs;
+}
+
+std::vector<TextDoc> as_text_docs(std::vector<Document>&& byte_docs) {
+  std::vector<TextDoc> out;
+  out.reserve(byte_docs.size());
+  for (auto& d : byte_docs) out.push_back({std::move(d.source), ByteTokenizer::decode(d.tokens)});
+  return out;
 }
 
 }  // namespace
@@ -185,6 +273,9 @@ Corpus load_corpus(const std::string& spec, const CorpusOptions& opt) {
   }
   Corpus corpus;
   corpus.spec = spec;
+  const bool bytes = !opt.tokenizer || opt.tokenizer->kind() == "byte";
+  Gathered g;
+  std::vector<Document> builtin;
   if (spec.rfind(kBuiltinPrefix, 0) == 0) {
     if (spec != kLongRange) {
       throw DataError("unknown built-in corpus '" + spec + "' (known: builtin:longrange)");
@@ -197,9 +288,33 @@ Corpus load_corpus(const std::string& spec, const CorpusOptions& opt) {
     lr.fact_rate = opt.builtin_fact_rate;
     lr.copy_rate = opt.builtin_copy_rate;
     if (!opt.builtin_distances.empty()) lr.distances = opt.builtin_distances;
-    corpus.docs = generate_longrange(lr);
+    builtin = generate_longrange(lr);
+    g.identity = nlohmann::json{{"seed", lr.seed}, {"docs", lr.docs}, {"doc_tokens", lr.doc_tokens},
+                                {"jitter", lr.jitter}, {"fact_rate", lr.fact_rate}, {"copy_rate", lr.copy_rate},
+                                {"distances", lr.distances}}.dump();
   } else {
-    corpus.docs = load_path(spec, opt.split);
+    g = load_path(spec, opt.split, opt.max_bytes);
+  }
+  corpus.warnings = g.warnings;
+  if (bytes) {
+    if (!builtin.empty()) {
+      corpus.docs = std::move(builtin);
+    } else {
+      for (auto& t : g.docs) corpus.docs.push_back({std::move(t.source), ByteTokenizer::encode(t.text)});
+    }
+  } else {
+    const std::string key = "corpus " + spec + "\nsplit " + opt.split + "\n" + g.identity + "tokenizer " +
+                            opt.tokenizer->fingerprint();
+    const std::string path =
+        opt.cache_dir.empty() ? "" : (fs::path(opt.cache_dir) / ("corpus-" + fnv1a64_hex(key) + ".tok")).string();
+    if (auto cached = path.empty() ? std::nullopt : read_token_cache(path, key)) {
+      corpus.docs = std::move(*cached);
+      corpus.from_cache = true;
+    } else {
+      auto texts = builtin.empty() ? std::move(g.docs) : as_text_docs(std::move(builtin));
+      corpus.docs = tokenize_all(texts, *opt.tokenizer);
+      if (!path.empty()) write_token_cache(path, key, corpus.docs);
+    }
   }
   if (corpus.total_tokens() == 0) throw DataError("corpus '" + spec + "' is empty");
 

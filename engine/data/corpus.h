@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,6 +25,8 @@ struct Document {
 struct Corpus {
   std::string spec;
   std::vector<Document> docs;
+  std::vector<std::string> warnings;  // e.g. a file that looks binary
+  bool from_cache = false;            // the ids were read from the token cache
   int64_t total_tokens() const;
 };
 
@@ -39,12 +42,20 @@ struct CorpusOptions {
   double builtin_jitter = 0;
   double builtin_fact_rate = 0.22, builtin_copy_rate = 0.3;
   std::vector<int64_t> builtin_distances;  // empty: LongRangeOptions' default distances
+  // The tokenizer; null = the byte tokenizer. Documents are tokenized on all cores.
+  std::shared_ptr<const Tokenizer> tokenizer;
+  // Where tokenized corpora are cached per (corpus, tokenizer); empty = no cache. The byte
+  // tokenizer is never cached (it is a copy).
+  std::string cache_dir;
+  int64_t max_bytes = int64_t{8} << 30;  // text read at most (a device or a huge file is refused)
 };
 
 // `spec` is "builtin:longrange", a path to a .txt (or any text) file, a folder (all regular files,
 // recursively, sorted by path, hidden files skipped), or a .jsonl/.ndjson file whose lines are
-// objects with a string field "text". Throws DataError naming the path (missing, unreadable, empty,
-// a JSONL line without "text", ...).
+// objects with a string field "text". Only regular files are read: a FIFO, socket or device is
+// refused, and so is more text than max_bytes. Throws DataError naming the path (missing,
+// unreadable, empty, a JSONL line without "text", ...). Files that look binary (NUL bytes) are
+// read with a warning in Corpus::warnings (skipped inside a folder).
 Corpus load_corpus(const std::string& spec, const CorpusOptions& opt = {});
 
 struct Split {

@@ -49,10 +49,10 @@ PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Docu
   for (auto& d : docs) seqs.push_back(d.tokens);
   auto windows = plan_windows(seqs, opt);
   if (windows.empty()) {
-    // No document holds L+1 tokens: evaluate on the documents joined by BOS instead.
+    // No document holds L+1 tokens: evaluate on the documents joined by the separator instead.
     std::vector<data::Token> stream;
     for (auto& d : docs) {
-      stream.push_back(data::ByteTokenizer::kBos);
+      stream.push_back(opt.separator);
       stream.insert(stream.end(), d.tokens.begin(), d.tokens.end());
     }
     seqs = {stream};

@@ -21,6 +21,8 @@ struct PplOptions {
   // Carry each layer's previous-window states (Shortformer's cache): windows of a document are
   // scored one after the other, each attending to the one before it (non-overlapping mode).
   bool memory = false;
+  // Joins documents when none is long enough (the tokenizer's BOS, else EOS).
+  data::Token separator = data::ByteTokenizer::kBos;
 };
 
 

@@ -44,7 +44,7 @@ class ChunkSampler : public PositionSampler {
         pieces_(std::llround(1.0 / p["alpha"].get<double>())),
         random_lengths_(p["piece_lengths"] == "random"),
         mask_boundaries_(p["mask_boundary_labels"].get<bool>()),
-        source_(*ctx.docs, target_ + 1, p["source"] == "packed_stream") {
+        source_(ctx, target_ + 1, p["source"] == "packed_stream") {
     if (p["source"] == "document" && source_.packed())
       throw ConfigError(
           "train.positions.factor: chunk with source 'document' needs a training "

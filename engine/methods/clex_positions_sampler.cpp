@@ -39,7 +39,7 @@ class ClexPositionsSampler : public PositionSampler {
         min_t_(p["min_t"].get<int64_t>()),
         max_t_(p["max_t"].get<int64_t>()),
         per_example_(p["per_example_positions"].get<bool>()),
-        source_(*ctx.docs, seq_ + 1),
+        source_(ctx, seq_ + 1),
         t_(min_t_) {
     Rng fixed(0);  // positions for a sample() before any begin_batch
     shared_ = positions(t_, fixed);

@@ -13,7 +13,7 @@ class ConsecutiveSampler : public PositionSampler {
  public:
   explicit ConsecutiveSampler(const SamplerContext& ctx) : seq_(ctx.seq_len) {
     for (const auto& d : *ctx.docs) {
-      stream_.push_back(data::ByteTokenizer::kBos);
+      stream_.push_back(ctx.separator);
       stream_.insert(stream_.end(), d.tokens.begin(), d.tokens.end());
     }
     if (static_cast<int64_t>(stream_.size()) < 2 * (seq_ + 1))

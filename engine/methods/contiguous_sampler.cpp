@@ -10,7 +10,7 @@ namespace {
 class ContiguousSampler : public PositionSampler {
  public:
   ContiguousSampler(const SamplerContext& ctx, bool keep_offset)
-      : source_(*ctx.docs, ctx.seq_len + 1), seq_(ctx.seq_len), keep_offset_(keep_offset) {}
+      : source_(ctx, ctx.seq_len + 1), seq_(ctx.seq_len), keep_offset_(keep_offset) {}
 
   data::Example sample(Rng& rng) override {
     int64_t offset = 0;

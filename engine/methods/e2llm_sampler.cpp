@@ -55,7 +55,7 @@ class E2LlmSampler : public PositionSampler {
         g_hi_(p["g_max"].get<int64_t>()),
         sink_(p["n_sink"].get<int64_t>()),
         per_sample_(p["per_sample"].get<bool>()),
-        source_(*ctx.docs, seq_ + 1),
+        source_(ctx, seq_ + 1),
         g_(g_lo_) {}
 
   void begin_batch(Rng& rng) override {

@@ -36,7 +36,7 @@ class PrefixSampler : public PositionSampler {
         target_(p["factor"].get<int64_t>() * ctx.seq_len),
         suffix_(suffix_len(p, ctx.seq_len)),
         block_(p["prefix_mode"] == "block"),
-        source_(*ctx.docs, target_ + 1, p["source"] == "packed_stream") {
+        source_(ctx, target_ + 1, p["source"] == "packed_stream") {
     if (p["source"] == "document" && source_.packed())
       throw ConfigError(
           "train.positions.factor: prefix with source 'document' needs a training "

@@ -29,7 +29,7 @@ std::string check(const nlohmann::json& p, int64_t seq, int64_t max_positions,
 class RandPosSampler : public PositionSampler {
  public:
   RandPosSampler(const nlohmann::json& p, const SamplerContext& ctx)
-      : seq_(ctx.seq_len), max_len_(max_len(p, ctx.seq_len)), source_(*ctx.docs, seq_ + 1) {}
+      : seq_(ctx.seq_len), max_len_(max_len(p, ctx.seq_len)), source_(ctx, seq_ + 1) {}
 
   data::Example sample(Rng& rng) override {
     int64_t offset = 0;

@@ -73,12 +73,37 @@ void check_retrieval_lengths(const RunConfig& c) {
   }
 }
 
+// CtxLab attends over the whole window; a model trained with a sliding window (Mistral) gives the
+// same results only while every length used fits inside that window.
+void check_sliding_window(const RunConfig& c) {
+  const int64_t w = c.model.sliding_window;
+  if (w <= 0) return;
+  auto check = [&](int64_t length, const std::string& key) {
+    if (length > w)
+      throw ConfigError(key + ": " + std::to_string(length) + " tokens exceed the model's sliding window of " +
+                        std::to_string(w) + " (model.sliding_window); CtxLab runs full attention, which equals the " +
+                        "window's only up to its size");
+  };
+  check(c.train.seq_len, "train.seq_len");
+  for (size_t i = 0; i < c.train.stages.size(); ++i)
+    check(c.train.stages[i].first, "train.stages[" + std::to_string(i) + "].seq_len");
+  for (size_t i = 0; i < c.eval.lengths.size(); ++i) check(c.eval.lengths[i], "eval.lengths[" + std::to_string(i) + "]");
+  for (auto [task, r] : {std::pair<const char*, const RetrievalRequest*>{"passkey", &c.eval.passkey},
+                         {"needle", &c.eval.needle},
+                         {"kvretrieval", &c.eval.kvretrieval}})
+    for (size_t i = 0; r->enabled && i < r->lengths.size(); ++i)
+      check(r->lengths[i], std::string("eval.") + task + ".lengths[" + std::to_string(i) + "]");
+  for (size_t i = 0; i < c.eval.attention_lengths.size(); ++i)
+    check(c.eval.attention_lengths[i], "eval.attention_lengths[" + std::to_string(i) + "]");
+}
+
 }  // namespace
 
 RunConfig parse_run_config(const nlohmann::json& j) {
   RunConfig c = read_run_config_fields(j);
   if (c.init.kind == "hf") apply_hf_model(c, j.contains("model"), j.contains("rope_scaling"));
   check_retrieval_lengths(c);
+  check_sliding_window(c);
   resolve_methods(c);
   return c;
 }

@@ -17,8 +17,9 @@ data::Example window_example(const data::Token* window, int64_t seq, int64_t fir
   return ex;
 }
 
-WindowSource::WindowSource(const std::vector<data::Document>& docs, int64_t len, bool force_pack)
-    : docs_(&docs), len_(len) {
+WindowSource::WindowSource(const SamplerContext& ctx, int64_t len, bool force_pack)
+    : docs_(ctx.docs), len_(len) {
+  const auto& docs = *ctx.docs;
   int64_t total = 0;
   for (size_t i = 0; i < docs.size() && !force_pack; ++i) {
     const auto n = static_cast<int64_t>(docs[i].tokens.size());
@@ -32,7 +33,7 @@ WindowSource::WindowSource(const std::vector<data::Document>& docs, int64_t len,
     // No document is long enough: pack them, BOS-separated, so short-document corpora still train.
     packed_ = true;
     for (auto& d : docs) {
-      stream_.push_back(data::ByteTokenizer::kBos);
+      stream_.push_back(ctx.separator);
       stream_.insert(stream_.end(), d.tokens.begin(), d.tokens.end());
     }
     while (static_cast<int64_t>(stream_.size()) < len) stream_.insert(stream_.end(), stream_.begin(), stream_.end());

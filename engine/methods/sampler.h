@@ -18,6 +18,8 @@ struct SamplerContext {
   const std::vector<data::Document>* docs = nullptr;
   int64_t seq_len = 128;        // tokens per example (the training length L0 of the run)
   int64_t max_positions = 256;  // the model's position table / original context
+  // Joins documents into a packed stream (the tokenizer's BOS, else EOS; the byte tokenizer's BOS).
+  data::Token separator = data::ByteTokenizer::kBos;
 };
 
 class PositionSampler {
@@ -41,7 +43,7 @@ data::Example window_example(const data::Token* window, int64_t seq, int64_t fir
 
 class WindowSource {
  public:
-  WindowSource(const std::vector<data::Document>& docs, int64_t len, bool force_pack = false);
+  WindowSource(const SamplerContext& ctx, int64_t len, bool force_pack = false);
   // Returns the tokens and the offset of the window inside its document (or stream).
   std::vector<data::Token> draw(Rng& rng, int64_t* offset = nullptr) const;
   bool packed() const { return packed_; }

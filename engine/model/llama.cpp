@@ -146,4 +146,28 @@ torch::Tensor LlamaLMImpl::hidden(const torch::Tensor& tokens, const torch::Tens
   return model_->norm(h);
 }
 
+std::vector<std::pair<std::string, std::vector<int64_t>>> llama_parameter_shapes(const ModelConfig& c, int64_t vocab) {
+  const int64_t d = c.d_model, f = c.ffn_width(), q = c.heads * c.head_dim(), kv = c.kv_head_count() * c.head_dim();
+  std::vector<std::pair<std::string, std::vector<int64_t>>> out = {{"model.embed_tokens.weight", {vocab, d}}};
+  for (int64_t l = 0; l < c.layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    auto linear = [&](const std::string& name, int64_t in, int64_t o, bool bias) {
+      out.push_back({p + name + ".weight", {o, in}});
+      if (bias) out.push_back({p + name + ".bias", {o}});
+    };
+    linear("self_attn.q_proj", d, q, c.qkv_bias);
+    linear("self_attn.k_proj", d, kv, c.qkv_bias);
+    linear("self_attn.v_proj", d, kv, c.qkv_bias);
+    linear("self_attn.o_proj", q, d, c.o_bias);
+    linear("mlp.gate_proj", d, f, c.mlp_bias);
+    linear("mlp.up_proj", d, f, c.mlp_bias);
+    linear("mlp.down_proj", f, d, c.mlp_bias);
+    out.push_back({p + "input_layernorm.weight", {d}});
+    out.push_back({p + "post_attention_layernorm.weight", {d}});
+  }
+  out.push_back({"model.norm.weight", {d}});
+  if (!c.tie_embeddings) out.push_back({"lm_head.weight", {vocab, d}});
+  return out;
+}
+
 }  // namespace ctx

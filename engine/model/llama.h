@@ -103,4 +103,8 @@ class LlamaLMImpl : public LanguageModelImpl {
   torch::nn::Linear lm_head_{nullptr};  // null when tied
 };
 
+// The parameters a llama model of this config has, by name, with their shapes (position-scheme
+// parameters apart): what a Hugging Face folder must hold, checked without building the model.
+std::vector<std::pair<std::string, std::vector<int64_t>>> llama_parameter_shapes(const ModelConfig& c, int64_t vocab);
+
 }  // namespace ctx

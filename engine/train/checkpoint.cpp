@@ -8,6 +8,8 @@
 
 #include <torch/serialize.h>
 
+#include "model/hf_weights.h"
+
 namespace fs = std::filesystem;
 
 namespace ctx {
@@ -67,6 +69,7 @@ static torch::serialize::InputArchive open_archive(const std::string& path) {
 }
 
 CheckpointInfo read_checkpoint_info(const std::string& path) {
+  if (is_hf_checkpoint(path)) return {};
   auto root = open_archive(path);
   CheckpointInfo info;
   c10::IValue step, cfg;
@@ -79,6 +82,19 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
 
 CheckpointInfo load_checkpoint(const std::string& path, LanguageModel& model, torch::optim::AdamW* optim,
                                bool allow_new_position_params) {
+  if (is_hf_checkpoint(path)) {
+    // A Hugging Face folder (an imported run, or init.hf): weights only, step 0.
+    CheckpointInfo info;
+    try {
+      info.fresh = load_hf_weights(path, model).fresh;
+    } catch (const HfWeightsError& e) {
+      throw CheckpointError(e.what());
+    }
+    if (optim) throw CheckpointError("'" + path + "' is a Hugging Face folder: it holds no optimizer state to resume");
+    if (!allow_new_position_params && !info.fresh.empty())
+      throw CheckpointError("'" + path + "' has no " + info.fresh.front() + " (a position scheme the folder was not made with)");
+    return info;
+  }
   auto root = open_archive(path);
   CheckpointInfo info;
   try {
@@ -154,8 +170,17 @@ static std::vector<fs::path> step_checkpoints(const std::string& run_dir) {
 
 std::optional<std::string> latest_checkpoint(const std::string& run_dir) {
   auto all = step_checkpoints(run_dir);
-  if (all.empty()) return std::nullopt;
-  return all.back().string();
+  if (!all.empty()) return all.back().string();
+  const auto hf = hf_checkpoint_dir(run_dir);
+  if (is_hf_checkpoint(hf)) return hf;
+  return std::nullopt;
+}
+
+std::string hf_checkpoint_dir(const std::string& run_dir) { return (fs::path(run_dir) / "hf").string(); }
+
+bool is_hf_checkpoint(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec) && fs::exists(fs::path(path) / "config.json", ec);
 }
 
 void prune_checkpoints(const std::string& run_dir, int keep) {

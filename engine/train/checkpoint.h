@@ -26,7 +26,8 @@ struct CheckpointInfo {
 
 void save_checkpoint(const std::string& path, LanguageModel& model, torch::optim::AdamW* optim, int64_t step,
                      const std::string& config_json);
-// Loads weights (and optimizer state when `optim` is given). Throws CheckpointError naming the file
+// Loads weights (and optimizer state when `optim` is given) from a CtxLab checkpoint file or a
+// Hugging Face folder (weights only). Throws CheckpointError naming the file
 // when it is missing, unreadable, corrupt, or made for a different model shape.
 // With `allow_new_position_params` (initialising a different method from a base run), position
 // parameters the checkpoint lacks keep their own initialisation (CLEX's ODE with its zero down
@@ -36,9 +37,14 @@ CheckpointInfo load_checkpoint(const std::string& path, LanguageModel& model, to
 // Reads only the step and config (no model needed).
 CheckpointInfo read_checkpoint_info(const std::string& path);
 
-// "<dir>/ckpt-000300.pt"; the latest checkpoint in a run folder, if any.
+// "<dir>/ckpt-000300.pt"; the latest checkpoint in a run folder, if any: its newest step
+// checkpoint, else the Hugging Face folder "<dir>/hf" of an imported run.
 std::string checkpoint_path(const std::string& run_dir, int64_t step);
 std::optional<std::string> latest_checkpoint(const std::string& run_dir);
+// Imported runs keep their Hugging Face files in "<run dir>/hf". A checkpoint path that is a folder
+// with config.json is such a folder (load_checkpoint reads its safetensors).
+std::string hf_checkpoint_dir(const std::string& run_dir);
+bool is_hf_checkpoint(const std::string& path);
 // Keeps the newest `keep` step checkpoints in the folder.
 void prune_checkpoints(const std::string& run_dir, int keep);
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "eval/perplexity.h"
+#include "io/run_tokenizer.h"
 #include "train/checkpoint.h"
 #include "train/run_setup.h"
 #include "train/runtime.h"
@@ -58,6 +59,7 @@ std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step,
       o.max_tokens = c.eval.max_tokens;
       o.batch_size = c.eval.batch_size;
       o.memory = model->position_scheme().caches_previous_window();
+      o.separator = io::separator_token(*io::tokenizer_for(c));
       auto r = evaluate_perplexity(model, val, o, dev);
       record_eval_result(db, run, step, r);
       EvalEvent e;
@@ -87,7 +89,7 @@ std::vector<PplResult> evaluate_run(store::RunStore& db, int64_t run_id,
                           run.run_dir + "'");
   setup_threads(c.train.threads);
   const auto device = resolve_device(c.train.device);
-  auto split = load_run_split(c);
+  auto split = load_run_split(c, cache_dir_for(db.path()));
   auto model = build_model(c);
   auto info = load_checkpoint(*ck, model);
   model->to(device);

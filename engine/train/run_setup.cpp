@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "data/corpus.h"
+#include "io/run_tokenizer.h"
 #include "methods/registry.h"
 #include "train/checkpoint.h"
 #include "train/longctx_evals.h"
@@ -17,8 +18,11 @@ namespace fs = std::filesystem;
 namespace ctx {
 namespace {
 
-data::Split load_split(const RunConfig& c) {
+data::Split load_split(const RunConfig& c, const std::string& cache_dir,
+                       std::vector<std::string>* warnings = nullptr) {
   data::CorpusOptions o;
+  o.tokenizer = io::tokenizer_for(c);
+  o.cache_dir = cache_dir;
   o.seed = c.seed;
   o.split = c.data.split;
   o.min_doc_tokens = c.data.min_doc_tokens;
@@ -29,6 +33,7 @@ data::Split load_split(const RunConfig& c) {
   o.builtin_fact_rate = c.data.builtin_fact_rate;
   o.builtin_copy_rate = c.data.builtin_copy_rate;
   auto corpus = data::load_corpus(c.data.corpus, o);
+  if (warnings) *warnings = corpus.warnings;
   return data::split_by_document(corpus, c.data.val_fraction, c.seed);
 }
 
@@ -38,6 +43,7 @@ std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
     read_checkpoint_info(init.checkpoint);  // throws naming the file
     return init.checkpoint;
   }
+  if (init.kind == "hf") return init.hf;
   auto base = db.find_run(init.run);
   if (!base) throw ConfigError("init.run: no run " + std::to_string(init.run) + " in " + db.path());
   auto ck = latest_checkpoint(base->run_dir);
@@ -49,13 +55,28 @@ std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
 
 }  // namespace
 
-data::Split load_run_split(const RunConfig& c) {
-  return load_split(c);
-}
+data::Split load_run_split(const RunConfig& c, const std::string& cache_dir) { return load_split(c, cache_dir); }
 
 LanguageModel build_model(const RunConfig& c) {
   torch::manual_seed(static_cast<uint64_t>(c.seed));
-  return make_language_model(c.model, c.rope_scaling, data::ByteTokenizer::kVocabSize);
+  return make_language_model(c.model, c.rope_scaling, io::model_vocab(c, *io::tokenizer_for(c)));
+}
+
+std::string cache_dir_for(const std::string& db_path) {
+  fs::path p(db_path);
+  return fs::absolute(p.parent_path() / (p.stem().string() + ".cache")).lexically_normal().string();
+}
+
+void inherit_from_base(store::RunStore& db, RunConfig& cfg) {
+  if (!cfg.inherit_model || cfg.init.kind != "run") return;
+  const auto base_run = db.find_run(cfg.init.run);
+  if (!base_run) throw ConfigError("init.run: no run " + std::to_string(cfg.init.run) + " in " + db.path());
+  const RunConfig base = config_of_run(*base_run);
+  auto j = to_json(cfg);
+  j["model"] = to_json(base)["model"];
+  if (cfg.inherit_rope_scaling) j["rope_scaling"] = base.rope_scaling;
+  if (cfg.data.tokenizer.empty()) j["data"]["tokenizer"] = tokenizer_source(base);
+  cfg = parse_run_config(j);  // resolves the methods against the base's model
 }
 
 std::unique_ptr<torch::optim::AdamW> build_optimizer(LanguageModel& model, const TrainConfig& t) {
@@ -114,11 +135,16 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
       throw ConfigError("init.run_named: no finished run named '" + cfg.init.run_name + "' in " +
                         db.path() + " (train its preset first)");
   }
+  inherit_from_base(db, cfg);
   // A device that is not there fails before the corpus is read (a large built-in corpus takes
   // tens of seconds to generate).
   resolve_device(cfg.train.device);
   Preflight p;
-  p.split = std::make_shared<const data::Split>(load_split(cfg));
+  const auto tok = io::tokenizer_for(cfg);
+  if (cfg.model.vocab_size > 0 && tok->vocab_size() > cfg.model.vocab_size)
+    throw ConfigError("model.vocab_size: " + std::to_string(cfg.model.vocab_size) + " is smaller than the tokenizer's " +
+                      std::to_string(tok->vocab_size()) + " ids (" + tokenizer_source(cfg) + ")");
+  p.split = std::make_shared<const data::Split>(load_split(cfg, cache_dir_for(db.path()), &p.warnings));
   if (p.split->train.empty())
     throw data::DataError("data.corpus: no training documents after the split");
   if (p.split->validation.empty() && cfg.eval.enabled)
@@ -128,6 +154,7 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
   sctx.docs = &p.split->train;
   sctx.seq_len = cfg.train.seq_len;
   sctx.max_positions = cfg.model.max_positions;
+  sctx.separator = io::separator_token(*tok);
   const auto* smeta = get_method(MethodKind::Sampler, cfg.train.positions, "train.positions.type");
   p.sampler = smeta->sampler(cfg.train.positions_params, sctx);
   p.init_checkpoint = init_checkpoint(db, cfg.init);

@@ -24,10 +24,12 @@ class PositionStats;
 struct Preflight {
   std::shared_ptr<const data::Split> split;
   std::shared_ptr<PositionSampler> sampler;  // built over split->train: method errors surface here
-  std::string init_checkpoint;               // empty for scratch
+  std::string init_checkpoint;               // empty for scratch; a folder for a Hugging Face init
+  std::vector<std::string> warnings;         // what loading the corpus noticed (a binary file, ...)
 };
-// Resolves init.run_named to init.run (the latest finished run of that name) and checks the data,
-// the sampler and the init checkpoint.
+// Resolves init.run_named to init.run (the latest finished run of that name), takes the base run's
+// model, tokenizer and rope scaling when the config leaves the model out, and checks the data, the
+// tokenizer, the sampler and the init checkpoint.
 Preflight preflight(store::RunStore& db, RunConfig& cfg);
 
 // One training (micro-)batch exactly as the trainer builds it: deterministic in (seed, step,
@@ -36,8 +38,11 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg);
 data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro,
                        int64_t size, int64_t tokens_before, PositionStats* stats);
 
-// The documents a config trains and validates on (the corpus split as the trainer splits it).
-data::Split load_run_split(const RunConfig& c);
+// The documents a config trains and validates on (the corpus split as the trainer splits it),
+// tokenized with the config's tokenizer; with a cache folder, the ids are cached there.
+data::Split load_run_split(const RunConfig& c, const std::string& cache_dir = "");
+// "<db without extension>.cache" beside the store: tokenized corpora.
+std::string cache_dir_for(const std::string& db_path);
 
 // The model pieces the trainer and the benchmarks build from a config.
 LanguageModel build_model(const RunConfig& c);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "io/run_tokenizer.h"
 #include "methods/registry.h"
 #include "train/checkpoint.h"
 #include "train/longctx_evals.h"
@@ -54,6 +55,7 @@ struct Session {
   std::unique_ptr<torch::optim::AdamW> optim;
   std::shared_ptr<PositionSampler> sampler;
   int64_t sampler_len = 0;
+  data::Token separator = data::ByteTokenizer::kBos;  // between packed documents
   bool window_cache = false;          // Shortformer: rows carry the previous window's states
   std::vector<LayerMemory> memories;  // one per micro-batch
   PositionStats stats;
@@ -113,6 +115,8 @@ void setup_session(Session& s) {
 
   s.sampler = s.prep.sampler;
   s.sampler_len = c.train.seq_len;
+  s.separator = io::separator_token(*io::tokenizer_for(c));
+  for (const auto& w : s.prep.warnings) s.events.on_message("warning", w);
   s.window_cache = s.model->position_scheme().caches_previous_window();
   if (s.window_cache && c.train.positions != "consecutive")
     s.events.on_message("warning", "model.position " + c.model.position +
@@ -153,6 +157,7 @@ void enter_stage_if_new(Session& s, int64_t step) {
   sctx.docs = &s.prep.split->train;
   sctx.seq_len = len;
   sctx.max_positions = s.c.model.max_positions;
+  sctx.separator = s.separator;
   s.sampler = get_method(MethodKind::Sampler, s.c.train.positions, "train.positions.type")
                   ->sampler(s.c.train.positions_params, sctx);
   s.sampler_len = len;

@@ -419,7 +419,7 @@ TEST(HfConfig, FileErrors) {
     read_hf_config(dir.string());
     FAIL();
   } catch (const HfConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("config.json: invalid JSON: duplicate key 'hidden_size'"),
+    EXPECT_NE(std::string(e.what()).find("config.json: not valid JSON: duplicate key 'hidden_size'"),
               std::string::npos)
         << e.what();
   }

@@ -125,7 +125,7 @@ TEST(SafetensorsFolder, BadIndexFiles) {
   expect_open_error(dir, "no 'weight_map' object");
   st_test::write_file(dir / "model.safetensors.index.json",
                       R"({"weight_map": {"x": "a", "x": "b"}})");
-  expect_open_error(dir, "model.safetensors.index.json: invalid JSON: duplicate key 'x'");
+  expect_open_error(dir, "model.safetensors.index.json: not valid JSON: duplicate key 'x'");
   st_test::write_file(dir / "model.safetensors.index.json", "[]");
   expect_open_error(dir, "model.safetensors.index.json: not a JSON object");
 }

@@ -68,8 +68,8 @@ TEST(SafetensorsMalformed, HeaderLengthPastTheEnd) {
 }
 
 TEST(SafetensorsMalformed, HeaderNotJson) {
-  expect_error(st_bytes("{not json", 0), "header: invalid JSON");
-  expect_error(st_bytes("", 0), "header: invalid JSON");
+  expect_error(st_bytes("{not json", 0), "header: not valid JSON");
+  expect_error(st_bytes("", 0), "header: not valid JSON");
   expect_error(st_bytes(R"({"a":1,"a":2})", 0), "duplicate key 'a'");
   expect_error(st_bytes(std::string(200, '[') + std::string(200, ']'), 0), "nested deeper");
   expect_error(st_bytes("{\"a\xff\":1}", 0), "not valid UTF-8 (byte 3 of the header)");
