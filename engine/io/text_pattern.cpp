@@ -1,0 +1,137 @@
+// Literal and PCRE2 patterns. Compiled code (JIT when the platform has it) is shared by all
+// threads; match data and the JIT stack are per thread. Subjects are valid UTF-8 (the pipeline
+// repairs its input first), so PCRE2's per-call UTF check is skipped.
+#include "io/text_pattern.h"
+
+#include <pcre2.h>
+
+#include "io/json_fields.h"
+#include "io/tokenizer_error.h"
+#include "io/unicode_text.h"
+
+namespace ctx::io {
+
+struct TextPattern::Regex {
+  pcre2_code* code = nullptr;
+  bool jit = false;
+  ~Regex() {
+    if (code) pcre2_code_free(code);
+  }
+};
+
+namespace {
+
+// Per-thread match state: one ovector pair is all find_all needs, whatever the pattern.
+struct MatchState {
+  pcre2_match_data* data = nullptr;
+  pcre2_match_context* context = nullptr;
+  pcre2_jit_stack* stack = nullptr;
+  MatchState() {
+    data = pcre2_match_data_create(1, nullptr);
+    context = pcre2_match_context_create(nullptr);
+    // Long runs of whitespace under a lookahead can need more than the default 32 KiB.
+    stack = pcre2_jit_stack_create(64 * 1024, 8 * 1024 * 1024, nullptr);
+    if (context && stack) pcre2_jit_stack_assign(context, nullptr, stack);
+  }
+  ~MatchState() {
+    if (stack) pcre2_jit_stack_free(stack);
+    if (context) pcre2_match_context_free(context);
+    if (data) pcre2_match_data_free(data);
+  }
+  MatchState(const MatchState&) = delete;
+  MatchState& operator=(const MatchState&) = delete;
+};
+
+MatchState& match_state() {
+  thread_local MatchState state;
+  return state;
+}
+
+}  // namespace
+
+TextPattern::TextPattern() = default;
+TextPattern::TextPattern(TextPattern&&) noexcept = default;
+TextPattern& TextPattern::operator=(TextPattern&&) noexcept = default;
+TextPattern::~TextPattern() = default;
+
+TextPattern TextPattern::literal(std::string text) {
+  TextPattern p;
+  p.literal_ = std::move(text);
+  return p;
+}
+
+TextPattern TextPattern::regex(const std::string& pattern, const std::string& what) {
+  int error = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
+  if (!code) {
+    PCRE2_UCHAR message[256];
+    pcre2_get_error_message(error, message, sizeof message);
+    std::string shown = pattern.size() > 80 ? pattern.substr(0, 80) + "..." : pattern;
+    throw TokenizerError(what + ": invalid regex '" + shown + "' at offset " +
+                         std::to_string(offset) + ": " + reinterpret_cast<const char*>(message));
+  }
+  TextPattern p;
+  p.regex_ = std::make_unique<Regex>();
+  p.regex_->code = code;
+  p.regex_->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+  return p;
+}
+
+void TextPattern::find_all(std::string_view subject, std::vector<Span>& out) const {
+  out.clear();
+  if (!regex_) {
+    if (literal_.empty()) return;
+    size_t pos = 0;
+    while ((pos = subject.find(literal_, pos)) != std::string_view::npos) {
+      out.push_back({pos, pos + literal_.size()});
+      pos += literal_.size();
+    }
+    return;
+  }
+  MatchState& st = match_state();
+  const auto* s = reinterpret_cast<PCRE2_SPTR>(subject.data());
+  const size_t n = subject.size();
+  size_t pos = 0;
+  bool have_last = false;
+  size_t last_end = 0;
+  while (pos <= n) {
+    const int rc =
+        regex_->jit ? pcre2_jit_match(regex_->code, s, n, pos, 0, st.data, st.context)
+                    : pcre2_match(regex_->code, s, n, pos, PCRE2_NO_UTF_CHECK, st.data, st.context);
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc < 0) {
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(rc, message, sizeof message);
+      throw TokenizerError(std::string("regex match failed: ") +
+                           reinterpret_cast<const char*>(message));
+    }
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.data);
+    const size_t b = ov[0], e = ov[1];
+    if (b == e && have_last && last_end == e) {
+      // An empty match right after the previous one: step one character on.
+      pos += pos < n ? static_cast<size_t>(text::utf8_length(s[pos])) : 1;
+      continue;
+    }
+    out.push_back({b, e});
+    pos = e;
+    have_last = true;
+    last_end = e;
+  }
+}
+
+// {"String": "..."} or {"Regex": "..."}, as Replace and Split write their patterns.
+TextPattern pattern_from_json(const nlohmann::json& j, const json_fields::Where& where) {
+  if (j.is_object() && j.size() == 1) {
+    if (auto it = j.find("String"); it != j.end() && it->is_string()) {
+      return TextPattern::literal(it->get<std::string>());
+    }
+    if (auto it = j.find("Regex"); it != j.end() && it->is_string()) {
+      return TextPattern::regex(it->get<std::string>(), where.file + ": " + where.context);
+    }
+  }
+  json_fields::fail(where, "'pattern' must be {\"String\": ...} or {\"Regex\": ...}");
+}
+
+}  // namespace ctx::io

@@ -1,0 +1,47 @@
+// The patterns of tokenizer.json (Split pre-tokenizer, Replace normalizer and decoder): a literal
+// string or a regex (PCRE2 with JIT, UTF + UCP, standing in for the Oniguruma regexes of Hugging
+// Face `tokenizers`). Matching is thread-safe; subjects must be valid UTF-8.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/json_fields.h"
+
+namespace ctx::io {
+
+struct Span {
+  size_t begin;
+  size_t end;
+};
+
+class TextPattern {
+ public:
+  // A literal string (an empty one never matches).
+  static TextPattern literal(std::string text);
+  // A regex; a pattern PCRE2 rejects throws TokenizerError "WHAT: invalid regex '...': reason".
+  static TextPattern regex(const std::string& pattern, const std::string& what);
+
+  TextPattern(TextPattern&&) noexcept;
+  TextPattern& operator=(TextPattern&&) noexcept;
+  ~TextPattern();
+
+  // Non-overlapping matches left to right, as Oniguruma's find_iter gives them (an empty match
+  // right after the previous match is skipped). Appends to `out` after clearing it.
+  void find_all(std::string_view subject, std::vector<Span>& out) const;
+
+ private:
+  TextPattern();
+  struct Regex;
+  std::string literal_;
+  std::unique_ptr<Regex> regex_;
+};
+
+// {"String": "..."} or {"Regex": "..."}, as Split, Replace and their decoders write patterns.
+TextPattern pattern_from_json(const nlohmann::json& j, const json_fields::Where& where);
+
+}  // namespace ctx::io
