@@ -61,6 +61,31 @@ BpeModel::BpeModel(const nlohmann::json& model, const std::string& file, bool by
   read_merges(json_fields::array_of(model, "merges", bpe), file);
   if (!unk_token_.empty()) unk_id_ = id_of(unk_token_);
   index_symbols();
+  cut_at_metaspace_ = metaspace_cuts_are_safe();
+}
+
+// SentencePiece-style words ("▁Hello▁world", a whole segment when the pre-tokenizer does not
+// split) can be merged piece by piece, cached, when no merge can ever cross the cut before a "▁"
+// that follows another character: then no token's text holds such a pair (a merge's result is
+// always in the vocabulary), "▁" is a token of its own (an unknown run cannot fuse across the
+// cut) and nothing depends on where a word starts or ends (affixes, ignore_merges). Merges in
+// separate pieces never interact, so the result is the whole word's, merged in the same order.
+bool BpeModel::metaspace_cuts_are_safe() const {
+  static const std::string kMeta = "\xE2\x96\x81";
+  if (byte_level_words_ || ignore_merges_ || !prefix_.empty() || !suffix_.empty()) return false;
+  if (id_of(kMeta) < 0) return false;
+  auto ends_with_meta = [](const std::string& t) {
+    return t.size() >= 3 && t.compare(t.size() - 3, 3, kMeta) == 0;
+  };
+  if (!unk_token_.empty() && ends_with_meta(unk_token_)) return false;
+  for (size_t id = 0; id < tokens_.size(); ++id) {
+    if (!present_[id]) continue;
+    const std::string& t = tokens_[id];
+    for (size_t pos = t.find(kMeta, 1); pos != std::string::npos; pos = t.find(kMeta, pos + 3)) {
+      if (pos < 3 || t.compare(pos - 3, 3, kMeta) != 0) return false;
+    }
+  }
+  return true;
 }
 
 void BpeModel::read_vocab(const nlohmann::json& vocab, const std::string& file) {
@@ -262,9 +287,29 @@ void BpeModel::merge_symbols(std::vector<Symbol>& sym) const {
   }
 }
 
-void BpeModel::tokenize(std::string_view word, std::vector<Token>& out) const {
+WordCache& BpeModel::thread_cache() const {
+  return WordCache::of_thread(cache_id_);
+}
+
+void BpeModel::tokenize(std::string_view word, WordCache& cache, std::vector<Token>& out) const {
   if (word.empty()) return;
-  WordCache& cache = WordCache::of_thread(cache_id_);
+  if (!cut_at_metaspace_) {
+    tokenize_piece(word, cache, out);
+    return;
+  }
+  static const std::string_view kMeta = "\xE2\x96\x81";
+  size_t start = 0;
+  for (size_t pos = word.find(kMeta, 1); pos != std::string_view::npos;
+       pos = word.find(kMeta, pos + 3)) {
+    if (pos >= 3 && word.compare(pos - 3, 3, kMeta) == 0) continue;  // inside a run of "▁"
+    tokenize_piece(word.substr(start, pos - start), cache, out);
+    start = pos;
+  }
+  tokenize_piece(word.substr(start), cache, out);
+}
+
+void BpeModel::tokenize_piece(std::string_view word, WordCache& cache,
+                              std::vector<Token>& out) const {
   if (cache.lookup(word, out)) return;
   thread_local std::string spelled;
   std::string_view model_word = word;  // what the reference's model sees

@@ -13,6 +13,7 @@
 
 #include "data/tokenizer.h"
 #include "io/flat_maps.h"
+#include "io/word_cache.h"
 
 namespace ctx::io {
 
@@ -22,8 +23,13 @@ class BpeModel {
   // (ByteLevel pre-tokenizer left the mapping to the model). Throws TokenizerError naming `file`.
   BpeModel(const nlohmann::json& model, const std::string& file, bool byte_level_words);
 
-  // Appends the ids of one word (non-empty).
-  void tokenize(std::string_view word, std::vector<data::Token>& out) const;
+  // This thread's cache of this model's words (look it up once per batch of words).
+  WordCache& thread_cache() const;
+  // Appends the ids of one word (non-empty); `cache` is thread_cache().
+  void tokenize(std::string_view word, WordCache& cache, std::vector<data::Token>& out) const;
+  // Whether tokenize() cuts words before each "▁" that follows another character (see
+  // metaspace_cuts_are_safe).
+  bool cuts_at_metaspace() const { return cut_at_metaspace_; }
 
   // The id of a vocabulary entry, or -1.
   data::Token id_of(std::string_view token) const;
@@ -49,6 +55,8 @@ class BpeModel {
   void read_merges(const nlohmann::json& merges, const std::string& file);
   void add_merge(const std::string& a, const std::string& b, int32_t rank, const std::string& file);
   void index_symbols();
+  bool metaspace_cuts_are_safe() const;
+  void tokenize_piece(std::string_view word, WordCache& cache, std::vector<data::Token>& out) const;
 
   // Initial symbols of a word as `tokenizers`' merge_word builds them (unk, byte fallback).
   void initial_symbols(std::string_view word, std::vector<Symbol>& symbols) const;
@@ -74,6 +82,7 @@ class BpeModel {
   bool byte_fallback_ = false;
   bool ignore_merges_ = false;
   bool byte_level_words_ = false;
+  bool cut_at_metaspace_ = false;
   uint64_t cache_id_ = 0;
 };
 

@@ -23,9 +23,17 @@ inline uint64_t hash_bytes(std::string_view s) {
     p += 8;
     n -= 8;
   }
-  if (n > 0) {
-    uint64_t w = 0;
-    std::memcpy(&w, p, n);
+  if (n > 0) {  // the last 1..7 bytes through at most two loads (no byte loop)
+    uint64_t w;
+    if (n >= 4) {
+      uint32_t lo, hi;
+      std::memcpy(&lo, p, 4);
+      std::memcpy(&hi, p + n - 4, 4);
+      w = (static_cast<uint64_t>(hi) << 32) | lo;
+    } else {
+      const auto* b = reinterpret_cast<const unsigned char*>(p);
+      w = (static_cast<uint64_t>(b[0]) << 16) | (static_cast<uint64_t>(b[n / 2]) << 8) | b[n - 1];
+    }
     h = (h ^ w) * kMul;
   }
   h ^= h >> 32;

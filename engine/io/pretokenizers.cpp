@@ -1,6 +1,7 @@
 // Pre-tokenizers of tokenizer.json. Splitting follows `tokenizers`' NormalizedString::split: the
 // word is covered by match / non-match parts, the behaviour decides which parts are kept and
-// merged, and empty results are dropped.
+// merged, and empty results are dropped. Buffers are per thread, so splitting allocates nothing
+// once warm.
 #include "io/pretokenizers.h"
 
 #include <algorithm>
@@ -58,77 +59,69 @@ void parts_from_chars(std::string_view s, Pred pred, std::vector<Part>& parts) {
   if (last < s.size()) parts.push_back({last, s.size(), false});
 }
 
-// Keeps and merges parts as `behavior` says and adds the results to `out`.
-void emit_parts(std::string_view word, bool at_origin, std::vector<Part>& parts, Behavior behavior,
-                PieceList& out) {
-  std::vector<Part> kept;
-  kept.reserve(parts.size());
-  switch (behavior) {
-    case Behavior::kIsolated:
-      kept = parts;
-      break;
-    case Behavior::kRemoved:
-      for (const Part& p : parts) {
-        if (!p.is_match) kept.push_back(p);
-      }
-      break;
-    case Behavior::kContiguous: {
-      bool previous = false;
-      for (const Part& p : parts) {
-        if (p.is_match == previous && !kept.empty()) {
-          kept.back().end = p.end;
-        } else {
-          kept.push_back(p);
-        }
-        previous = p.is_match;
-      }
-      break;
+// Keeps and merges parts as `behavior` says and passes the results on.
+void emit_parts(std::string_view word, bool at_origin, const std::vector<Part>& parts,
+                Behavior behavior, WordSink& sink) {
+  auto emit = [&](size_t b, size_t e) {
+    if (e > b) sink.word(word.substr(b, e - b), at_origin && b == 0);
+  };
+  if (behavior == Behavior::kIsolated || behavior == Behavior::kRemoved) {
+    for (const Part& p : parts) {
+      if (behavior == Behavior::kIsolated || !p.is_match) emit(p.begin, p.end);
     }
-    case Behavior::kMergedWithPrevious: {
-      bool previous = false;
-      for (const Part& p : parts) {
-        if (p.is_match && !previous && !kept.empty()) {
-          kept.back().end = p.end;
-        } else {
-          kept.push_back(p);
-        }
-        previous = p.is_match;
+    return;
+  }
+  thread_local std::vector<Part> kept;
+  kept.clear();
+  bool previous = false;
+  if (behavior == Behavior::kMergedWithNext) {
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+      if (it->is_match && !previous && !kept.empty()) {
+        kept.back().begin = it->begin;
+      } else {
+        kept.push_back(*it);
       }
-      break;
+      previous = it->is_match;
     }
-    case Behavior::kMergedWithNext: {
-      bool previous = false;
-      for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
-        if (it->is_match && !previous && !kept.empty()) {
-          kept.back().begin = it->begin;
-        } else {
-          kept.push_back(*it);
-        }
-        previous = it->is_match;
+    std::reverse(kept.begin(), kept.end());
+  } else {
+    for (const Part& p : parts) {
+      const bool merge =
+          behavior == Behavior::kContiguous ? p.is_match == previous : p.is_match && !previous;
+      if (merge && !kept.empty()) {
+        kept.back().end = p.end;
+      } else {
+        kept.push_back(p);
       }
-      std::reverse(kept.begin(), kept.end());
-      break;
+      previous = p.is_match;
     }
   }
-  for (const Part& p : kept) {
-    out.add(word.substr(p.begin, p.end - p.begin), at_origin && p.begin == 0);
-  }
+  for (const Part& p : kept) emit(p.begin, p.end);
 }
 
 class Split : public PreTokenizer {
  public:
   Split(TextPattern pattern, Behavior behavior, bool invert)
       : pattern_(std::move(pattern)), behavior_(behavior), invert_(invert) {}
-  void apply(const PieceList& in, PieceList& out) const override {
-    out.clear();
-    std::vector<Span> matches;
-    std::vector<Part> parts;
-    for (const auto& piece : in.pieces) {
-      const std::string_view word = in.view(piece);
-      pattern_.find_all(word, matches);
-      parts_from_matches(matches, word.size(), invert_, parts);
-      emit_parts(word, piece.at_origin, parts, behavior_, out);
+  void split(std::string_view word, bool at_origin, WordSink& sink) const override {
+    if (behavior_ == Behavior::kIsolated) {  // every part kept: stream the matches
+      TextPattern::Scanner scanner(pattern_, word);
+      size_t prev = 0;
+      Span m;
+      while (scanner.next(&m)) {
+        if (prev != m.begin) sink.word(word.substr(prev, m.begin - prev), at_origin && !prev);
+        if (m.end > m.begin)
+          sink.word(word.substr(m.begin, m.end - m.begin), at_origin && !m.begin);
+        prev = m.end;
+      }
+      if (prev != word.size()) sink.word(word.substr(prev), at_origin && !prev);
+      return;
     }
+    thread_local std::vector<Span> matches;
+    thread_local std::vector<Part> parts;
+    pattern_.find_all(word, matches);
+    parts_from_matches(matches, word.size(), invert_, parts);
+    emit_parts(word, at_origin, parts, behavior_, sink);
   }
 
  private:
@@ -141,55 +134,60 @@ class Split : public PreTokenizer {
 const char* kGpt2Regex =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
+// Maps each word's bytes to byte-level characters on the way to the next sink.
+class ByteMapSink : public WordSink {
+ public:
+  explicit ByteMapSink(WordSink& next) : next_(next) {}
+  void word(std::string_view w, bool at_origin) override {
+    mapped_.clear();
+    byte_level::append_chars(mapped_, w);
+    next_.word(mapped_, at_origin);
+  }
+
+ private:
+  WordSink& next_;
+  std::string mapped_;
+};
+
 class ByteLevel : public PreTokenizer {
  public:
   ByteLevel(bool add_prefix_space, bool use_regex, bool map_bytes, const std::string& file)
       : add_prefix_space_(add_prefix_space), map_bytes_(map_bytes) {
     if (use_regex) {
-      regex_ = std::make_unique<TextPattern>(
-          TextPattern::regex(kGpt2Regex, file + ": pre_tokenizer 'ByteLevel'"));
+      regex_ = std::make_unique<Split>(
+          TextPattern::regex(kGpt2Regex, file + ": pre_tokenizer 'ByteLevel'"), Behavior::kIsolated,
+          false);
     }
   }
-  void apply(const PieceList& in, PieceList& out) const override {
-    out.clear();
-    std::string prefixed;
-    std::vector<Span> matches;
-    for (const auto& piece : in.pieces) {
-      std::string_view word = in.view(piece);
-      if (add_prefix_space_ && word.front() != ' ') {
-        prefixed.assign(1, ' ');
-        prefixed.append(word.data(), word.size());
-        word = prefixed;
-      }
-      if (!regex_) {
-        add(out, word, piece.at_origin);
-        continue;
-      }
-      regex_->find_all(word, matches);
-      size_t prev = 0;
-      for (const Span& m : matches) {  // Isolated: matches and the text between them
-        if (prev != m.begin) add(out, word.substr(prev, m.begin - prev), piece.at_origin && !prev);
-        add(out, word.substr(m.begin, m.end - m.begin), piece.at_origin && m.begin == 0);
-        prev = m.end;
-      }
-      if (prev != word.size()) add(out, word.substr(prev), piece.at_origin && !prev);
+  // Whether this step changes nothing (the mapping left to the model, no prefix, no regex).
+  bool is_identity() const { return !map_bytes_ && !add_prefix_space_ && !regex_; }
+
+  void split(std::string_view word, bool at_origin, WordSink& sink) const override {
+    thread_local std::string prefixed;
+    if (add_prefix_space_ && word.front() != ' ') {
+      prefixed.assign(1, ' ');
+      prefixed.append(word.data(), word.size());
+      word = prefixed;
     }
+    if (!map_bytes_) {
+      pass(word, at_origin, sink);
+      return;
+    }
+    ByteMapSink mapped(sink);
+    pass(word, at_origin, mapped);
   }
 
  private:
-  void add(PieceList& out, std::string_view word, bool at_origin) const {
-    if (word.empty()) return;
-    if (!map_bytes_) {
-      out.add(word, at_origin);
-      return;
+  void pass(std::string_view word, bool at_origin, WordSink& sink) const {
+    if (regex_) {
+      regex_->split(word, at_origin, sink);
+    } else {
+      sink.word(word, at_origin);
     }
-    const size_t begin = out.text.size();
-    byte_level::append_chars(out.text, word);
-    out.pieces.push_back({begin, out.text.size(), at_origin});
   }
   bool add_prefix_space_;
   bool map_bytes_;
-  std::unique_ptr<TextPattern> regex_;
+  std::unique_ptr<Split> regex_;
 };
 
 enum class Prepend { kAlways, kFirst, kNever };
@@ -198,38 +196,35 @@ class Metaspace : public PreTokenizer {
  public:
   Metaspace(std::string replacement, Prepend prepend, bool split)
       : replacement_(std::move(replacement)), prepend_(prepend), split_(split) {}
-  void apply(const PieceList& in, PieceList& out) const override {
-    out.clear();
-    std::string word;
-    for (const auto& piece : in.pieces) {
-      const std::string_view src = in.view(piece);
-      word.clear();
-      for (char c : src) {
-        if (c == ' ') {
-          word += replacement_;
-        } else {
-          word.push_back(c);
-        }
-      }
-      const bool starts = word.compare(0, replacement_.size(), replacement_) == 0;
-      if (!starts &&
-          (prepend_ == Prepend::kAlways || (prepend_ == Prepend::kFirst && piece.at_origin))) {
-        word.insert(0, replacement_);
-      }
-      if (!split_) {
-        out.add(word, piece.at_origin);
-        continue;
-      }
-      // MergedWithNext on every replacement character: each word starts at one.
-      size_t start = 0;
-      size_t pos = word.find(replacement_, replacement_.size() > 0 ? 1 : 0);
-      while (pos != std::string::npos && !replacement_.empty()) {
-        out.add(std::string_view(word).substr(start, pos - start), piece.at_origin && !start);
-        start = pos;
-        pos = word.find(replacement_, pos + replacement_.size());
-      }
-      out.add(std::string_view(word).substr(start), piece.at_origin && !start);
+  void split(std::string_view src, bool at_origin, WordSink& sink) const override {
+    thread_local std::string word;
+    word.clear();
+    if (!(prepend_ == Prepend::kAlways || (prepend_ == Prepend::kFirst && at_origin))) {
+      // no prepending
+    } else if (!(src.front() == ' ' || src.compare(0, replacement_.size(), replacement_) == 0)) {
+      word += replacement_;
     }
+    for (char c : src) {
+      if (c == ' ') {
+        word += replacement_;
+      } else {
+        word.push_back(c);
+      }
+    }
+    if (!split_) {
+      sink.word(word, at_origin);
+      return;
+    }
+    // MergedWithNext on every replacement character: each word starts at one.
+    const std::string_view w = word;
+    size_t start = 0;
+    size_t pos = w.find(replacement_, 1);
+    while (pos != std::string_view::npos) {
+      sink.word(w.substr(start, pos - start), at_origin && !start);
+      start = pos;
+      pos = w.find(replacement_, pos + replacement_.size());
+    }
+    sink.word(w.substr(start), at_origin && !start);
   }
 
  private:
@@ -241,15 +236,11 @@ class Metaspace : public PreTokenizer {
 class Digits : public PreTokenizer {
  public:
   explicit Digits(bool individual) : individual_(individual) {}
-  void apply(const PieceList& in, PieceList& out) const override {
-    out.clear();
-    std::vector<Part> parts;
-    for (const auto& piece : in.pieces) {
-      const std::string_view word = in.view(piece);
-      parts_from_chars(word, text::is_numeric, parts);
-      emit_parts(word, piece.at_origin, parts,
-                 individual_ ? Behavior::kIsolated : Behavior::kContiguous, out);
-    }
+  void split(std::string_view word, bool at_origin, WordSink& sink) const override {
+    thread_local std::vector<Part> parts;
+    parts_from_chars(word, text::is_numeric, parts);
+    emit_parts(word, at_origin, parts, individual_ ? Behavior::kIsolated : Behavior::kContiguous,
+               sink);
   }
 
  private:
@@ -259,64 +250,90 @@ class Digits : public PreTokenizer {
 // WhitespaceSplit: whitespace removed, the rest kept in runs.
 class WhitespaceSplit : public PreTokenizer {
  public:
-  void apply(const PieceList& in, PieceList& out) const override {
-    out.clear();
-    std::vector<Part> parts;
-    for (const auto& piece : in.pieces) {
-      const std::string_view word = in.view(piece);
-      parts_from_chars(word, text::is_whitespace, parts);
-      emit_parts(word, piece.at_origin, parts, Behavior::kRemoved, out);
-    }
+  void split(std::string_view word, bool at_origin, WordSink& sink) const override {
+    thread_local std::vector<Part> parts;
+    parts_from_chars(word, text::is_whitespace, parts);
+    emit_parts(word, at_origin, parts, Behavior::kRemoved, sink);
   }
 };
 
 // Whitespace: the regex \w+|[^\w\s]+, its matches kept and the rest removed.
 class Whitespace : public PreTokenizer {
  public:
-  void apply(const PieceList& in, PieceList& out) const override {
-    out.clear();
-    for (const auto& piece : in.pieces) {
-      const std::string_view word = in.view(piece);
-      const char* base = word.data();
-      const char* end = base + word.size();
-      int run_class = -1;  // 0: \w, 1: neither \w nor \s
-      size_t run_start = 0;
-      for (const char* p = base; p <= end;) {
-        int cls = -1;
-        int len = 1;
-        if (p < end) {
-          char32_t cp;
-          len = text::decode_utf8(p, end, &cp);
-          cls = text::is_word_char(cp) ? 0 : text::is_whitespace(cp) ? -1 : 1;
-        }
-        const size_t at = static_cast<size_t>(p - base);
-        if (cls != run_class) {
-          if (run_class >= 0) {
-            out.add(word.substr(run_start, at - run_start), piece.at_origin && run_start == 0);
-          }
-          run_class = cls;
-          run_start = at;
-        }
-        p += len;
+  void split(std::string_view word, bool at_origin, WordSink& sink) const override {
+    const char* base = word.data();
+    const char* end = base + word.size();
+    int run_class = -1;  // 0: \w, 1: neither \w nor \s
+    size_t run_start = 0;
+    for (const char* p = base; p <= end;) {
+      int cls = -1;
+      int len = 1;
+      if (p < end) {
+        char32_t cp;
+        len = text::decode_utf8(p, end, &cp);
+        cls = text::is_word_char(cp) ? 0 : text::is_whitespace(cp) ? -1 : 1;
       }
+      const size_t at = static_cast<size_t>(p - base);
+      if (cls != run_class) {
+        if (run_class >= 0) {
+          sink.word(word.substr(run_start, at - run_start), at_origin && run_start == 0);
+        }
+        run_class = cls;
+        run_start = at;
+      }
+      p += len;
     }
+  }
+};
+
+// Per-thread word lists for the steps of Sequences, one pair per nesting level.
+class ListPool {
+ public:
+  struct Lease {
+    PieceList& a;
+    PieceList& b;
+    ~Lease() { --depth(); }
+  };
+  static Lease lease() {
+    thread_local std::vector<std::unique_ptr<PieceList>> lists;
+    const size_t level = depth()++;
+    while (lists.size() < 2 * level + 2) lists.push_back(std::make_unique<PieceList>());
+    return Lease{*lists[2 * level], *lists[2 * level + 1]};
+  }
+
+ private:
+  static size_t& depth() {
+    thread_local size_t d = 0;
+    return d;
   }
 };
 
 class Sequence : public PreTokenizer {
  public:
   explicit Sequence(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
-  void apply(const PieceList& in, PieceList& out) const override {
+  void split(std::string_view word, bool at_origin, WordSink& sink) const override {
     if (steps_.empty()) {
-      out = in;
+      sink.word(word, at_origin);
       return;
     }
-    PieceList a, b;
-    const PieceList* src = &in;
-    for (size_t i = 0; i < steps_.size(); ++i) {
-      PieceList& dst = (i + 1 == steps_.size()) ? out : (i % 2 == 0 ? a : b);
-      steps_[i]->apply(*src, dst);
-      src = &dst;
+    if (steps_.size() == 1) {
+      steps_[0]->split(word, at_origin, sink);
+      return;
+    }
+    ListPool::Lease lists = ListPool::lease();
+    PieceList* src = &lists.a;
+    PieceList* dst = &lists.b;
+    src->clear();
+    steps_[0]->split(word, at_origin, *src);
+    for (size_t i = 1; i + 1 < steps_.size(); ++i) {
+      dst->clear();
+      for (const auto& piece : src->pieces) {
+        steps_[i]->split(src->view(piece), piece.at_origin, *dst);
+      }
+      std::swap(src, dst);
+    }
+    for (const auto& piece : src->pieces) {
+      steps_.back()->split(src->view(piece), piece.at_origin, sink);
     }
   }
 
@@ -386,7 +403,9 @@ std::unique_ptr<PreTokenizer> build(const nlohmann::json& j, const std::string& 
     const auto& children = json_fields::array_of(j, "pretokenizers", where);
     std::vector<std::unique_ptr<PreTokenizer>> steps;
     for (size_t i = 0; i < children.size(); ++i) {
-      steps.push_back(build(children[i], file, last && i + 1 == children.size(), spec));
+      auto step = build(children[i], file, last && i + 1 == children.size(), spec);
+      const auto* byte_level = dynamic_cast<const ByteLevel*>(step.get());
+      if (!byte_level || !byte_level->is_identity()) steps.push_back(std::move(step));
     }
     return std::make_unique<Sequence>(std::move(steps));
   }
@@ -401,6 +420,10 @@ std::unique_ptr<PreTokenizer> build(const nlohmann::json& j, const std::string& 
 PreTokenizerSpec make_pre_tokenizer(const nlohmann::json& j, const std::string& file) {
   PreTokenizerSpec spec;
   if (!j.is_null()) spec.pre_tokenizer = build(j, file, true, spec);
+  if (const auto* b = dynamic_cast<const ByteLevel*>(spec.pre_tokenizer.get());
+      b && b->is_identity()) {
+    spec.pre_tokenizer.reset();
+  }
   return spec;
 }
 

@@ -1,8 +1,9 @@
 // tokenizer.json pre-tokenizers (Split, ByteLevel, Metaspace, Digits, Whitespace, WhitespaceSplit,
 // Sequence): they cut a normalised segment into the words the model sees, as `tokenizers` does.
+// Words stream to a sink; only a Sequence keeps intermediate lists (per-thread buffers).
 #pragma once
 
-#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -11,12 +12,19 @@
 
 namespace ctx::io {
 
-// Words in one buffer. at_origin: the word starts at offset 0 of the original input (what
-// Metaspace's prepend_scheme "first" looks at). Empty words are never stored.
-struct PieceList {
+// Receives words. at_origin: the word starts at offset 0 of the original input (what Metaspace's
+// prepend_scheme "first" looks at). Words are never empty and valid only during the call.
+class WordSink {
+ public:
+  virtual ~WordSink() = default;
+  virtual void word(std::string_view w, bool at_origin) = 0;
+};
+
+// Words in one buffer (the steps of a Sequence hand these on).
+struct PieceList : WordSink {
   struct Piece {
-    size_t begin;
-    size_t end;
+    uint32_t begin;
+    uint32_t end;
     bool at_origin;
   };
   std::string text;
@@ -29,24 +37,24 @@ struct PieceList {
   std::string_view view(const Piece& p) const {
     return std::string_view(text.data() + p.begin, p.end - p.begin);
   }
-  // `s` must not point into this list's own text.
-  void add(std::string_view s, bool at_origin) {
-    if (s.empty()) return;
-    const size_t begin = text.size();
-    text.append(s.data(), s.size());
-    pieces.push_back({begin, text.size(), at_origin});
+  // `w` must not point into this list's own text.
+  void word(std::string_view w, bool at_origin) override {
+    if (w.empty()) return;
+    const auto begin = static_cast<uint32_t>(text.size());
+    text.append(w.data(), w.size());
+    pieces.push_back({begin, static_cast<uint32_t>(text.size()), at_origin});
   }
 };
 
 class PreTokenizer {
  public:
   virtual ~PreTokenizer() = default;
-  // Splits (and possibly rewrites) every word of `in` into `out` (cleared first).
-  virtual void apply(const PieceList& in, PieceList& out) const = 0;
+  // Splits (and possibly rewrites) one word, passing the results to `sink`.
+  virtual void split(std::string_view word, bool at_origin, WordSink& sink) const = 0;
 };
 
 struct PreTokenizerSpec {
-  std::unique_ptr<PreTokenizer> pre_tokenizer;  // nullptr: none
+  std::unique_ptr<PreTokenizer> pre_tokenizer;  // nullptr: the segment is one word
   // The last step is a ByteLevel whose byte -> character mapping was left to the model: words
   // come out as raw bytes, and the model reads each byte as its byte-level character.
   bool byte_level_words = false;

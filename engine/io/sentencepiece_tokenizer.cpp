@@ -47,7 +47,9 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path,
   const std::string bytes = read_tokenizer_file(model_path);
   const auto status = sp_.LoadFromSerializedProto(bytes);
   if (!status.ok() || sp_.GetPieceSize() <= 0) {
-    const std::string reason = status.ok() ? "no pieces" : status.error_message();
+    std::string reason = status.ok() ? "it has no pieces" : status.error_message();
+    if (reason.find("ParseFromArray") != std::string::npos) reason = "it is not a model protobuf";
+    while (!reason.empty() && reason.back() == ' ') reason.pop_back();
     throw TokenizerError(model_path + " is not a SentencePiece model (" + reason + ")");
   }
   const TokenizerConfig config = read_tokenizer_config(config_path);

@@ -79,27 +79,27 @@ TextPattern TextPattern::regex(const std::string& pattern, const std::string& wh
   return p;
 }
 
-void TextPattern::find_all(std::string_view subject, std::vector<Span>& out) const {
-  out.clear();
-  if (!regex_) {
-    if (literal_.empty()) return;
-    size_t pos = 0;
-    while ((pos = subject.find(literal_, pos)) != std::string_view::npos) {
-      out.push_back({pos, pos + literal_.size()});
-      pos += literal_.size();
+bool TextPattern::Scanner::next(Span* match) {
+  const size_t n = subject_.size();
+  if (!pattern_.regex_) {
+    const std::string& lit = pattern_.literal_;
+    if (lit.empty() || pos_ > n) return false;
+    const size_t at = subject_.find(lit, pos_);
+    if (at == std::string_view::npos) {
+      pos_ = n + 1;
+      return false;
     }
-    return;
+    *match = {at, at + lit.size()};
+    pos_ = at + lit.size();
+    return true;
   }
   MatchState& st = match_state();
-  const auto* s = reinterpret_cast<PCRE2_SPTR>(subject.data());
-  const size_t n = subject.size();
-  size_t pos = 0;
-  bool have_last = false;
-  size_t last_end = 0;
-  while (pos <= n) {
-    const int rc =
-        regex_->jit ? pcre2_jit_match(regex_->code, s, n, pos, 0, st.data, st.context)
-                    : pcre2_match(regex_->code, s, n, pos, PCRE2_NO_UTF_CHECK, st.data, st.context);
+  const Regex& re = *pattern_.regex_;
+  const auto* s = reinterpret_cast<PCRE2_SPTR>(subject_.data());
+  while (pos_ <= n) {
+    const int rc = re.jit
+                       ? pcre2_jit_match(re.code, s, n, pos_, 0, st.data, st.context)
+                       : pcre2_match(re.code, s, n, pos_, PCRE2_NO_UTF_CHECK, st.data, st.context);
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) {
       PCRE2_UCHAR message[256];
@@ -109,16 +109,26 @@ void TextPattern::find_all(std::string_view subject, std::vector<Span>& out) con
     }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.data);
     const size_t b = ov[0], e = ov[1];
-    if (b == e && have_last && last_end == e) {
+    if (b == e && have_last_ && last_end_ == e) {
       // An empty match right after the previous one: step one character on.
-      pos += pos < n ? static_cast<size_t>(text::utf8_length(s[pos])) : 1;
+      pos_ += pos_ < n ? static_cast<size_t>(text::utf8_length(s[pos_])) : 1;
       continue;
     }
-    out.push_back({b, e});
-    pos = e;
-    have_last = true;
-    last_end = e;
+    *match = {b, e};
+    pos_ = e;
+    have_last_ = true;
+    last_end_ = e;
+    return true;
   }
+  pos_ = n + 1;
+  return false;
+}
+
+void TextPattern::find_all(std::string_view subject, std::vector<Span>& out) const {
+  out.clear();
+  Scanner scanner(*this, subject);
+  Span m;
+  while (scanner.next(&m)) out.push_back(m);
 }
 
 // {"String": "..."} or {"Regex": "..."}, as Replace and Split write their patterns.

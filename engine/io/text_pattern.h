@@ -34,6 +34,21 @@ class TextPattern {
   // right after the previous match is skipped). Appends to `out` after clearing it.
   void find_all(std::string_view subject, std::vector<Span>& out) const;
 
+  // The same matches one at a time, without a list.
+  class Scanner {
+   public:
+    Scanner(const TextPattern& pattern, std::string_view subject)
+        : pattern_(pattern), subject_(subject) {}
+    bool next(Span* match);
+
+   private:
+    const TextPattern& pattern_;
+    std::string_view subject_;
+    size_t pos_ = 0;
+    bool have_last_ = false;
+    size_t last_end_ = 0;
+  };
+
  private:
   TextPattern();
   struct Regex;

@@ -19,6 +19,7 @@
 #include "io/tokenizer_decoders.h"
 #include "io/tokenizer_files.h"
 #include "io/unicode_text.h"
+#include "io/word_cache.h"
 
 namespace ctx::io {
 
@@ -32,17 +33,25 @@ struct Scratch {
   std::string normalized;
   std::vector<TextSegment> segments;
   std::vector<TextSegment> normalized_segments;
-  PieceList words;
-  PieceList split;
   // Buffers grown by one huge text are given back rather than kept for the thread's lifetime.
   void trim() {
     constexpr size_t kKeep = size_t{64} << 20;
     if (repaired.capacity() > kKeep) std::string().swap(repaired);
     if (normalized.capacity() > kKeep) std::string().swap(normalized);
-    if (words.text.capacity() > kKeep) PieceList().text.swap(words.text);
-    if (split.text.capacity() > kKeep) PieceList().text.swap(split.text);
-    if (split.pieces.capacity() > (kKeep >> 4)) decltype(split.pieces)().swap(split.pieces);
   }
+};
+
+// Words from the pre-tokenizer straight into the model.
+class ModelSink : public WordSink {
+ public:
+  ModelSink(const BpeModel& model, std::vector<Token>& ids)
+      : model_(model), cache_(model.thread_cache()), ids_(ids) {}
+  void word(std::string_view w, bool) override { model_.tokenize(w, cache_, ids_); }
+
+ private:
+  const BpeModel& model_;
+  WordCache& cache_;
+  std::vector<Token>& ids_;
 };
 
 Scratch& scratch() {
@@ -218,16 +227,14 @@ void JsonTokenizer::encode_segment(std::string_view segment, bool at_origin,
 }
 
 void JsonTokenizer::encode_words(std::string_view text, bool at_origin, std::vector<Token>& ids,
-                                 Scratch& s) const {
+                                 Scratch&) const {
   if (text.empty()) return;
-  s.words.clear();
-  s.words.add(text, at_origin);
-  const PieceList* words = &s.words;
+  ModelSink sink(*model_, ids);
   if (pre_.pre_tokenizer) {
-    pre_.pre_tokenizer->apply(s.words, s.split);
-    words = &s.split;
+    pre_.pre_tokenizer->split(text, at_origin, sink);
+  } else {
+    sink.word(text, at_origin);
   }
-  for (const auto& piece : words->pieces) model_->tokenize(words->view(piece), ids);
 }
 
 const std::string* JsonTokenizer::token_string(Token id, bool for_decoding) const {

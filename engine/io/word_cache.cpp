@@ -3,9 +3,13 @@
 // until that slot is recycled or the thread ends.
 #include "io/word_cache.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstring>
 #include <memory>
+
+#include "io/flat_maps.h"
 
 namespace ctx::io {
 
@@ -48,21 +52,45 @@ WordCache& WordCache::of_thread(uint64_t model_id) {
 }
 
 bool WordCache::lookup(std::string_view word, std::vector<data::Token>& out) const {
-  const Range* r = map_.find(word);
-  if (!r) return false;
-  out.insert(out.end(), ids_.begin() + r->offset, ids_.begin() + r->offset + r->count);
-  return true;
+  if (count_ == 0 || word.size() > kMaxWordBytes) return false;
+  const uint64_t h = hash_bytes(word);
+  const auto tag = static_cast<uint32_t>(h >> 32) | 1;
+  for (size_t i = h & (kSlots - 1);; i = (i + 1) & (kSlots - 1)) {
+    const Entry& e = slots_[i];
+    if (e.tag == 0) return false;
+    if (e.tag == tag && e.key_length == word.size() &&
+        std::memcmp(keys_.data() + e.key_offset, word.data(), word.size()) == 0) {
+      const data::Token* ids = ids_.data() + e.ids_offset;
+      out.insert(out.end(), ids, ids + e.id_count);
+      return true;
+    }
+  }
 }
 
 void WordCache::store(std::string_view word, const data::Token* ids, size_t count) {
-  if (word.size() > kMaxWordBytes) return;
-  if (map_.size() >= kMaxEntries) clear();
-  map_.insert(word, Range{static_cast<uint32_t>(ids_.size()), static_cast<uint32_t>(count)});
+  if (word.size() > kMaxWordBytes || count > 0xFFFF) return;
+  if (count_ >= kMaxEntries) clear();
+  if (slots_.empty()) slots_.assign(kSlots, Entry{});
+  const uint64_t h = hash_bytes(word);
+  Entry e;
+  e.tag = static_cast<uint32_t>(h >> 32) | 1;
+  e.key_offset = static_cast<uint32_t>(keys_.size());
+  e.key_length = static_cast<uint16_t>(word.size());
+  e.id_count = static_cast<uint16_t>(count);
+  e.ids_offset = static_cast<uint32_t>(ids_.size());
+  size_t i = h & (kSlots - 1);
+  while (slots_[i].tag != 0) i = (i + 1) & (kSlots - 1);  // callers store only missing words
+  slots_[i] = e;
+  ++count_;
+  keys_.append(word.data(), word.size());
   ids_.insert(ids_.end(), ids, ids + count);
 }
 
 void WordCache::clear() {
-  map_.clear();
+  if (count_ == 0) return;
+  std::fill(slots_.begin(), slots_.end(), Entry{});
+  count_ = 0;
+  keys_.clear();
   ids_.clear();
 }
 

@@ -4,18 +4,18 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "data/tokenizer.h"
-#include "io/flat_maps.h"
 
 namespace ctx::io {
 
 class WordCache {
  public:
   static constexpr size_t kMaxWordBytes = 256;  // longer words are not cached
-  static constexpr size_t kMaxEntries = size_t{1} << 16;
+  static constexpr size_t kMaxEntries = size_t{1} << 15;
 
   // This thread's cache for the model with this id (ids are never reused). A thread keeps the
   // caches of its four most recently used models.
@@ -29,11 +29,18 @@ class WordCache {
   void clear();
 
  private:
-  struct Range {
-    uint32_t offset = 0;
-    uint32_t count = 0;
+  static constexpr size_t kSlots = kMaxEntries * 2;  // load factor at most 1/2
+  // 16 bytes: the table (1 MiB) stays cache-friendly; keys and ids live in arenas.
+  struct Entry {
+    uint32_t tag = 0;  // high hash bits | 1; 0 marks an empty slot
+    uint32_t key_offset = 0;
+    uint16_t key_length = 0;
+    uint16_t id_count = 0;
+    uint32_t ids_offset = 0;
   };
-  FlatStringMap<Range> map_;
+  std::vector<Entry> slots_;
+  size_t count_ = 0;
+  std::string keys_;
   std::vector<data::Token> ids_;
 };
 
