@@ -60,7 +60,59 @@ TextPattern TextPattern::literal(std::string text) {
   return p;
 }
 
-TextPattern TextPattern::regex(const std::string& pattern, const std::string& what) {
+namespace {
+
+// Oniguruma's Unicode classes where PCRE2's differ: \s is White_Space (PCRE2 adds U+180E) and \w
+// is letters, marks, numbers and connector punctuation (PCRE2 10.42 leaves marks and Nl/No out).
+constexpr const char* kSpace = "\\p{Z}\\t-\\r\\x{85}";
+constexpr const char* kWord = "\\p{L}\\p{M}\\p{N}\\p{Pc}";
+
+// `pattern` with \s, \S, \w, \W spelled as Oniguruma reads them (inside a character class only
+// the positive forms can be spelled out; \S and \W there stay PCRE2's).
+std::string as_oniguruma(const std::string& pattern) {
+  std::string out;
+  out.reserve(pattern.size() + 32);
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const char d = pattern[++i];
+      const char* set = (d == 's' || d == 'S') ? kSpace : (d == 'w' || d == 'W') ? kWord : nullptr;
+      const bool negated = d == 'S' || d == 'W';
+      if (set && in_class && !negated) {
+        out += set;
+      } else if (set && !in_class) {
+        out += negated ? "[^" : "[";
+        out += set;
+        out += "]";
+      } else {
+        out.push_back(c);
+        out.push_back(d);
+      }
+      continue;
+    }
+    out.push_back(c);
+    if (!in_class && c == '[') {
+      in_class = true;
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out.push_back(pattern[++i]);
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') out.push_back(pattern[++i]);  // literal
+    } else if (in_class && c == '[' && i + 1 < pattern.size() && pattern[i + 1] == ':') {
+      const size_t close = pattern.find(":]", i + 2);  // [:alpha:] inside a class
+      if (close != std::string::npos) {
+        out.append(pattern, i + 1, close + 2 - (i + 1));
+        i = close + 1;
+      }
+    } else if (in_class && c == ']') {
+      in_class = false;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TextPattern TextPattern::regex(const std::string& source, const std::string& what) {
+  const std::string pattern = as_oniguruma(source);
   int error = 0;
   PCRE2_SIZE offset = 0;
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
@@ -68,7 +120,7 @@ TextPattern TextPattern::regex(const std::string& pattern, const std::string& wh
   if (!code) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(error, message, sizeof message);
-    std::string shown = pattern.size() > 80 ? pattern.substr(0, 80) + "..." : pattern;
+    std::string shown = source.size() > 80 ? source.substr(0, 80) + "..." : source;
     throw TokenizerError(what + ": invalid regex '" + shown + "' at offset " +
                          std::to_string(offset) + ": " + reinterpret_cast<const char*>(message));
   }
