@@ -1,6 +1,5 @@
-// Matching of added tokens: a byte trie gives the leftmost-longest match at each position (what
-// the reference's Aho-Corasick automaton in LeftmostLongest mode gives); single_word, lstrip and
-// rstrip then act on each match with Unicode \w and \s as Rust's regex crate defines them.
+// Added-token matching: a byte trie gives the leftmost-longest match (as the reference's automaton
+// does); single_word / lstrip / rstrip use Rust regex's Unicode \w and \s.
 #include "io/added_tokens.h"
 
 #include <algorithm>

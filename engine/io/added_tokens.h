@@ -1,7 +1,5 @@
-// Added tokens of tokenizer.json (special or not; lstrip, rstrip, single_word, normalized): they
-// are cut out of the text before normalisation, leftmost-longest, exactly as `tokenizers`'
-// AddedVocabulary does (non-normalized ones on the raw text, normalized ones on each normalised
-// segment).
+// Added tokens of tokenizer.json (special or not; lstrip, rstrip, single_word, normalized), cut out
+// of the text leftmost-longest before normalisation, as `tokenizers`' AddedVocabulary does.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,5 @@
-// BPE model of tokenizer.json. Merging follows `tokenizers`' Word::merge_all: a min-heap of
-// (rank, position) over the current adjacent pairs, stale entries skipped, so the result is the
-// reference's for every word. Symbols and heap live in per-thread scratch buffers.
+// BPE merging as `tokenizers`' Word::merge_all does it: a min-heap of (rank, position), stale
+// entries skipped. Symbols and heap live in per-thread scratch buffers.
 #include "io/bpe_model.h"
 
 #include <algorithm>

@@ -1,7 +1,5 @@
-// The BPE model of tokenizer.json: vocabulary, ranked merges, unk / byte_fallback / fuse_unk,
-// ignore_merges, continuing_subword_prefix and end_of_word_suffix, merged exactly as Hugging
-// Face `tokenizers` merges (lowest rank first, leftmost on ties). Thread-safe; results are cached
-// per thread and word.
+// The BPE model of tokenizer.json (unk, byte_fallback, fuse_unk, ignore_merges, affixes), merging
+// exactly as `tokenizers` does; thread-safe, with results cached per thread and word.
 #pragma once
 
 #include <array>

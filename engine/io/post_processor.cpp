@@ -1,6 +1,5 @@
-// Post-processors of tokenizer.json reduced to what a single sequence needs: TemplateProcessing's
-// "single" template (SpecialToken items resolved through its special_tokens table), ByteLevel
-// (offsets only, no ids) and Sequence (each processor wraps the result of the previous ones).
+// Post-processors reduced to a single sequence: TemplateProcessing's "single" template, ByteLevel
+// (offsets only) and Sequence (each processor wraps the result of the ones before).
 #include "io/post_processor.h"
 
 #include "io/json_fields.h"

@@ -1,7 +1,5 @@
-// Pre-tokenizers of tokenizer.json. Splitting follows `tokenizers`' NormalizedString::split: the
-// word is covered by match / non-match parts, the behaviour decides which parts are kept and
-// merged, and empty results are dropped. Buffers are per thread, so splitting allocates nothing
-// once warm.
+// Pre-tokenizers as `tokenizers`' NormalizedString::split works: match / non-match parts, kept and
+// merged by the behaviour, empty results dropped; per-thread buffers, so no allocation once warm.
 #include "io/pretokenizers.h"
 
 #include <algorithm>

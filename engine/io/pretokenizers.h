@@ -1,6 +1,5 @@
 // tokenizer.json pre-tokenizers (Split, ByteLevel, Metaspace, Digits, Whitespace, WhitespaceSplit,
-// Sequence): they cut a normalised segment into the words the model sees, as `tokenizers` does.
-// Words stream to a sink; only a Sequence keeps intermediate lists (per-thread buffers).
+// Sequence), cutting a normalised segment into the model's words as `tokenizers` does.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,5 @@
-// SentencePiece through SentencePieceProcessor (const encode / decode are thread-safe). The text
-// is encoded as sentencepiece encodes it: control tokens written in the text ("<s>") are plain
-// text, as in sentencepiece itself.
+// SentencePiece through SentencePieceProcessor (its const encode / decode are thread-safe); control
+// tokens written in the text ("<s>") stay plain text, as in sentencepiece itself.
 #include "io/sentencepiece_tokenizer.h"
 
 #include <sentencepiece_processor.h>

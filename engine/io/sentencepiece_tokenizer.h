@@ -1,6 +1,5 @@
-// SentencePiece tokenizer.model as a data::Tokenizer, through the system's libsentencepiece
-// (ids as sentencepiece itself gives them; BOS / EOS from the model, added per
-// tokenizer_config.json's add_bos_token / add_eos_token).
+// tokenizer.model as a data::Tokenizer through the system's libsentencepiece; BOS / EOS from the
+// model, added as tokenizer_config.json's add_bos_token / add_eos_token say.
 #pragma once
 
 #include <memory>

@@ -1,6 +1,5 @@
-// Literal and PCRE2 patterns. Compiled code (JIT when the platform has it) is shared by all
-// threads; match data and the JIT stack are per thread. Subjects are valid UTF-8 (the pipeline
-// repairs its input first), so PCRE2's per-call UTF check is skipped.
+// Literal and PCRE2 patterns: compiled (JIT) code shared by all threads, match data and JIT stack
+// per thread; subjects are valid UTF-8, so PCRE2's per-call UTF check is skipped.
 #include "io/text_pattern.h"
 
 #include <pcre2.h>

@@ -1,6 +1,5 @@
-// The patterns of tokenizer.json (Split pre-tokenizer, Replace normalizer and decoder): a literal
-// string or a regex (PCRE2 with JIT, UTF + UCP, standing in for the Oniguruma regexes of Hugging
-// Face `tokenizers`). Matching is thread-safe; subjects must be valid UTF-8.
+// Patterns of tokenizer.json (Split, Replace): a literal, or a regex run by PCRE2 (JIT, UTF + UCP)
+// with Oniguruma's \s and \w, as `tokenizers` runs them. Thread-safe; subjects valid UTF-8.
 #pragma once
 
 #include <cstddef>

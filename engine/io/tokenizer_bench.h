@@ -1,6 +1,5 @@
-// Tokenizer throughput: a text file cut into chunks at line boundaries, encoded by N threads
-// sharing one tokenizer (tools/bench_tokenizer.py times Hugging Face `tokenizers` on the same
-// chunks for comparison).
+// Tokenizer throughput: a text cut into chunks at line ends, encoded by N threads sharing one
+// tokenizer (tools/bench_tokenizer.py times Hugging Face `tokenizers` on the same chunks).
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,5 @@
-// Decoders of tokenizer.json, each reproducing the Rust implementation's output, including its
-// corner cases (ByteLevel's lossy UTF-8, ByteFallback's one U+FFFD per byte of an invalid run,
-// Metaspace dropping the first token's leading replacement).
+// Decoders of tokenizer.json with the Rust implementation's corner cases (ByteLevel's lossy UTF-8,
+// ByteFallback's U+FFFD per byte of an invalid run, Metaspace dropping the first leading space).
 #include "io/tokenizer_decoders.h"
 
 #include "io/byte_level.h"

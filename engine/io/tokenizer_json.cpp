@@ -1,7 +1,5 @@
-// The tokenizer.json pipeline. encode: repair invalid UTF-8 (U+FFFD), cut out non-normalized
-// added tokens, normalise each remaining segment, cut out normalized added tokens, pre-tokenize,
-// BPE each word, wrap in the single-sequence template. Per-thread scratch keeps encode
-// allocation-light and safe to call from many threads on one object.
+// The tokenizer.json pipeline: repair UTF-8, cut out added tokens, normalise, pre-tokenize, BPE,
+// wrap in the template. Per-thread scratch makes encode cheap and safe from many threads at once.
 #include "io/tokenizer_json.h"
 
 #include <algorithm>

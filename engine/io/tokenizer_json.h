@@ -1,6 +1,5 @@
-// Hugging Face tokenizer.json (BPE model) as a data::Tokenizer: added tokens, normalizer,
-// pre-tokenizer, model, post-processor and decoder reproduce `tokenizers` 0.23 id for id.
-// Truncation and padding settings in the file are ignored.
+// Hugging Face tokenizer.json (BPE model) as a data::Tokenizer, id for id as `tokenizers` 0.23
+// encodes; truncation and padding settings in the file are ignored.
 #pragma once
 
 #include <memory>

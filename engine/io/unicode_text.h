@@ -1,6 +1,5 @@
-// UTF-8 and Unicode helpers shared by the tokenizer pipeline: decoding, Rust's lossy repair, the
-// character classes Hugging Face `tokenizers` uses (Rust's char::is_whitespace, is_numeric, regex
-// \w), normalisation forms and lowercasing (ICU). Strings passed in are valid UTF-8 unless noted.
+// UTF-8 and Unicode helpers for the tokenizers: decoding, Rust's lossy repair, Rust's char classes,
+// ICU normalisation and lowercasing. Inputs are valid UTF-8 unless noted.
 #pragma once
 
 #include <cstdint>

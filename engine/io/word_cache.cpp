@@ -1,6 +1,5 @@
-// Thread-local word caches: a few slots per thread, each owned by one model id, recycled least
-// recently used first. A model destroyed while a thread still holds its slot costs only memory
-// until that slot is recycled or the thread ends.
+// Thread-local word caches: four slots per thread, each owned by one model id, recycled least
+// recently used first (a destroyed model's slot costs memory until recycled or the thread ends).
 #include "io/word_cache.h"
 
 #include <algorithm>

@@ -1,6 +1,5 @@
-// The text units under the tokenizers, against the definitions they follow: Oniguruma's Unicode
-// \s and \w (what `tokenizers` regexes use), Rust's String::from_utf8_lossy (documented examples
-// and the Unicode maximal-subpart rule), Rust's char classes, the GPT-2 byte alphabet.
+// The text units under the tokenizers against the definitions they follow: Oniguruma's \s and \w,
+// Rust's from_utf8_lossy and char classes, the GPT-2 byte alphabet.
 #include <gtest/gtest.h>
 
 #include <string>

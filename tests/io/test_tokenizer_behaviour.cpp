@@ -1,6 +1,5 @@
-// Tokenizer behaviour beyond the reference cases, checked against the fixtures' own files:
-// readable token text, BOS / EOS / vocabulary size / kind, the lstrip added token, concurrent
-// encoding, fingerprints, out-of-vocabulary ids, invalid UTF-8 input and the throughput bench.
+// Tokenizer behaviour beyond the reference cases, checked against the fixtures' own files: token
+// text, special ids, lstrip, prepend_scheme, threads, fingerprints, bad ids and UTF-8, the bench.
 #include <gtest/gtest.h>
 
 #include <set>

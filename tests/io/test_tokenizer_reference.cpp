@@ -1,6 +1,5 @@
-// tokenizer.json and tokenizer.model against the reference libraries' own output (cases.json made
-// by tokenizers 0.23 / sentencepiece 0.2 in tools/make_hf_fixtures.py): ids with and without
-// special tokens, token strings, decoded text with and without special tokens, for every case.
+// tokenizer.json and tokenizer.model against the reference libraries' own output (cases.json from
+// tools/make_hf_fixtures.py): ids with and without specials, tokens, decoded text, every case.
 #include <gtest/gtest.h>
 
 #include <string>
