@@ -99,12 +99,12 @@ int32_t AddedVocabulary::Trie::longest_at(std::string_view text, size_t pos, siz
 void AddedVocabulary::add(AddedToken token) {
   if (token.content.empty()) return;  // the reference ignores empty added tokens
   if (token.match_text.empty()) token.match_text = token.content;
-  if (auto it = by_content_.find(token.content); it != by_content_.end()) {
-    tokens_[it->second] = std::move(token);
-    by_id_[tokens_[it->second].id] = it->second;
+  if (const size_t* at = by_content_.find(token.content)) {
+    tokens_[*at] = std::move(token);
+    by_id_[tokens_[*at].id] = *at;
     return;
   }
-  by_content_[token.content] = tokens_.size();
+  by_content_.insert(token.content, tokens_.size());
   by_id_[token.id] = tokens_.size();
   tokens_.push_back(std::move(token));
 }
@@ -167,8 +167,8 @@ const AddedToken* AddedVocabulary::by_id(data::Token id) const {
 }
 
 const AddedToken* AddedVocabulary::by_content(std::string_view content) const {
-  auto it = by_content_.find(std::string(content));
-  return it == by_content_.end() ? nullptr : &tokens_[it->second];
+  const size_t* at = by_content_.find(content);
+  return at ? &tokens_[*at] : nullptr;
 }
 
 bool AddedVocabulary::is_special_content(std::string_view content) const {

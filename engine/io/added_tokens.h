@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/tokenizer.h"
+#include "io/flat_maps.h"
 
 namespace ctx::io {
 
@@ -63,7 +64,7 @@ class AddedVocabulary {
 
   std::vector<AddedToken> tokens_;
   std::unordered_map<data::Token, size_t> by_id_;
-  std::unordered_map<std::string, size_t> by_content_;
+  FlatStringMap<size_t> by_content_;  // looked up by string_view, no allocation
   Trie raw_trie_;
   Trie normalized_trie_;
 };

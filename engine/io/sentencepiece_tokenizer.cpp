@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/tokenizer_config.h"
+#include "io/tokenizer_decoders.h"
 #include "io/tokenizer_files.h"
 #include "io/unicode_text.h"
 
@@ -122,20 +123,10 @@ std::string SentencePieceTokenizer::token_text(Token id) const {
   if (!valid(id)) return "<invalid " + std::to_string(id) + ">";
   const std::string& p = sp_.IdToPiece(id);
   if (sp_.IsControl(id) || sp_.IsUnknown(id)) return p;
-  if (sp_.IsByte(id) && p.size() == 6) {
-    return text::escape_for_display(
-        std::string(1, static_cast<char>(std::stoi(p.substr(3, 2), nullptr, 16))));
+  if (const int b = sp_.IsByte(id) ? byte_piece_value(p) : -1; b >= 0) {
+    return text::escape_for_display(std::string(1, static_cast<char>(b)));
   }
-  std::string shown;
-  for (size_t pos = 0; pos < p.size();) {
-    if (p.compare(pos, 3, "\xE2\x96\x81") == 0) {
-      shown.push_back(' ');
-      pos += 3;
-    } else {
-      shown.push_back(p[pos++]);
-    }
-  }
-  return text::escape_for_display(shown);
+  return text::escape_for_display(metaspace_to_spaces(p));
 }
 
 }  // namespace

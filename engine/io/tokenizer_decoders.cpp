@@ -76,8 +76,10 @@ class ReplaceDecoder : public TokenDecoder {
   std::string content_;
 };
 
+}  // namespace
+
 // "<0xNN>" as Rust's u8::from_str_radix(&t[3..5], 16) reads it (which also takes "+N").
-int fallback_byte(const std::string& t) {
+int byte_piece_value(const std::string& t) {
   if (t.size() != 6 || t.compare(0, 3, "<0x") != 0 || t[5] != '>') return -1;
   auto hex = [](char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -89,6 +91,22 @@ int fallback_byte(const std::string& t) {
   const int hi = hex(t[3]), lo = hex(t[4]);
   return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
+
+std::string metaspace_to_spaces(const std::string& piece) {
+  std::string shown;
+  shown.reserve(piece.size());
+  for (size_t pos = 0; pos < piece.size();) {
+    if (piece.compare(pos, 3, "\xE2\x96\x81") == 0) {
+      shown.push_back(' ');
+      pos += 3;
+    } else {
+      shown.push_back(piece[pos++]);
+    }
+  }
+  return shown;
+}
+
+namespace {
 
 class ByteFallbackDecoder : public TokenDecoder {
  public:
@@ -106,7 +124,7 @@ class ByteFallbackDecoder : public TokenDecoder {
       pending.clear();
     };
     for (std::string& t : tokens) {
-      const int b = fallback_byte(t);
+      const int b = byte_piece_value(t);
       if (b >= 0) {
         pending.push_back(static_cast<char>(b));
       } else {

@@ -28,4 +28,9 @@ DecoderSpec make_decoder(const nlohmann::json& j, const std::string& file);
 // The decoded text of token strings under `spec` (the reference's Decoder::decode).
 std::string decode_tokens(const DecoderSpec& spec, std::vector<std::string> tokens);
 
+// The byte of a byte-fallback piece "<0xNN>" (as ByteFallback reads it), or -1.
+int byte_piece_value(const std::string& piece);
+// A SentencePiece-style piece for display: each "▁" as a space.
+std::string metaspace_to_spaces(const std::string& piece);
+
 }  // namespace ctx::io

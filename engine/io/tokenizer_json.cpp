@@ -73,13 +73,13 @@ class JsonTokenizer final : public data::Tokenizer {
 
  private:
   void read_added_tokens(const nlohmann::json& list, const std::string& file);
+  void set_special_ids(const TokenizerConfig& config);
   Token id_of_name(const std::optional<std::string>& name) const;
   // Ids of one plain segment of the input (at_origin: it starts the input).
   void encode_segment(std::string_view segment, bool at_origin, std::vector<Token>& ids,
                       Scratch& s) const;
   // Ids of normalised text without added tokens.
-  void encode_words(std::string_view text, bool at_origin, std::vector<Token>& ids,
-                    Scratch& s) const;
+  void encode_words(std::string_view text, bool at_origin, std::vector<Token>& ids) const;
   // The vocabulary string of an id, or nullptr.
   const std::string* token_string(Token id, bool for_decoding) const;
 
@@ -89,7 +89,6 @@ class JsonTokenizer final : public data::Tokenizer {
   AddedVocabulary added_;
   SingleTemplate template_;
   DecoderSpec decoder_;
-  bool byte_fallback_ = false;
   int64_t vocab_size_ = 0;
   Token bos_ = -1;
   Token eos_ = -1;
@@ -97,50 +96,62 @@ class JsonTokenizer final : public data::Tokenizer {
   std::string fingerprint_;
 };
 
-JsonTokenizer::JsonTokenizer(const std::string& json_path, const std::string& config_path) {
-  const std::string bytes = read_tokenizer_file(json_path);
+nlohmann::json parse_tokenizer_json(const std::string& bytes, const std::string& path) {
   nlohmann::json j;
   try {
-    j = parse_json_strict(bytes, json_path);
+    j = parse_json_strict(bytes, path);
   } catch (const JsonError& e) {
     throw TokenizerError(e.what());
   }
-  const Where top{json_path, ""};
+  const Where top{path, ""};
   if (!j.is_object()) json_fields::fail(top, "expected a JSON object");
   const std::string version = json_fields::optional_string(j, "version", "1.0", top);
   if (version != "1.0") json_fields::fail(top, "unknown tokenizer.json version '" + version + "'");
   if (!j.contains("model")) json_fields::fail(top, "missing 'model'");
+  return j;
+}
 
-  normalizer_ = make_normalizer(j.value("normalizer", nlohmann::json()), json_path);
-  pre_ = make_pre_tokenizer(j.value("pre_tokenizer", nlohmann::json()), json_path);
-  model_ = std::make_unique<BpeModel>(j["model"], json_path, pre_.byte_level_words);
-  byte_fallback_ = model_->byte_fallback();
-  template_ = make_post_processor(j.value("post_processor", nlohmann::json()), json_path);
-  decoder_ = make_decoder(j.value("decoder", nlohmann::json()), json_path);
-  if (auto it = j.find("added_tokens"); it != j.end() && !it->is_null()) {
-    read_added_tokens(*it, json_path);
-  }
+// "bpe-bytelevel", "bpe-metaspace" or "bpe", from the front end and the decoder.
+std::string kind_of(const PreTokenizerSpec& pre, const DecoderSpec& decoder) {
+  if (pre.has_byte_level || decoder.has_byte_level) return "bpe-bytelevel";
+  if (pre.has_metaspace || decoder.has_metaspace) return "bpe-metaspace";
+  return "bpe";
+}
+
+JsonTokenizer::JsonTokenizer(const std::string& json_path, const std::string& config_path) {
+  const std::string bytes = read_tokenizer_file(json_path);
+  const nlohmann::json j = parse_tokenizer_json(bytes, json_path);
+  const nlohmann::json none;
+  auto member = [&](const char* key) -> const nlohmann::json& {
+    auto it = j.find(key);
+    return it == j.end() ? none : *it;
+  };
+  normalizer_ = make_normalizer(member("normalizer"), json_path);
+  pre_ = make_pre_tokenizer(member("pre_tokenizer"), json_path);
+  model_ = std::make_unique<BpeModel>(member("model"), json_path, pre_.byte_level_words);
+  template_ = make_post_processor(member("post_processor"), json_path);
+  decoder_ = make_decoder(member("decoder"), json_path);
+  if (!member("added_tokens").is_null()) read_added_tokens(member("added_tokens"), json_path);
+  kind_ = kind_of(pre_, decoder_);
 
   vocab_size_ = model_->id_limit();
-  for (const AddedToken& t : added_.tokens())
+  for (const AddedToken& t : added_.tokens()) {
     vocab_size_ = std::max<int64_t>(vocab_size_, t.id + 1);
+  }
   const TokenizerConfig config = read_tokenizer_config(config_path);
+  set_special_ids(config);
+  uint64_t h = fnv1a64(bytes);
+  if (config.present) h = fnv1a64(config.bytes, fnv1a64(std::string_view("\0", 1), h));
+  fingerprint_ = hex64(h);
+}
+
+void JsonTokenizer::set_special_ids(const TokenizerConfig& config) {
   if (config.present) {
     bos_ = id_of_name(config.bos_token);
     eos_ = id_of_name(config.eos_token);
   } else if (!template_.prefix.empty()) {
     bos_ = template_.prefix.front();  // no config: the template's leading special token
   }
-  if (pre_.has_byte_level || decoder_.has_byte_level) {
-    kind_ = "bpe-bytelevel";
-  } else if (pre_.has_metaspace || decoder_.has_metaspace) {
-    kind_ = "bpe-metaspace";
-  } else {
-    kind_ = "bpe";
-  }
-  uint64_t h = fnv1a64(bytes);
-  if (config.present) h = fnv1a64(config.bytes, fnv1a64(std::string_view("\0", 1), h));
-  fingerprint_ = hex64(h);
 }
 
 void JsonTokenizer::read_added_tokens(const nlohmann::json& list, const std::string& file) {
@@ -202,30 +213,29 @@ std::vector<Token> JsonTokenizer::encode(std::string_view text, bool add_special
 void JsonTokenizer::encode_segment(std::string_view segment, bool at_origin,
                                    std::vector<Token>& ids, Scratch& s) const {
   if (!normalizer_ && !added_.has_normalized()) {
-    encode_words(segment, at_origin, ids, s);
+    encode_words(segment, at_origin, ids);
     return;
   }
   s.normalized.assign(segment.data(), segment.size());
   if (normalizer_) normalizer_->normalize(s.normalized);
+  const std::string_view normalized = s.normalized;
   if (!added_.has_normalized()) {
-    encode_words(s.normalized, at_origin, ids, s);
+    encode_words(normalized, at_origin, ids);
     return;
   }
-  const std::string normalized = s.normalized;  // encode_words reuses the scratch string
   added_.split(normalized, /*normalized=*/true, s.normalized_segments);
-  const std::vector<TextSegment> parts = s.normalized_segments;
-  for (const TextSegment& part : parts) {
+  for (const TextSegment& part : s.normalized_segments) {
     if (part.token >= 0) {
       ids.push_back(part.token);
     } else {
-      encode_words(std::string_view(normalized).substr(part.begin, part.end - part.begin),
-                   at_origin && part.begin == 0, ids, s);
+      encode_words(normalized.substr(part.begin, part.end - part.begin),
+                   at_origin && part.begin == 0, ids);
     }
   }
 }
 
-void JsonTokenizer::encode_words(std::string_view text, bool at_origin, std::vector<Token>& ids,
-                                 Scratch&) const {
+void JsonTokenizer::encode_words(std::string_view text, bool at_origin,
+                                 std::vector<Token>& ids) const {
   if (text.empty()) return;
   ModelSink sink(*model_, ids);
   if (pre_.pre_tokenizer) {
@@ -266,29 +276,14 @@ std::string JsonTokenizer::token_text(Token id) const {
   if (const AddedToken* t = added_.by_id(id)) return t->content;
   const std::string* t = model_->token_of(id);
   if (!t) return "<invalid " + std::to_string(id) + ">";
-  if (byte_fallback_ && t->size() == 6 && t->compare(0, 3, "<0x") == 0 && (*t)[5] == '>') {
-    const std::string hex = t->substr(3, 2);
-    if (hex.find_first_not_of("0123456789ABCDEFabcdef") == std::string::npos) {
-      return text::escape_for_display(
-          std::string(1, static_cast<char>(std::stoi(hex, nullptr, 16))));
-    }
+  if (const int b = model_->byte_fallback() ? byte_piece_value(*t) : -1; b >= 0) {
+    return text::escape_for_display(std::string(1, static_cast<char>(b)));
   }
   std::string shown;
   if (kind_ == "bpe-bytelevel" && byte_level::append_bytes(shown, *t)) {
     return text::escape_for_display(shown);
   }
-  if (kind_ == "bpe-metaspace") {
-    shown.clear();
-    for (size_t pos = 0; pos < t->size();) {
-      if (t->compare(pos, 3, "\xE2\x96\x81") == 0) {
-        shown.push_back(' ');
-        pos += 3;
-      } else {
-        shown.push_back((*t)[pos++]);
-      }
-    }
-    return text::escape_for_display(shown);
-  }
+  if (kind_ == "bpe-metaspace") return text::escape_for_display(metaspace_to_spaces(*t));
   return text::escape_for_display(*t);
 }
 
