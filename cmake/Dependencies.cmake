@@ -53,7 +53,10 @@ target_include_directories(ctxlab_sentencepiece SYSTEM INTERFACE ${CTXLAB_SPM_IN
 target_link_libraries(ctxlab_sentencepiece INTERFACE ${CTXLAB_SPM_LIB})
 add_library(ctxlab_icu INTERFACE)
 target_include_directories(ctxlab_icu SYSTEM INTERFACE ${CTXLAB_ICU_INCLUDE})
-target_link_libraries(ctxlab_icu INTERFACE ${CTXLAB_ICUUC_LIB} ${CTXLAB_ICUDATA_LIB})
+# libicudata is needed by libicuuc, not by our code, so an --as-needed link drops it, and then the
+# executable's RUNPATH (CTXLAB_DEPS_DIR/lib) is not searched for it: keep it a direct dependency.
+target_link_libraries(ctxlab_icu INTERFACE ${CTXLAB_ICUUC_LIB} "-Wl,--push-state,--no-as-needed"
+                      ${CTXLAB_ICUDATA_LIB} "-Wl,--pop-state")
 
 if(CTXLAB_TESTS)
   find_package(GTest QUIET)
