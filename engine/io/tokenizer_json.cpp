@@ -186,6 +186,10 @@ Token JsonTokenizer::id_of_name(const std::optional<std::string>& name) const {
 }
 
 std::vector<Token> JsonTokenizer::encode(std::string_view text, bool add_special) const {
+  if (text.size() >= (size_t{1} << 32) / 2) {  // word offsets are 32-bit; repair may grow the text
+    throw std::length_error("tokenizer: one text of " + std::to_string(text.size()) +
+                            " bytes is too long to encode at once (split it)");
+  }
   Scratch& s = scratch();
   if (!text::is_valid_utf8(text)) {
     s.repaired = text::utf8_lossy(text);
