@@ -24,8 +24,10 @@ else()
 endif()
 
 # Tokenizers: PCRE2 (Unicode-class regexes of byte-level BPE pre-tokenizers; lookahead, which RE2
-# lacks) and SentencePiece (tokenizer.model). Debian: libpcre2-dev, libsentencepiece-dev; the GPU
-# machine: the static PCRE2 and shared SentencePiece in CTXLAB_DEPS_DIR (linked with an rpath).
+# lacks), SentencePiece (tokenizer.model) and ICU's common library (Unicode normalisation and
+# character classes of tokenizer.json normalizers). Debian: libpcre2-dev, libsentencepiece-dev,
+# libicu-dev; the GPU machine: the static PCRE2 and shared SentencePiece and ICU in CTXLAB_DEPS_DIR
+# (linked with an rpath; scripts/device-extra-deps adds ICU there).
 find_path(CTXLAB_PCRE2_INCLUDE pcre2.h HINTS ${CTXLAB_DEPS_DIR}/include)
 find_library(CTXLAB_PCRE2_LIB NAMES libpcre2-8.a pcre2-8 HINTS ${CTXLAB_DEPS_DIR}/lib)
 find_path(CTXLAB_SPM_INCLUDE sentencepiece_processor.h HINTS ${CTXLAB_DEPS_DIR}/include)
@@ -33,8 +35,14 @@ find_library(CTXLAB_SPM_LIB NAMES sentencepiece HINTS ${CTXLAB_DEPS_DIR}/lib)
 if(NOT CTXLAB_PCRE2_INCLUDE OR NOT CTXLAB_PCRE2_LIB)
   message(FATAL_ERROR "PCRE2 not found (install libpcre2-dev)")
 endif()
+find_path(CTXLAB_ICU_INCLUDE unicode/normalizer2.h HINTS ${CTXLAB_DEPS_DIR}/include)
+find_library(CTXLAB_ICUUC_LIB NAMES icuuc HINTS ${CTXLAB_DEPS_DIR}/lib)
+find_library(CTXLAB_ICUDATA_LIB NAMES icudata HINTS ${CTXLAB_DEPS_DIR}/lib)
 if(NOT CTXLAB_SPM_INCLUDE OR NOT CTXLAB_SPM_LIB)
   message(FATAL_ERROR "SentencePiece not found (install libsentencepiece-dev)")
+endif()
+if(NOT CTXLAB_ICU_INCLUDE OR NOT CTXLAB_ICUUC_LIB OR NOT CTXLAB_ICUDATA_LIB)
+  message(FATAL_ERROR "ICU not found (install libicu-dev, or run scripts/device-extra-deps into CTXLAB_DEPS_DIR)")
 endif()
 add_library(ctxlab_pcre2 INTERFACE)
 target_include_directories(ctxlab_pcre2 SYSTEM INTERFACE ${CTXLAB_PCRE2_INCLUDE})
@@ -43,6 +51,12 @@ target_compile_definitions(ctxlab_pcre2 INTERFACE PCRE2_CODE_UNIT_WIDTH=8)
 add_library(ctxlab_sentencepiece INTERFACE)
 target_include_directories(ctxlab_sentencepiece SYSTEM INTERFACE ${CTXLAB_SPM_INCLUDE})
 target_link_libraries(ctxlab_sentencepiece INTERFACE ${CTXLAB_SPM_LIB})
+add_library(ctxlab_icu INTERFACE)
+target_include_directories(ctxlab_icu SYSTEM INTERFACE ${CTXLAB_ICU_INCLUDE})
+# libicudata is needed by libicuuc, not by our code, so an --as-needed link drops it, and then the
+# executable's RUNPATH (CTXLAB_DEPS_DIR/lib) is not searched for it: keep it a direct dependency.
+target_link_libraries(ctxlab_icu INTERFACE ${CTXLAB_ICUUC_LIB} "-Wl,--push-state,--no-as-needed"
+                      ${CTXLAB_ICUDATA_LIB} "-Wl,--pop-state")
 
 if(CTXLAB_TESTS)
   find_package(GTest QUIET)
