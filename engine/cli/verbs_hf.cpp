@@ -2,13 +2,13 @@
 // (a run becomes a folder transformers, vLLM or llama.cpp's converter load), hf-info (what a
 // folder holds, checked by the engine), tokenize and logits (for parity checks with other
 // frameworks).
+#include <torch/torch.h>
+
 #include <filesystem>
-#include <map>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
-
-#include <torch/torch.h>
 
 #include "cli/cli_common.h"
 #include "io/npy.h"
@@ -45,18 +45,21 @@ std::vector<std::vector<int64_t>> read_id_sequences(const std::string& path) {
         used = 0;
       }
       if (used != word.size() || id < 0)
-        throw UsageError(path + ":" + std::to_string(number) + ": '" + word + "' is not a token id");
+        throw UsageError(path + ":" + std::to_string(number) + ": '" + word +
+                         "' is not a token id");
       seq.push_back(id);
     }
     if (!seq.empty()) out.push_back(std::move(seq));
   }
-  if (out.empty()) throw UsageError(path + ": no sequences (one per line, ids separated by spaces)");
+  if (out.empty())
+    throw UsageError(path + ": no sequences (one per line, ids separated by spaces)");
   return out;
 }
 
 // Logits of every sequence, positions 0..T-1, one batch per length. One length: `out`; several:
 // "<out stem>-<T>.npy" each, since one .npy holds one (sequences x T x vocab) array.
-std::vector<std::string> write_logits_npy(LanguageModel& model, const std::vector<std::vector<int64_t>>& seqs,
+std::vector<std::string> write_logits_npy(LanguageModel& model,
+                                          const std::vector<std::vector<int64_t>>& seqs,
                                           const std::string& out, const torch::Device& device) {
   std::map<int64_t, std::vector<const std::vector<int64_t>*>> by_length;
   for (const auto& s : seqs) by_length[static_cast<int64_t>(s.size())].push_back(&s);
@@ -67,7 +70,8 @@ std::vector<std::string> write_logits_npy(LanguageModel& model, const std::vecto
     for (const auto* s : group) flat.insert(flat.end(), s->begin(), s->end());
     const auto B = static_cast<int64_t>(group.size());
     auto tokens = torch::tensor(flat, torch::kLong).view({B, T}).to(device);
-    auto positions = torch::arange(T, torch::kFloat).unsqueeze(0).expand({B, T}).contiguous().to(device);
+    auto positions =
+        torch::arange(T, torch::kFloat).unsqueeze(0).expand({B, T}).contiguous().to(device);
     auto logits = model->forward(tokens, positions).to(torch::kCPU, torch::kFloat).contiguous();
     std::string path = out;
     if (by_length.size() > 1) {
@@ -90,10 +94,13 @@ int cmd_hf_info(const Common& c, const std::string& folder) {
   }
   std::cout << folder << "\n"
             << "  architecture     " << info["architecture"].get<std::string>() << "\n"
-            << "  parameters       " << format_number(info["parameters"].get<double>() / 1e6, 4) << " M\n"
-            << "  native context   " << info["max_position_embeddings"].get<int64_t>() << " tokens\n"
+            << "  parameters       " << format_number(info["parameters"].get<double>() / 1e6, 4)
+            << " M\n"
+            << "  native context   " << info["max_position_embeddings"].get<int64_t>()
+            << " tokens\n"
             << "  rope             theta " << info["rope_theta"].get<double>() << ", scaling "
-            << (info["rope_scaling"].is_null() ? std::string("none") : info["rope_scaling"].dump()) << "\n"
+            << (info["rope_scaling"].is_null() ? std::string("none") : info["rope_scaling"].dump())
+            << "\n"
             << "  tokenizer        " << info["tokenizer"]["kind"].get<std::string>() << ", "
             << info["tokenizer"]["vocab_size"].get<int64_t>() << " ids\n"
             << "  weights          " << info["weights"]["files"].size() << " file(s), "
@@ -101,7 +108,8 @@ int cmd_hf_info(const Common& c, const std::string& folder) {
   return 0;
 }
 
-int cmd_import(const Common& c, const std::string& folder, const std::string& name, const std::string& corpus) {
+int cmd_import(const Common& c, const std::string& folder, const std::string& name,
+               const std::string& corpus) {
   const auto info = inspect_hf_folder(folder);  // every check before the store is touched
   store::RunStore db(c.db);
   const auto imported = import_hf_folder(db, folder, info, name, corpus);
@@ -114,13 +122,15 @@ int cmd_import(const Common& c, const std::string& folder, const std::string& na
                 {"dir", imported.dir}});
     return 0;
   }
-  std::cout << "run " << imported.run_id << " '" << imported.name << "': " << info["architecture"].get<std::string>()
-            << ", " << format_number(info["parameters"].get<double>() / 1e6, 4) << " M parameters, files "
+  std::cout << "run " << imported.run_id << " '" << imported.name
+            << "': " << info["architecture"].get<std::string>() << ", "
+            << format_number(info["parameters"].get<double>() / 1e6, 4) << " M parameters, files "
             << imported.how << " into " << imported.dir << "\n";
   return 0;
 }
 
-int cmd_export_hf(const Common& c, int64_t run, const std::string& out_dir, const std::string& dtype) {
+int cmd_export_hf(const Common& c, int64_t run, const std::string& out_dir,
+                  const std::string& dtype) {
   store::RunStore db(c.db);
   const auto rec = db.get_run(run);
   const auto cfg = config_of_run(rec);
@@ -135,8 +145,10 @@ int cmd_export_hf(const Common& c, int64_t run, const std::string& out_dir, cons
   return 0;
 }
 
-int cmd_tokenize(const Common& c, int64_t run, const std::string& tokenizer, const std::string& text) {
-  if ((run > 0) == !tokenizer.empty()) throw UsageError("tokenize: give either --run N or --tokenizer PATH");
+int cmd_tokenize(const Common& c, int64_t run, const std::string& tokenizer,
+                 const std::string& text) {
+  if ((run > 0) == !tokenizer.empty())
+    throw UsageError("tokenize: give either --run N or --tokenizer PATH");
   std::shared_ptr<const data::Tokenizer> tok;
   if (run > 0) {
     store::RunStore db(c.db);
@@ -163,7 +175,8 @@ int cmd_tokenize(const Common& c, int64_t run, const std::string& tokenizer, con
                 {"decoded", tok->decode(ids, false)}});
     return 0;
   }
-  std::cout << ids.size() << " tokens (" << tok->kind() << ", vocabulary " << tok->vocab_size() << ")\n";
+  std::cout << ids.size() << " tokens (" << tok->kind() << ", vocabulary " << tok->vocab_size()
+            << ")\n";
   for (auto id : ids) std::cout << "  " << id << "\t" << tok->token_text(id) << "\n";
   return 0;
 }
@@ -175,7 +188,9 @@ int cmd_logits(const Common& c, int64_t run, const std::string& ids_file, const 
   const auto rec = db.get_run(run);
   auto cfg = config_of_run(rec);
   const auto ck = latest_checkpoint(rec.run_dir);
-  if (!ck) throw CheckpointError("run " + std::to_string(run) + " has no checkpoint in '" + rec.run_dir + "'");
+  if (!ck)
+    throw CheckpointError("run " + std::to_string(run) + " has no checkpoint in '" + rec.run_dir +
+                          "'");
   setup_threads(cfg.train.threads);
   const auto device = resolve_device(device_name.empty() ? cfg.train.device : device_name);
   auto model = build_model(cfg);
@@ -185,7 +200,8 @@ int cmd_logits(const Common& c, int64_t run, const std::string& ids_file, const 
   for (const auto& s : seqs)
     for (auto id : s)
       if (id < 0 || id >= model->vocab_size())
-        throw UsageError(ids_file + ": id " + std::to_string(id) + " is outside the model's vocabulary of " +
+        throw UsageError(ids_file + ": id " + std::to_string(id) +
+                         " is outside the model's vocabulary of " +
                          std::to_string(model->vocab_size()));
   const auto written = write_logits_npy(model, seqs, out, device);
   if (c.json) {

@@ -52,6 +52,9 @@ struct ModelConfig {
   bool tie_embeddings = true;   // head shares the token embedding (gpt: always)
   int64_t vocab_size = 0;       // 0 = the tokenizer's
   int64_t sliding_window = 0;   // Mistral's attention window in tokens; 0 = none (full attention)
+  // The dtype the weights were published in ("bfloat16", "float16", "float32"; "" = float32):
+  // set from a Hugging Face folder, and what export-hf writes unless told otherwise.
+  std::string weights_dtype;
   int64_t max_positions = 256;  // table size of learned absolute positions; L0 for scalings
   std::string position = "rope";
   nlohmann::json position_params = nlohmann::json::object();  // resolved by the registry

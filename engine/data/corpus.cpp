@@ -2,7 +2,10 @@
 // by document. Errors are DataError messages that name the path, and the line for JSONL.
 #include "data/corpus.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,10 +15,6 @@
 #include <random>
 #include <string_view>
 #include <system_error>
-
-#include <sys/stat.h>
-
-#include <atomic>
 #include <thread>
 
 #include "data/longrange_corpus.h"
@@ -94,11 +93,13 @@ std::string file_kind(mode_t m) {
 
 // Reads a regular file of at most the bytes left; anything else (a FIFO would block, /dev/zero
 // never ends) is refused before it is opened.
-std::string read_bytes(const fs::path& path, const std::string& display, Gathered& g, int64_t max_bytes) {
+std::string read_bytes(const fs::path& path, const std::string& display, Gathered& g,
+                       int64_t max_bytes) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw DataError("cannot read '" + display + "'");
   if (!S_ISREG(st.st_mode))
-    throw DataError("corpus '" + display + "' is " + file_kind(st.st_mode) + "; only regular files and folders are read");
+    throw DataError("corpus '" + display + "' is " + file_kind(st.st_mode) +
+                    "; only regular files and folders are read");
   if (g.bytes + st.st_size > max_bytes)
     throw DataError("corpus '" + display + "': more than " + std::to_string(max_bytes >> 20) +
                     " MiB of text (the corpus limit)");
@@ -107,8 +108,8 @@ std::string read_bytes(const fs::path& path, const std::string& display, Gathere
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw DataError("cannot read '" + display + "'");
   g.bytes += static_cast<int64_t>(bytes.size());
-  g.identity += display + "|" + std::to_string(st.st_size) + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
-                std::to_string(st.st_mtim.tv_nsec) + "\n";
+  g.identity += display + "|" + std::to_string(st.st_size) + "|" +
+                std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
   return bytes;
 }
 
@@ -172,8 +173,8 @@ void read_text(const std::string& display, std::string_view bytes, const std::st
   }
 }
 
-void read_file_documents(const fs::path& path, const std::string& display, const std::string& split, Gathered& g,
-                         int64_t max_bytes, bool in_folder) {
+void read_file_documents(const fs::path& path, const std::string& display, const std::string& split,
+                         Gathered& g, int64_t max_bytes, bool in_folder) {
   const std::string bytes = read_bytes(path, display, g, max_bytes);
   if (looks_binary(bytes)) {
     if (in_folder) {
@@ -249,7 +250,8 @@ std::vector<Document> tokenize_all(std::vector<TextDoc>& texts, const Tokenizer&
       }
     }
   };
-  const size_t threads = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), texts.size()));
+  const size_t threads =
+      std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), texts.size()));
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
@@ -289,9 +291,12 @@ Corpus load_corpus(const std::string& spec, const CorpusOptions& opt) {
     lr.copy_rate = opt.builtin_copy_rate;
     if (!opt.builtin_distances.empty()) lr.distances = opt.builtin_distances;
     builtin = generate_longrange(lr);
-    g.identity = nlohmann::json{{"seed", lr.seed}, {"docs", lr.docs}, {"doc_tokens", lr.doc_tokens},
-                                {"jitter", lr.jitter}, {"fact_rate", lr.fact_rate}, {"copy_rate", lr.copy_rate},
-                                {"distances", lr.distances}}.dump();
+    g.identity =
+        nlohmann::json{
+            {"seed", lr.seed},          {"docs", lr.docs},           {"doc_tokens", lr.doc_tokens},
+            {"jitter", lr.jitter},      {"fact_rate", lr.fact_rate}, {"copy_rate", lr.copy_rate},
+            {"distances", lr.distances}}
+            .dump();
   } else {
     g = load_path(spec, opt.split, opt.max_bytes);
   }
@@ -300,13 +305,16 @@ Corpus load_corpus(const std::string& spec, const CorpusOptions& opt) {
     if (!builtin.empty()) {
       corpus.docs = std::move(builtin);
     } else {
-      for (auto& t : g.docs) corpus.docs.push_back({std::move(t.source), ByteTokenizer::encode(t.text)});
+      for (auto& t : g.docs)
+        corpus.docs.push_back({std::move(t.source), ByteTokenizer::encode(t.text)});
     }
   } else {
-    const std::string key = "corpus " + spec + "\nsplit " + opt.split + "\n" + g.identity + "tokenizer " +
-                            opt.tokenizer->fingerprint();
+    const std::string key = "corpus " + spec + "\nsplit " + opt.split + "\n" + g.identity +
+                            "tokenizer " + opt.tokenizer->fingerprint();
     const std::string path =
-        opt.cache_dir.empty() ? "" : (fs::path(opt.cache_dir) / ("corpus-" + fnv1a64_hex(key) + ".tok")).string();
+        opt.cache_dir.empty()
+            ? ""
+            : (fs::path(opt.cache_dir) / ("corpus-" + fnv1a64_hex(key) + ".tok")).string();
     if (auto cached = path.empty() ? std::nullopt : read_token_cache(path, key)) {
       corpus.docs = std::move(*cached);
       corpus.from_cache = true;

@@ -23,7 +23,9 @@ uint64_t fnv1a(std::string_view bytes, uint64_t h = kOffset) {
   return h;
 }
 
-void put_u64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+void put_u64(std::string& out, uint64_t v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
 
 struct Reader {
   std::string_view in;
@@ -52,7 +54,8 @@ std::string fnv1a64_hex(std::string_view bytes) {
   return s;
 }
 
-std::optional<std::vector<Document>> read_token_cache(const std::string& path, const std::string& key) {
+std::optional<std::vector<Document>> read_token_cache(const std::string& path,
+                                                      const std::string& key) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return std::nullopt;
   const std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -82,7 +85,8 @@ std::optional<std::vector<Document>> read_token_cache(const std::string& path, c
   return docs;
 }
 
-void write_token_cache(const std::string& path, const std::string& key, const std::vector<Document>& docs) {
+void write_token_cache(const std::string& path, const std::string& key,
+                       const std::vector<Document>& docs) {
   std::string out(kMagic, sizeof kMagic - 1);
   put_u64(out, key.size());
   out += key;

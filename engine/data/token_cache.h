@@ -17,9 +17,11 @@ std::string fnv1a64_hex(std::string_view bytes);
 
 // The documents stored under `key` in `path`, or nothing when the file is missing, damaged or made
 // for another key.
-std::optional<std::vector<Document>> read_token_cache(const std::string& path, const std::string& key);
+std::optional<std::vector<Document>> read_token_cache(const std::string& path,
+                                                      const std::string& key);
 // Writes atomically (a temporary file renamed into place). Failures are ignored: a cache that
 // cannot be written only costs time.
-void write_token_cache(const std::string& path, const std::string& key, const std::vector<Document>& docs);
+void write_token_cache(const std::string& path, const std::string& key,
+                       const std::vector<Document>& docs);
 
 }  // namespace ctx::data

@@ -39,11 +39,13 @@ NpyArray read_npy_f32(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw NpyError(path + ": cannot open");
   const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw NpyError(path + ": not a .npy file");
+  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
+    throw NpyError(path + ": not a .npy file");
   const int major = static_cast<unsigned char>(bytes[6]);
   size_t hlen = 0, start = 0;
   if (major == 1) {
-    hlen = static_cast<unsigned char>(bytes[8]) | (static_cast<size_t>(static_cast<unsigned char>(bytes[9])) << 8);
+    hlen = static_cast<unsigned char>(bytes[8]) |
+           (static_cast<size_t>(static_cast<unsigned char>(bytes[9])) << 8);
     start = 10;
   } else {
     if (bytes.size() < 12) throw NpyError(path + ": truncated header");
@@ -55,7 +57,8 @@ NpyArray read_npy_f32(const std::string& path) {
   if (bytes.size() < start + hlen) throw NpyError(path + ": truncated header");
   const std::string header = bytes.substr(start, hlen);
   if (header.find("'<f4'") == std::string::npos) throw NpyError(path + ": not float32 ('<f4')");
-  if (header.find("'fortran_order': False") == std::string::npos) throw NpyError(path + ": not C order");
+  if (header.find("'fortran_order': False") == std::string::npos)
+    throw NpyError(path + ": not C order");
   NpyArray a;
   const auto open = header.find("'shape': (");
   const auto close = header.find(')', open);

@@ -10,7 +10,8 @@
 
 namespace ctx::io {
 
-std::shared_ptr<const data::Tokenizer> tokenizer_at(const std::string& source, const std::string& key) {
+std::shared_ptr<const data::Tokenizer> tokenizer_at(const std::string& source,
+                                                    const std::string& key) {
   if (source == "byte") return data::byte_tokenizer();
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<const data::Tokenizer>> loaded;
@@ -26,7 +27,9 @@ std::shared_ptr<const data::Tokenizer> tokenizer_at(const std::string& source, c
 }
 
 std::shared_ptr<const data::Tokenizer> tokenizer_for(const RunConfig& c) {
-  const std::string key = !c.data.tokenizer.empty() ? "data.tokenizer" : c.init.kind == "hf" ? "init.hf" : "data.tokenizer";
+  const std::string key = !c.data.tokenizer.empty() ? "data.tokenizer"
+                          : c.init.kind == "hf"     ? "init.hf"
+                                                    : "data.tokenizer";
   return tokenizer_at(tokenizer_source(c), key);
 }
 

@@ -13,7 +13,8 @@ namespace ctx::io {
 // "byte" gives the byte tokenizer; anything else is a folder or file for load_tokenizer. Throws
 // ConfigError naming data.tokenizer (or init.hf) and the problem.
 std::shared_ptr<const data::Tokenizer> tokenizer_for(const RunConfig& c);
-std::shared_ptr<const data::Tokenizer> tokenizer_at(const std::string& source, const std::string& key);
+std::shared_ptr<const data::Tokenizer> tokenizer_at(const std::string& source,
+                                                    const std::string& key);
 
 // The model's output width: model.vocab_size, else the tokenizer's vocabulary.
 int64_t model_vocab(const RunConfig& c, const data::Tokenizer& tok);

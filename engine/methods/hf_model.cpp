@@ -31,7 +31,8 @@ ModelConfig model_of(const io::HfModelConfig& h) {
   m.weights_dtype = h.dtype == "bfloat16" || h.dtype == "float16" ? h.dtype : "float32";
   m.max_positions = h.max_position_embeddings;
   m.position = "rope";
-  m.position_params = {{"theta", h.rope_theta}, {"pairing", "half"}, {"rotary_fraction", h.partial_rotary_factor}};
+  m.position_params = {
+      {"theta", h.rope_theta}, {"pairing", "half"}, {"rotary_fraction", h.partial_rotary_factor}};
   return m;
 }
 
@@ -82,8 +83,8 @@ void apply_hf_model(RunConfig& c, bool model_given, bool rope_given) {
       const auto want = fixed_keys(folder.model), got = fixed_keys(c.model);
       for (size_t i = 0; i < want.size(); ++i)
         if (want[i].second != got[i].second)
-          throw ConfigError("model." + want[i].first + ": " + got[i].second.dump() + " differs from " +
-                            want[i].second.dump() + " in " + c.init.hf +
+          throw ConfigError("model." + want[i].first + ": " + got[i].second.dump() +
+                            " differs from " + want[i].second.dump() + " in " + c.init.hf +
                             "/config.json (init.hf sets the model: leave model out)");
     } else {
       c.model = folder.model;

@@ -80,17 +80,20 @@ void check_sliding_window(const RunConfig& c) {
   if (w <= 0) return;
   auto check = [&](int64_t length, const std::string& key) {
     if (length > w)
-      throw ConfigError(key + ": " + std::to_string(length) + " tokens exceed the model's sliding window of " +
-                        std::to_string(w) + " (model.sliding_window); CtxLab runs full attention, which equals the " +
+      throw ConfigError(key + ": " + std::to_string(length) +
+                        " tokens exceed the model's sliding window of " + std::to_string(w) +
+                        " (model.sliding_window); CtxLab runs full attention, which equals the " +
                         "window's only up to its size");
   };
   check(c.train.seq_len, "train.seq_len");
   for (size_t i = 0; i < c.train.stages.size(); ++i)
     check(c.train.stages[i].first, "train.stages[" + std::to_string(i) + "].seq_len");
-  for (size_t i = 0; i < c.eval.lengths.size(); ++i) check(c.eval.lengths[i], "eval.lengths[" + std::to_string(i) + "]");
-  for (auto [task, r] : {std::pair<const char*, const RetrievalRequest*>{"passkey", &c.eval.passkey},
-                         {"needle", &c.eval.needle},
-                         {"kvretrieval", &c.eval.kvretrieval}})
+  for (size_t i = 0; i < c.eval.lengths.size(); ++i)
+    check(c.eval.lengths[i], "eval.lengths[" + std::to_string(i) + "]");
+  for (auto [task, r] :
+       {std::pair<const char*, const RetrievalRequest*>{"passkey", &c.eval.passkey},
+        {"needle", &c.eval.needle},
+        {"kvretrieval", &c.eval.kvretrieval}})
     for (size_t i = 0; r->enabled && i < r->lengths.size(); ++i)
       check(r->lengths[i], std::string("eval.") + task + ".lengths[" + std::to_string(i) + "]");
   for (size_t i = 0; i < c.eval.attention_lengths.size(); ++i)

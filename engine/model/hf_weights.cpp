@@ -2,13 +2,13 @@
 // aligned copy when the file's offset is unaligned), converted into the parameter, then released.
 #include "model/hf_weights.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
-
-#include <torch/torch.h>
 
 #include "io/safetensors.h"
 
@@ -22,25 +22,38 @@ constexpr const char* kPositionPrefix = "pos.";
 
 torch::ScalarType torch_dtype(io::Dtype d) {
   switch (d) {
-    case io::Dtype::F64: return torch::kDouble;
-    case io::Dtype::F32: return torch::kFloat;
-    case io::Dtype::F16: return torch::kHalf;
-    case io::Dtype::BF16: return torch::kBFloat16;
-    case io::Dtype::I64: return torch::kLong;
-    case io::Dtype::I32: return torch::kInt;
-    case io::Dtype::I16: return torch::kShort;
-    case io::Dtype::I8: return torch::kChar;
-    case io::Dtype::U8: return torch::kByte;
-    case io::Dtype::BOOL: return torch::kBool;
+    case io::Dtype::F64:
+      return torch::kDouble;
+    case io::Dtype::F32:
+      return torch::kFloat;
+    case io::Dtype::F16:
+      return torch::kHalf;
+    case io::Dtype::BF16:
+      return torch::kBFloat16;
+    case io::Dtype::I64:
+      return torch::kLong;
+    case io::Dtype::I32:
+      return torch::kInt;
+    case io::Dtype::I16:
+      return torch::kShort;
+    case io::Dtype::I8:
+      return torch::kChar;
+    case io::Dtype::U8:
+      return torch::kByte;
+    case io::Dtype::BOOL:
+      return torch::kBool;
   }
   return torch::kFloat;
 }
 
 io::Dtype io_dtype(ExportDtype d) {
   switch (d) {
-    case ExportDtype::BF16: return io::Dtype::BF16;
-    case ExportDtype::F16: return io::Dtype::F16;
-    default: return io::Dtype::F32;
+    case ExportDtype::BF16:
+      return io::Dtype::BF16;
+    case ExportDtype::F16:
+      return io::Dtype::F16;
+    default:
+      return io::Dtype::F32;
   }
 }
 
@@ -67,16 +80,18 @@ void copy_into(const io::SafetensorsFile& file, const io::TensorInfo& info, torc
                const std::string& where) {
   std::vector<int64_t> shape(info.shape.begin(), info.shape.end());
   if (c10::IntArrayRef(shape) != param.sizes())
-    throw HfWeightsError(where + ": tensor '" + info.name + "' has shape " + shape_text(shape) + ", the model needs " +
-                         shape_text(param.sizes()) + " (does config.json describe these weights?)");
+    throw HfWeightsError(where + ": tensor '" + info.name + "' has shape " + shape_text(shape) +
+                         ", the model needs " + shape_text(param.sizes()) +
+                         " (does config.json describe these weights?)");
   io::AlignedBytes copy;
   const void* data = file.data(info);
   if (!file.aligned(info)) {
     copy = file.copy_aligned(info);
     data = copy.data();
   }
-  auto view = torch::from_blob(const_cast<void*>(data), shape,
-                               torch::TensorOptions().dtype(torch_dtype(info.dtype)).device(torch::kCPU));
+  auto view =
+      torch::from_blob(const_cast<void*>(data), shape,
+                       torch::TensorOptions().dtype(torch_dtype(info.dtype)).device(torch::kCPU));
   torch::NoGradGuard ng;
   param.copy_(view);
   file.release(info);
@@ -156,7 +171,8 @@ HfLoadReport load_hf_weights(const std::string& folder, LanguageModel& model) {
 }
 
 void verify_hf_weights(const std::string& folder,
-                       const std::vector<std::pair<std::string, std::vector<int64_t>>>& expected, bool tied) {
+                       const std::vector<std::pair<std::string, std::vector<int64_t>>>& expected,
+                       bool tied) {
   io::SafetensorsSet set;
   try {
     set = io::open_folder(folder);
@@ -173,8 +189,9 @@ void verify_hf_weights(const std::string& folder,
       continue;
     }
     if (ref->info->shape != shape)
-      throw HfWeightsError(folder + ": tensor '" + name + "' has shape " + shape_text(ref->info->shape) +
-                           ", config.json implies " + shape_text(shape));
+      throw HfWeightsError(folder + ": tensor '" + name + "' has shape " +
+                           shape_text(ref->info->shape) + ", config.json implies " +
+                           shape_text(shape));
   }
   if (!missing.empty())
     throw HfWeightsError(folder + ": the weights lack " + std::to_string(missing.size()) +
@@ -198,14 +215,17 @@ ExportDtype parse_export_dtype(const std::string& name) {
 
 std::string hf_dtype_name(ExportDtype d) {
   switch (d) {
-    case ExportDtype::BF16: return "bfloat16";
-    case ExportDtype::F16: return "float16";
-    default: return "float32";
+    case ExportDtype::BF16:
+      return "bfloat16";
+    case ExportDtype::F16:
+      return "float16";
+    default:
+      return "float32";
   }
 }
 
-std::vector<std::string> export_hf_weights(LanguageModel& model, const std::string& folder, ExportDtype dtype,
-                                           uint64_t max_shard_bytes) {
+std::vector<std::string> export_hf_weights(LanguageModel& model, const std::string& folder,
+                                           ExportDtype dtype, uint64_t max_shard_bytes) {
   // CPU, contiguous, in the export dtype; kept alive until written.
   std::vector<torch::Tensor> keep;
   std::vector<io::TensorToWrite> weights, position;

@@ -37,16 +37,19 @@ HfLoadReport load_hf_weights(const std::string& folder, LanguageModel& model);
 // names with their shapes (a tied model may carry an lm_head.weight, which is ignored): what
 // load_hf_weights would refuse, found without reading or converting any weights.
 void verify_hf_weights(const std::string& folder,
-                       const std::vector<std::pair<std::string, std::vector<int64_t>>>& expected, bool tied);
+                       const std::vector<std::pair<std::string, std::vector<int64_t>>>& expected,
+                       bool tied);
 
 // The dtype a folder should be exported in: "bf16", "fp16" or "fp32".
 enum class ExportDtype { F32, BF16, F16 };
-ExportDtype parse_export_dtype(const std::string& name);  // "fp32"|"float32", "bf16"|"bfloat16", "fp16"|"float16"
-std::string hf_dtype_name(ExportDtype d);                   // "float32", "bfloat16", "float16"
+ExportDtype parse_export_dtype(
+    const std::string& name);              // "fp32"|"float32", "bf16"|"bfloat16", "fp16"|"float16"
+std::string hf_dtype_name(ExportDtype d);  // "float32", "bfloat16", "float16"
 
 // Writes the model's weights (position parameters apart) into `folder` as model.safetensors, or
 // shards of at most `max_shard_bytes` plus model.safetensors.index.json. Returns the files written.
-std::vector<std::string> export_hf_weights(LanguageModel& model, const std::string& folder, ExportDtype dtype,
+std::vector<std::string> export_hf_weights(LanguageModel& model, const std::string& folder,
+                                           ExportDtype dtype,
                                            uint64_t max_shard_bytes = 5'000'000'000);
 
 }  // namespace ctx

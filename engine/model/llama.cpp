@@ -146,9 +146,12 @@ torch::Tensor LlamaLMImpl::hidden(const torch::Tensor& tokens, const torch::Tens
   return model_->norm(h);
 }
 
-std::vector<std::pair<std::string, std::vector<int64_t>>> llama_parameter_shapes(const ModelConfig& c, int64_t vocab) {
-  const int64_t d = c.d_model, f = c.ffn_width(), q = c.heads * c.head_dim(), kv = c.kv_head_count() * c.head_dim();
-  std::vector<std::pair<std::string, std::vector<int64_t>>> out = {{"model.embed_tokens.weight", {vocab, d}}};
+std::vector<std::pair<std::string, std::vector<int64_t>>> llama_parameter_shapes(
+    const ModelConfig& c, int64_t vocab) {
+  const int64_t d = c.d_model, f = c.ffn_width(), q = c.heads * c.head_dim(),
+                kv = c.kv_head_count() * c.head_dim();
+  std::vector<std::pair<std::string, std::vector<int64_t>>> out = {
+      {"model.embed_tokens.weight", {vocab, d}}};
   for (int64_t l = 0; l < c.layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     auto linear = [&](const std::string& name, int64_t in, int64_t o, bool bias) {

@@ -105,6 +105,7 @@ class LlamaLMImpl : public LanguageModelImpl {
 
 // The parameters a llama model of this config has, by name, with their shapes (position-scheme
 // parameters apart): what a Hugging Face folder must hold, checked without building the model.
-std::vector<std::pair<std::string, std::vector<int64_t>>> llama_parameter_shapes(const ModelConfig& c, int64_t vocab);
+std::vector<std::pair<std::string, std::vector<int64_t>>> llama_parameter_shapes(
+    const ModelConfig& c, int64_t vocab);
 
 }  // namespace ctx

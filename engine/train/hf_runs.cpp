@@ -22,8 +22,9 @@ namespace {
 
 // The files an import takes and an export writes beside the weights; never code.
 const std::vector<std::string>& tokenizer_files() {
-  static const std::vector<std::string> names = {"tokenizer.json", "tokenizer.model", "tokenizer_config.json",
-                                                 "special_tokens_map.json", "added_tokens.json"};
+  static const std::vector<std::string> names = {"tokenizer.json", "tokenizer.model",
+                                                 "tokenizer_config.json", "special_tokens_map.json",
+                                                 "added_tokens.json"};
   return names;
 }
 
@@ -68,11 +69,15 @@ nlohmann::json eval_lengths_for(int64_t L0) {
   return out;
 }
 
-io::HfModelConfig hf_config_of(const RunConfig& cfg, const data::Tokenizer& tok, const std::string& dtype) {
+io::HfModelConfig hf_config_of(const RunConfig& cfg, const data::Tokenizer& tok,
+                               const std::string& dtype) {
   const auto& m = cfg.model;
   io::HfModelConfig h;
   if (m.qkv_bias && !m.o_bias) {
-    if (m.mlp_bias) throw ConfigError("export-hf: q/k/v biases without an output bias but with MLP biases match no Hugging Face architecture");
+    if (m.mlp_bias)
+      throw ConfigError(
+          "export-hf: q/k/v biases without an output bias but with MLP biases match no Hugging "
+          "Face architecture");
     h.architecture = "Qwen2ForCausalLM";
     h.model_type = "qwen2";
   } else if (m.sliding_window > 0) {
@@ -83,7 +88,8 @@ io::HfModelConfig hf_config_of(const RunConfig& cfg, const data::Tokenizer& tok,
     h.model_type = "llama";
   }
   if (m.qkv_bias != m.o_bias && h.model_type == "llama")
-    throw ConfigError("export-hf: an output bias without q/k/v biases matches no Hugging Face architecture");
+    throw ConfigError(
+        "export-hf: an output bias without q/k/v biases matches no Hugging Face architecture");
   h.vocab_size = io::model_vocab(cfg, tok);
   h.hidden_size = m.d_model;
   h.intermediate_size = m.ffn_width();
@@ -107,7 +113,8 @@ io::HfModelConfig hf_config_of(const RunConfig& cfg, const data::Tokenizer& tok,
   return h;
 }
 
-nlohmann::json ctxlab_section(const store::RunRecord& rec, const RunConfig& cfg, const nlohmann::json& hf_rope) {
+nlohmann::json ctxlab_section(const store::RunRecord& rec, const RunConfig& cfg,
+                              const nlohmann::json& hf_rope) {
   nlohmann::json positions = cfg.train.positions_params;
   positions["type"] = cfg.train.positions;
   nlohmann::json j{{"run_id", rec.id},
@@ -118,8 +125,10 @@ nlohmann::json ctxlab_section(const store::RunRecord& rec, const RunConfig& cfg,
                    {"engine_version", rec.engine_version}};
   if (!cfg.rope_scaling.is_null() && hf_rope.is_null())
     j["note"] = "rope_scaling '" + rope_scaling_name(cfg.rope_scaling) +
-                "' has no transformers equivalent: config.json loads as plain RoPE (exact up to the original "
-                "context); CtxLab reads this section and ctxlab_position.safetensors to run the method itself";
+                "' has no transformers equivalent: config.json loads as plain RoPE (exact up to "
+                "the original "
+                "context); CtxLab reads this section and ctxlab_position.safetensors to run the "
+                "method itself";
   return j;
 }
 
@@ -131,8 +140,8 @@ nlohmann::json hf_rope_scaling(const nlohmann::json& resolved) {
   static const std::set<std::string> known = {"linear", "dynamic", "yarn", "llama3", "longrope"};
   if (!known.count(type)) return nullptr;
   // Keys whose 0 means "absent" in CtxLab's resolved dict.
-  static const std::set<std::string> zero_is_absent = {"attention_factor", "mscale", "mscale_all_dim",
-                                                       "original_max_position_embeddings"};
+  static const std::set<std::string> zero_is_absent = {
+      "attention_factor", "mscale", "mscale_all_dim", "original_max_position_embeddings"};
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [k, v] : resolved.items()) {
     if (k == "type") continue;
@@ -181,11 +190,15 @@ nlohmann::json inspect_hf_folder(const std::string& folder) {
           {"model", to_json(probe)["model"]},
           {"weights", {{"files", files}, {"bytes", bytes}, {"dtype", m.weights_dtype}}},
           {"tokenizer",
-           {{"kind", tok->kind()}, {"vocab_size", tok->vocab_size()}, {"bos_id", tok->bos_id()}, {"eos_id", tok->eos_id()}}}};
+           {{"kind", tok->kind()},
+            {"vocab_size", tok->vocab_size()},
+            {"bos_id", tok->bos_id()},
+            {"eos_id", tok->eos_id()}}}};
 }
 
-ImportedRun import_hf_folder(store::RunStore& db, const std::string& folder, const nlohmann::json& info,
-                             const std::string& name, const std::string& corpus) {
+ImportedRun import_hf_folder(store::RunStore& db, const std::string& folder,
+                             const nlohmann::json& info, const std::string& name,
+                             const std::string& corpus) {
   ImportedRun out;
   out.name = name.empty() ? info["name"].get<std::string>() : name;
   const int64_t L0 = info["max_position_embeddings"].get<int64_t>();
@@ -208,7 +221,8 @@ ImportedRun import_hf_folder(store::RunStore& db, const std::string& folder, con
     fs::create_directories(hf);
     db.set_run_dir(out.run_id, out.dir);
     bool linked = true;
-    for (const auto& f : files_to_import(folder)) linked = link_or_copy(fs::path(folder) / f, hf / f) && linked;
+    for (const auto& f : files_to_import(folder))
+      linked = link_or_copy(fs::path(folder) / f, hf / f) && linked;
     out.how = linked ? "hard-linked" : "copied";
     cfg.init.hf = hf.string();
     auto stored = to_json(cfg);
@@ -229,36 +243,42 @@ ImportedRun import_hf_folder(store::RunStore& db, const std::string& folder, con
   return out;
 }
 
-std::vector<std::string> export_run_to_hf(const store::RunRecord& rec, const RunConfig& cfg, const std::string& out_dir,
-                                          const std::string& dtype) {
+std::vector<std::string> export_run_to_hf(const store::RunRecord& rec, const RunConfig& cfg,
+                                          const std::string& out_dir, const std::string& dtype) {
   if (cfg.model.arch != "llama")
-    throw ConfigError("export-hf: run " + std::to_string(rec.id) + " is a " + cfg.model.arch +
-                      "-family model, which transformers has no architecture for (llama-family runs export)");
+    throw ConfigError(
+        "export-hf: run " + std::to_string(rec.id) + " is a " + cfg.model.arch +
+        "-family model, which transformers has no architecture for (llama-family runs export)");
   if (cfg.model.position != "rope")
-    throw ConfigError("export-hf: run " + std::to_string(rec.id) + " uses model.position " + cfg.model.position +
-                      "; Hugging Face Llama, Mistral and Qwen2 use RoPE");
+    throw ConfigError("export-hf: run " + std::to_string(rec.id) + " uses model.position " +
+                      cfg.model.position + "; Hugging Face Llama, Mistral and Qwen2 use RoPE");
   std::error_code ec;
   if (fs::exists(out_dir, ec) && !fs::is_empty(out_dir, ec))
     throw ConfigError("export-hf: '" + out_dir + "' exists and is not empty (give a new folder)");
   const auto ck = latest_checkpoint(rec.run_dir);
-  if (!ck) throw CheckpointError("run " + std::to_string(rec.id) + " has no checkpoint in '" + rec.run_dir + "'");
-  const auto d = parse_export_dtype(dtype.empty() ? (cfg.model.weights_dtype.empty() ? "fp32" : cfg.model.weights_dtype)
-                                                  : dtype);
+  if (!ck)
+    throw CheckpointError("run " + std::to_string(rec.id) + " has no checkpoint in '" +
+                          rec.run_dir + "'");
+  const auto d = parse_export_dtype(
+      dtype.empty() ? (cfg.model.weights_dtype.empty() ? "fp32" : cfg.model.weights_dtype) : dtype);
   const auto tok = io::tokenizer_for(cfg);
   auto model = build_model(cfg);
   load_checkpoint(*ck, model);
   fs::create_directories(out_dir);
   auto files = export_hf_weights(model, out_dir, d);
   const auto h = hf_config_of(cfg, *tok, hf_dtype_name(d));
-  io::write_text_atomic((fs::path(out_dir) / "config.json").string(),
-                        io::write_hf_config(h, {{"ctxlab", ctxlab_section(rec, cfg, h.rope_scaling)}}).dump(2) + "\n");
+  io::write_text_atomic(
+      (fs::path(out_dir) / "config.json").string(),
+      io::write_hf_config(h, {{"ctxlab", ctxlab_section(rec, cfg, h.rope_scaling)}}).dump(2) +
+          "\n");
   files.push_back("config.json");
   const std::string src = tokenizer_source(cfg);
   if (src != "byte") {
     if (fs::is_directory(src, ec)) {
       for (const auto& name : tokenizer_files())
         if (fs::is_regular_file(fs::path(src) / name, ec)) {
-          fs::copy_file(fs::path(src) / name, fs::path(out_dir) / name, fs::copy_options::overwrite_existing);
+          fs::copy_file(fs::path(src) / name, fs::path(out_dir) / name,
+                        fs::copy_options::overwrite_existing);
           files.push_back(name);
         }
     } else {

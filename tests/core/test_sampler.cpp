@@ -1,6 +1,8 @@
 // The contiguous sampler and the shared window source: ids, targets, determinism, packing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "methods/registry.h"
 
 namespace {
@@ -66,19 +68,30 @@ TEST(ContiguousSampler, KeepOffsetUsesTheWindowsPlaceInItsDocument) {
   }
 }
 
-TEST(WindowSource, PacksShortDocumentsWithBos) {
+TEST(WindowSource, PacksShortDocumentsWithTheSeparator) {
   auto docs = docs_of({5, 6, 7});
-  ctx::WindowSource src(docs, 12);
+  ctx::SamplerContext ctx;
+  ctx.docs = &docs;
+  ctx.separator = 300;  // a real tokenizer's BOS
+  ctx::WindowSource src(ctx, 12);
   EXPECT_TRUE(src.packed());
   ctx::Rng rng(3);
-  auto w = src.draw(rng);
-  EXPECT_EQ(w.size(), 12u);
+  int separators = 0;
+  for (int i = 0; i < 50; ++i) {
+    auto w = src.draw(rng);
+    EXPECT_EQ(w.size(), 12u);
+    separators += static_cast<int>(std::count(w.begin(), w.end(), 300));
+    EXPECT_EQ(std::count(w.begin(), w.end(), ctx::data::ByteTokenizer::kBos), 0);
+  }
+  EXPECT_GT(separators, 0);  // 21 tokens + 3 separators: most windows hold one
 }
 
 TEST(WindowSource, DrawsEveryValidOffsetUniformly) {
   // Two documents of 10 and 14 tokens, windows of 10: 1 + 5 = 6 placements, each ~1/6.
   auto docs = docs_of({10, 14});
-  ctx::WindowSource src(docs, 10);
+  ctx::SamplerContext ctx;
+  ctx.docs = &docs;
+  ctx::WindowSource src(ctx, 10);
   ctx::Rng rng(9);
   std::map<int, int> seen;
   const int n = 6000;

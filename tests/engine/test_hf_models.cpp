@@ -4,15 +4,15 @@
 // linear, dynamic, YaRN and Llama-3 scalings, from config.json and as a config's override; bf16
 // shards. Inside and beyond the original context, fp32, within 1e-4.
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include <torch/torch.h>
-
 #include "config/run_config.h"
 #include "io/npy.h"
+#include "methods/rope_scaling.h"
 #include "model/hf_weights.h"
 #include "model/llama.h"
 #include "train/run_setup.h"
@@ -37,7 +37,8 @@ std::vector<std::vector<int64_t>> read_ids(const fs::path& p) {
   return out;
 }
 
-RunConfig hf_config(const fs::path& folder, const nlohmann::json& extra = nlohmann::json::object()) {
+RunConfig hf_config(const fs::path& folder,
+                    const nlohmann::json& extra = nlohmann::json::object()) {
   nlohmann::json j{{"init", {{"hf", folder.string()}}}, {"data", {{"tokenizer", "byte"}}}};
   j.update(extra);
   return parse_run_config(j);
@@ -51,7 +52,8 @@ LanguageModel load(const RunConfig& c, const fs::path& weights) {
 }
 
 // Largest |ours - reference| over every sequence group of `ids` whose length has a logits file.
-double max_error(LanguageModel& m, const fs::path& ids_file, const fs::path& logits_dir, int* groups) {
+double max_error(LanguageModel& m, const fs::path& ids_file, const fs::path& logits_dir,
+                 int* groups) {
   std::map<int64_t, std::vector<std::vector<int64_t>>> by_len;
   for (auto& s : read_ids(ids_file)) by_len[static_cast<int64_t>(s.size())].push_back(s);
   double worst = 0;
@@ -75,7 +77,8 @@ double max_error(LanguageModel& m, const fs::path& ids_file, const fs::path& log
   return worst;
 }
 
-void expect_parity(const std::string& what, LanguageModel& m, const fs::path& ids, const fs::path& logits) {
+void expect_parity(const std::string& what, LanguageModel& m, const fs::path& ids,
+                   const fs::path& logits) {
   int groups = 0;
   const double err = max_error(m, ids, logits, &groups);
   EXPECT_GE(groups, 1) << what;
@@ -128,7 +131,8 @@ TEST(HfModels, RopeScalingsFromConfigJson) {
     auto c = hf_config(dir);
     EXPECT_EQ(rope_scaling_name(c.rope_scaling), v);
     auto m = load(c, dir);
-    expect_parity(v + " (config.json)", m, kModels / "llama-gqa" / "ids.txt", kModels / "llama-gqa" / "variants" / v);
+    expect_parity(v + " (config.json)", m, kModels / "llama-gqa" / "ids.txt",
+                  kModels / "llama-gqa" / "variants" / v);
   }
 }
 
@@ -140,7 +144,8 @@ TEST(HfModels, RopeScalingBlockInTheConfigReplacesTheModels) {
     rope.erase("rope_theta");
     auto c = hf_config(kModels / "llama-gqa", {{"rope_scaling", rope}});
     auto m = load(c, kModels / "llama-gqa");
-    expect_parity(v + " (override)", m, kModels / "llama-gqa" / "ids.txt", kModels / "llama-gqa" / "variants" / v);
+    expect_parity(v + " (override)", m, kModels / "llama-gqa" / "ids.txt",
+                  kModels / "llama-gqa" / "variants" / v);
   }
 }
 
@@ -163,4 +168,15 @@ TEST(HfModels, ParameterShapesMatchTheModule) {
     EXPECT_EQ(shapes.size(), have.size()) << name;
     for (auto& [k, s] : shapes) EXPECT_EQ(have[k], s) << name << " " << k;
   }
+}
+
+TEST(HfModels, TheComparisonSeesAWrongScaling) {
+  // The same weights without the yarn scaling must miss yarn's logits past the original context:
+  // the parity tests above would catch a scaling that is silently ignored.
+  auto m = load(hf_config(kModels / "llama-gqa"), kModels / "llama-gqa");
+  int groups = 0;
+  const double err = max_error(m, kModels / "llama-gqa" / "ids.txt",
+                               kModels / "llama-gqa" / "variants" / "yarn", &groups);
+  EXPECT_EQ(groups, 2);
+  EXPECT_GT(err, 1e-2);
 }

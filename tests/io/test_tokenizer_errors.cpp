@@ -117,7 +117,7 @@ TEST(TokenizerErrors, MalformedJson) {
   const std::string text =
       ctx::test::read_text(ctx::test::tokenizer_fixture("bytelevel-llama3") + "/tokenizer.json");
   ctx::test::write_text(dir + "/tokenizer.json", text.substr(0, text.size() / 2));
-  expect_error(dir, dir + "/tokenizer.json: invalid JSON");
+  expect_error(dir, dir + "/tokenizer.json: not valid JSON");
 
   const std::string dup = ctx::test::scratch_path("duplicate-key");
   ::mkdir(dup.c_str(), 0755);
