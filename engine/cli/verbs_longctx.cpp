@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/cli_common.h"
+#include "io/run_tokenizer.h"
 #include "data/corpus.h"
 #include "eval/attention_capture.h"
 #include "eval/retrieval.h"
@@ -90,11 +91,13 @@ int cmd_retrieval(const Common& c, const std::string& task, const RetrievalArgs&
   std::vector<data::Document> docs;
   std::string source;
   if (a.filler.empty()) {
-    docs = load_run_split(r.cfg).validation;
+    docs = load_run_split(r.cfg, cache_dir_for(c.db)).validation;
     source = "validation split";
   } else {
     data::CorpusOptions co;
     co.seed = r.cfg.seed;
+    co.tokenizer = io::tokenizer_for(r.cfg);
+    co.cache_dir = cache_dir_for(c.db);
     docs = data::load_corpus(a.filler, co).docs;
     source = a.filler;
   }
@@ -168,10 +171,10 @@ int cmd_attention(const Common& c, const AttentionArgs& a) {
       s << in.rdbuf();
       text = s.str();
     }
-    probe.tokens = data::ByteTokenizer::encode(text);
+    probe.tokens = io::tokenizer_for(r.cfg)->encode(text, false);
     probe.name = a.text_file.empty() ? "text" : a.text_file;
   } else {
-    const auto val = load_run_split(r.cfg).validation;
+    const auto val = load_run_split(r.cfg, cache_dir_for(c.db)).validation;
     if (a.probe_doc >= 0) {
       if (a.probe_doc >= static_cast<int64_t>(val.size()))
         throw UsageError("--probe-doc " + std::to_string(a.probe_doc) + ": the run has " +
@@ -187,8 +190,11 @@ int cmd_attention(const Common& c, const AttentionArgs& a) {
 
   std::vector<LengthCapture> caps;
   for (auto L : lengths) caps.push_back(capture_attention(r.model, probe.tokens, L, o, r.device));
+  const auto tok = io::tokenizer_for(r.cfg);
+  std::vector<std::string> texts;
+  for (auto t : probe.tokens) texts.push_back(tok->token_text(t));
   db.transaction([&] {
-    for (const auto& cap : caps) store_capture(db, a.run, r.step, cap, probe.name);
+    for (const auto& cap : caps) store_capture(db, a.run, r.step, cap, probe.name, texts);
   });
 
   if (c.json) {

@@ -106,7 +106,7 @@ int cmd_positions(const Common& c, const std::string& config_path, int64_t sampl
   if (samples < 1) throw UsageError("--samples: must be >= 1");
   if (bins < 1) throw UsageError("--bins: must be >= 1");
   auto cfg = load_run_config(config_path);
-  auto split = load_run_split(cfg);
+  auto split = load_run_split(cfg, cache_dir_for(c.db));
   SamplerContext sctx;
   sctx.docs = &split.train;
   sctx.seq_len = cfg.train.seq_len;

@@ -249,8 +249,21 @@ LengthCapture capture_attention(LanguageModel& model, const std::vector<data::To
 }
 
 void store_capture(store::RunStore& db, int64_t run, int64_t step, const LengthCapture& c,
-                   const std::string& probe) {
+                   const std::string& probe, const std::vector<std::string>& token_texts) {
   const std::string base = "attention/" + std::to_string(c.length) + "/";
+  if (!token_texts.empty()) {
+    const auto n = std::min<size_t>(token_texts.size(), static_cast<size_t>(c.length));
+    const std::string text =
+        nlohmann::json(std::vector<std::string>(token_texts.begin(), token_texts.begin() + static_cast<long>(n)))
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    store::Artifact a;
+    a.name = base + "tokens";
+    a.step = step;
+    a.dtype = "u8";
+    a.shape = {static_cast<int64_t>(text.size())};
+    a.data.assign(text.begin(), text.end());
+    db.put_artifact(run, a);
+  }
   std::vector<float> edges(c.edges.begin(), c.edges.end());
   db.put_artifact(run, store::make_f32_artifact(base + "distance_edges", step, edges,
                                                 {static_cast<int64_t>(edges.size())}));

@@ -69,10 +69,12 @@ PoolAccumulator begin_pooling(int64_t heads, int64_t T, int64_t grid, int64_t si
 void pool_rows(PoolAccumulator& acc, const torch::Tensor& probs, int64_t r0);
 LayerCapture end_pooling(PoolAccumulator& acc);
 
-// Writes one capture as artifacts "attention/<L>/<l>/{mean,max,distance,entropy,sink}" and
-// "attention/<L>/distance_edges" plus one eval record per layer (task attention, mode capture,
-// x = L, y = layer, metric sink_mass). No transaction of its own: callers wrap a whole call in one.
+// Writes one capture as artifacts "attention/<L>/<l>/{mean,max,distance,entropy,sink}",
+// "attention/<L>/distance_edges" and, when `token_texts` is given, "attention/<L>/tokens" (u8: a
+// JSON array of the first L tokens' display texts, for hover text), plus one eval record per
+// layer (task attention, mode capture, x = L, y = layer, metric sink_mass). No transaction of its
+// own: callers wrap a whole call in one.
 void store_capture(store::RunStore& db, int64_t run, int64_t step, const LengthCapture& c,
-                   const std::string& probe);
+                   const std::string& probe, const std::vector<std::string>& token_texts = {});
 
 }  // namespace ctx

@@ -2,6 +2,8 @@
 // eval/ and the store.
 #include "train/longctx_evals.h"
 
+#include "io/run_tokenizer.h"
+
 #include <algorithm>
 #include <sstream>
 
@@ -50,8 +52,11 @@ void capture_training_attention(store::RunStore& db, int64_t run, int64_t step,
   std::vector<LengthCapture> caps;
   for (auto L : capture_lengths(c))
     caps.push_back(capture_attention(model, probe.tokens, L, o, device));
+  const auto tok = io::tokenizer_for(c);
+  std::vector<std::string> texts;
+  for (auto t : probe.tokens) texts.push_back(tok->token_text(t));
   db.transaction([&] {
-    for (const auto& cap : caps) store_capture(db, run, step, cap, probe.name);
+    for (const auto& cap : caps) store_capture(db, run, step, cap, probe.name, texts);
   });
 }
 

@@ -178,6 +178,21 @@ std::string run_dir_for(const std::string& db_path, int64_t run_id) {
   return fs::absolute(dir).lexically_normal().string();
 }
 
+// The pretrained model a run descends from: the init.hf folder's name, or what its base run records.
+std::string base_model_of(store::RunStore& db, const RunConfig& cfg) {
+  if (cfg.init.kind == "hf") {
+    auto p = fs::path(cfg.init.hf).lexically_normal();
+    if (p.filename().empty()) p = p.parent_path();
+    return p.filename().string();
+  }
+  if (cfg.init.kind != "run") return "";
+  const auto base = db.find_run(cfg.init.run);
+  if (!base) return "";
+  const auto j = nlohmann::json::parse(base->config_json, nullptr, false);
+  if (j.is_discarded() || !j.contains("_resolved")) return "";
+  return j["_resolved"].value("base_model", "");
+}
+
 int64_t create_run(store::RunStore& db, const RunConfig& cfg, const nlohmann::json& config_as_given,
                    std::optional<int64_t> study) {
   store::NewRun nr;
@@ -185,6 +200,7 @@ int64_t create_run(store::RunStore& db, const RunConfig& cfg, const nlohmann::js
   nr.name = cfg.name;
   nlohmann::json stored = to_json(cfg);
   if (!config_as_given.is_null()) stored["_given"] = config_as_given;
+  if (const auto base = base_model_of(db, cfg); !base.empty()) stored["_resolved"]["base_model"] = base;
   nr.config_json = stored.dump();
   nr.method = method_label(cfg);
   nr.engine_version = CTXLAB_VERSION;

@@ -139,7 +139,8 @@ void setup_session(Session& s) {
                                    {"position", position}});
   // The resolved position values (YaRN's low/high and attention factor, ...) go with the run.
   auto stored = nlohmann::json::parse(s.db.get_run(s.req.run_id).config_json);
-  stored["_resolved"] = {{"position", position}, {"parameters", s.model->parameter_count()}};
+  stored["_resolved"]["position"] = position;
+  stored["_resolved"]["parameters"] = s.model->parameter_count();
   s.db.set_config(s.req.run_id, stored.dump());
 
   if (c.eval.attention_every > 0) {
