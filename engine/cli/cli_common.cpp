@@ -1,6 +1,7 @@
 // Output helpers shared by the verbs.
 #include "cli/cli_common.h"
 
+#include <algorithm>
 #include <ctime>
 #include <iostream>
 #include <sstream>
@@ -23,7 +24,7 @@ std::vector<int64_t> parse_lengths(const std::string& csv, const std::string& op
       used = 0;
     }
     if (used != item.size() || v < 2) throw UsageError(option + ": '" + item + "' is not a length (an integer >= 2)");
-    out.push_back(v);
+    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);  // once each
   }
   if (out.empty()) throw UsageError(option + ": no lengths given");
   return out;

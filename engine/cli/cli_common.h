@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/input_error.h"
+
 namespace ctx::cli {
 
 struct Common {
@@ -16,8 +18,8 @@ struct Common {
 };
 
 // A usage or input problem: printed as one line on stderr, exit status 2.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct UsageError : InputError {
+  using InputError::InputError;
 };
 
 // Prints the final result line for --json (one object or array on the last stdout line).

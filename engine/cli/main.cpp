@@ -6,17 +6,19 @@
 #include <iostream>
 
 #include "cli/cli_common.h"
-#include "data/corpus.h"
-#include "store/run_store.h"
-#include "io/hf_config.h"
-#include "io/npy.h"
-#include "io/safetensors.h"
-#include "io/tokenizer_error.h"
-#include "model/hf_weights.h"
-#include "train/checkpoint.h"
-#include "config/run_config.h"
+#include "config/input_error.h"
+#include "data/interrupt.h"
 
 using namespace ctx;
+
+namespace {
+
+std::string one_line(std::string msg) {
+  if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+  return msg;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"CtxLab command line: context-window extension experiments"};
@@ -144,6 +146,11 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
 
+  // Verbs that run for long stop cleanly on SIGINT / SIGTERM at their next poll (training steps,
+  // evaluation batches, decoding, attention chunks, corpus reading); the others keep the default
+  // action, which ends them at once with nothing half-written.
+  for (auto* s : {train, resume, eval, passkey, needle, kv, attention, logits})
+    if (*s) install_stop_handlers();
   try {
     if (*train) return cli::cmd_train(common, config, device, init_run, study);
     if (*resume) return cli::cmd_resume(common, run);
@@ -174,41 +181,17 @@ int main(int argc, char** argv) {
     if (*export_hf) return cli::cmd_export_hf(common, run, hf_out, hf_dtype);
     if (*tokenize) return cli::cmd_tokenize(common, run, hf_tokenizer, hf_text);
     if (*logits) return cli::cmd_logits(common, run, hf_ids, hf_out, device);
-  } catch (const ConfigError& e) {
+  } catch (const Interrupted& e) {
+    // A signal the verb polled for (training saves a checkpoint and marks the run interrupted
+    // before this point): 130 for SIGINT, 143 for SIGTERM, as shells report them.
     std::cerr << "error: " << e.what() << "\n";
+    return exit_status_for_signal(e.signal);
+  } catch (const InputError& e) {
+    // Bad input of any kind (config, corpus, store, checkpoint, tokenizer, option): one line.
+    std::cerr << "error: " << one_line(e.what()) << "\n";
     return 2;
-  } catch (const store::StoreError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const data::DataError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const CheckpointError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const cli::UsageError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const io::SafetensorsError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const io::HfConfigError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const io::TokenizerError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const io::NpyError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const HfWeightsError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
-    std::cerr << "error: " << msg << "\n";
+    std::cerr << "error: " << one_line(e.what()) << "\n";
     return 1;
   }
   return 0;

@@ -1,6 +1,6 @@
 // train, resume and eval: the verbs that run the engine. SIGINT/SIGTERM stop a run cleanly
-// (checkpoint, status interrupted) so `resume` can continue it.
-#include <atomic>
+// (checkpoint, status interrupted) so `resume` can continue it; main() installs the handlers.
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -9,19 +9,12 @@
 
 #include "cli/cli_common.h"
 #include "cli/progress.h"
+#include "data/interrupt.h"
 #include "store/run_store.h"
 #include "train/trainer.h"
 
 namespace ctx::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop = true; }
-
-void install_signals() {
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-}
 
 int finish(const Common& c, int64_t run, const TrainOutcome& o) {
   if (c.json) {
@@ -42,7 +35,8 @@ int finish(const Common& c, int64_t run, const TrainOutcome& o) {
   }
   if (o.status == store::RunStatus::Finished) return 0;
   std::cerr << "error: run " << run << " " << store::to_string(o.status) << ": " << o.error << "\n";
-  return o.status == store::RunStatus::Interrupted ? 130 : 1;
+  if (o.status != store::RunStatus::Interrupted) return 1;
+  return exit_status_for_signal(stop_signal() ? stop_signal() : SIGINT);
 }
 
 }  // namespace
@@ -67,14 +61,13 @@ int cmd_train(const Common& c, const std::string& config_path, const std::string
     if (!study_id) study_id = db.create_study(study);
   }
   const int64_t run = create_run(db, cfg, given, study_id);
-  install_signals();
   auto sink = make_event_sink(c.json);
   TrainRequest req;
   req.store = &db;
   req.run_id = run;
   req.config = cfg;
   req.prepared = prepared;
-  req.should_stop = [] { return g_stop.load(); };
+  req.should_stop = [] { return stop_requested(); };
   return finish(c, run, run_training(req, *sink));
 }
 
@@ -86,14 +79,13 @@ int cmd_resume(const Common& c, int64_t run) {
   if (rec.status == store::RunStatus::Running)
     throw UsageError("run " + std::to_string(run) + " is still running (pid " + std::to_string(rec.pid) + " on " + rec.host + ")");
   auto cfg = config_of_run(rec);
-  install_signals();
   auto sink = make_event_sink(c.json);
   TrainRequest req;
   req.store = &db;
   req.run_id = run;
   req.config = cfg;
   req.resume = true;
-  req.should_stop = [] { return g_stop.load(); };
+  req.should_stop = [] { return stop_requested(); };
   return finish(c, run, run_training(req, *sink));
 }
 
@@ -110,7 +102,7 @@ int cmd_eval(const Common& c, int64_t run, const std::string& lengths, const std
     std::string m;
     while (std::getline(ss, m, ',')) {
       if (m != "nonoverlap" && m != "sliding") throw UsageError("--mode: unknown mode '" + m + "' (nonoverlap or sliding)");
-      M.push_back(m);
+      if (std::find(M.begin(), M.end(), m) == M.end()) M.push_back(m);
     }
   }
   auto sink = make_event_sink(c.json);

@@ -12,11 +12,13 @@
 #include <string_view>
 #include <vector>
 
+#include "config/input_error.h"
+
 namespace ctx {
 
 // "WHAT: line 3, column 14: duplicate key 'seed'" and the like. WHAT is the file (or a label).
-struct JsonError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct JsonError : InputError {
+  using InputError::InputError;
 };
 
 namespace json_detail {

@@ -10,11 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "config/input_error.h"
+
 namespace ctx {
 
 // A config problem as one line: "train.steps: must be >= 1 (got -5)".
-struct ConfigError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct ConfigError : InputError {
+  using InputError::InputError;
 };
 
 // A number as config errors quote it: the shortest stream form ("0.5", "1e-05", "8").

@@ -17,6 +17,7 @@
 #include <system_error>
 #include <thread>
 
+#include "data/interrupt.h"
 #include "data/longrange_corpus.h"
 #include "data/rng.h"
 #include "data/token_cache.h"
@@ -175,6 +176,7 @@ void read_text(const std::string& display, std::string_view bytes, const std::st
 
 void read_file_documents(const fs::path& path, const std::string& display, const std::string& split,
                          Gathered& g, int64_t max_bytes, bool in_folder) {
+  check_stop("reading the corpus");
   const std::string bytes = read_bytes(path, display, g, max_bytes);
   if (looks_binary(bytes)) {
     if (in_folder) {
@@ -241,6 +243,7 @@ std::vector<Document> tokenize_all(std::vector<TextDoc>& texts, const Tokenizer&
   auto work = [&] {
     for (size_t i; (i = next.fetch_add(1)) < texts.size();) {
       try {
+        check_stop("tokenizing the corpus");
         docs[i].source = std::move(texts[i].source);
         docs[i].tokens = tok.encode(texts[i].text, false);
         std::string().swap(texts[i].text);

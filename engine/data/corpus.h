@@ -10,11 +10,12 @@
 #include <vector>
 
 #include "data/tokenizer.h"
+#include "config/input_error.h"
 
 namespace ctx::data {
 
-struct DataError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct DataError : InputError {
+  using InputError::InputError;
 };
 
 struct Document {

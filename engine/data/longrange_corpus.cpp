@@ -30,6 +30,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "data/interrupt.h"
 #include "data/rng.h"
 
 namespace ctx::data {
@@ -416,6 +417,7 @@ std::vector<Document> generate_longrange(const LongRangeOptions& opt,
   std::vector<Document> docs;
   docs.reserve(static_cast<size_t>(opt.docs));
   for (int64_t k = 0; k < opt.docs; ++k) {
+    check_stop("generating builtin:longrange");
     DocumentBuilder builder(opt, distances, k, recalls);
     docs.push_back(
         {"builtin:longrange#" + std::to_string(k), ByteTokenizer::encode(builder.build())});

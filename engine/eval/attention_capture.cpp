@@ -11,6 +11,7 @@
 #include <set>
 
 #include "config/run_config.h"
+#include "data/interrupt.h"
 
 namespace ctx {
 namespace {
@@ -226,6 +227,7 @@ LengthCapture capture_attention(LanguageModel& model, const std::vector<data::To
         const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
         auto acc = begin_pooling(static_cast<int64_t>(heads.size()), T, opt.grid, opt.sink_k);
         for (int64_t r0 = 0; r0 < T; r0 += opt.chunk) {
+          check_stop("attention capture");
           const int64_t r1 = std::min(T, r0 + opt.chunk), C = r1 - r0;
           // The same arithmetic as attend_explicit, on rows [r0, r1) against keys [0, r1).
           auto logits =

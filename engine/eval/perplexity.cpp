@@ -7,6 +7,8 @@
 
 #include <torch/utils.h>
 
+#include "data/interrupt.h"
+
 namespace ctx {
 
 std::vector<EvalWindow> plan_windows(const std::vector<std::vector<data::Token>>& docs, const PplOptions& opt) {
@@ -59,10 +61,10 @@ PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Docu
     windows = plan_windows(seqs, opt);
     r.packed = true;
   }
-  if (windows.empty())
-    throw std::runtime_error("length " + std::to_string(L) + ": the validation documents hold only " +
-                             std::to_string(seqs.empty() ? 0 : seqs[0].size()) + " tokens in total, fewer than " +
-                             std::to_string(L + 1));
+  if (windows.empty())  // the run's preflight rules this out; `eval --lengths` can still ask
+    throw data::DataError("length " + std::to_string(L) + ": the validation documents hold only " +
+                          std::to_string(seqs.empty() ? 0 : seqs[0].size()) +
+                          " tokens in total, not the length plus one");
 
   std::vector<double> pos_sum(static_cast<size_t>(L), 0.0);
   std::vector<int64_t> pos_n(static_cast<size_t>(L), 0);
@@ -76,6 +78,7 @@ PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Docu
   LayerMemory mem;
   const size_t step = memory ? 1 : static_cast<size_t>(opt.batch_size);
   for (size_t b0 = 0; b0 < windows.size(); b0 += step) {
+    check_stop("evaluation");
     const size_t b1 = std::min(windows.size(), b0 + step);
     // The cache only holds when this window directly follows the previous one in its document.
     if (memory && (b0 == 0 || windows[b0].doc != windows[b0 - 1].doc || windows[b0].start != windows[b0 - 1].start + L))

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 
+#include "data/interrupt.h"
 #include "data/rng.h"
 #include "config/run_config.h"
 
@@ -60,6 +61,7 @@ std::vector<std::vector<data::Token>> greedy_decode(
   auto seq = torch::tensor(flat, torch::kLong).view({B, P}).to(device);
   std::vector<std::vector<data::Token>> out(static_cast<size_t>(B));
   for (int64_t g = 0; g < new_tokens; ++g) {
+    check_stop("retrieval");
     const int64_t T = seq.size(1);
     auto pos = torch::arange(T, torch::kFloat).unsqueeze(0).expand({B, T}).to(device);
     auto next = model->forward(seq, pos).select(1, T - 1).argmax(-1);  // [B]

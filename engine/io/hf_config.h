@@ -9,11 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "config/input_error.h"
+
 namespace ctx::io {
 
 // One line naming config.json (or the label given) and the key at fault.
-struct HfConfigError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct HfConfigError : InputError {
+  using InputError::InputError;
 };
 
 struct HfModelConfig {

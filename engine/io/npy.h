@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "config/input_error.h"
+
 namespace ctx::io {
 
-struct NpyError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct NpyError : InputError {
+  using InputError::InputError;
 };
 
 // Writes `data` (the product of `shape` values) as '<f4' with that shape, atomically.

@@ -11,11 +11,13 @@
 #include <string_view>
 #include <vector>
 
+#include "config/input_error.h"
+
 namespace ctx::io {
 
 // Every safetensors problem: one line that starts with the file (or label) it concerns.
-struct SafetensorsError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct SafetensorsError : InputError {
+  using InputError::InputError;
 };
 
 enum class Dtype { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL };

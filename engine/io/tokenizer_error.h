@@ -4,10 +4,12 @@
 
 #include <stdexcept>
 
+#include "config/input_error.h"
+
 namespace ctx::io {
 
-struct TokenizerError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct TokenizerError : InputError {
+  using InputError::InputError;
 };
 
 }  // namespace ctx::io

@@ -11,12 +11,13 @@
 #include <vector>
 
 #include "model/language_model.h"
+#include "config/input_error.h"
 
 namespace ctx {
 
 // One line naming the folder (or file) and what is wrong.
-struct HfWeightsError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct HfWeightsError : InputError {
+  using InputError::InputError;
 };
 
 struct HfLoadReport {

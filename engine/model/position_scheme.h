@@ -17,8 +17,8 @@
 namespace ctx {
 
 // A position id the scheme cannot represent (learned table too short, ...): one line naming it.
-struct PositionRangeError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct PositionRangeError : InputError {
+  using InputError::InputError;
 };
 
 class PositionScheme : public torch::nn::Module {
