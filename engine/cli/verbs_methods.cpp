@@ -162,34 +162,6 @@ int cmd_positions(const Common& c, const std::string& config_path, int64_t sampl
   return 0;
 }
 
-int cmd_check(const Common& c, const std::string& config_path) {
-  // The window validates a form through this verb before it launches anything: the message is the
-  // engine's own, and `field` is the key path it names, so the form can show it beside that field.
-  nlohmann::json resolved;
-  const nlohmann::json given = read_config_file(config_path);  // errors here name the file
-  try {
-    auto cfg = parse_run_config(given);
-    const auto& corpus = cfg.data.corpus;
-    if (corpus.rfind("builtin:", 0) != 0 && !std::filesystem::exists(corpus))
-      throw ConfigError("data.corpus: no such file or folder '" + corpus + "'");
-    resolved = to_json(cfg);
-  } catch (const ConfigError& e) {
-    if (!c.json) throw;
-    const std::string msg = e.what();
-    const auto colon = msg.find(": ");
-    const std::string field =
-        colon == std::string::npos || msg.find(' ') < colon ? "" : msg.substr(0, colon);
-    std::cerr << "error: " << msg << "\n";
-    print_json({{"ok", false}, {"error", msg}, {"field", field}});
-    return 2;
-  }
-  if (c.json)
-    print_json({{"ok", true}, {"resolved", resolved}});
-  else
-    std::cout << config_path << ": ok\n";
-  return 0;
-}
-
 int cmd_methods(const Common& c) {
   auto reg = registry_json();
   if (c.json) {

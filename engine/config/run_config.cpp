@@ -172,6 +172,14 @@ void parse_model(const nlohmann::json& j, ModelConfig& m) {
   }
 }
 
+// Lengths asked for twice are evaluated once: repeats go, each value keeps its first place.
+std::vector<int64_t> without_repeats(const std::vector<int64_t>& values) {
+  std::vector<int64_t> out;
+  for (auto v : values)
+    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  return out;
+}
+
 // A list of integers >= lo under `key` (non-empty unless allowed).
 std::vector<int64_t> int_list(const nlohmann::json& v, const std::string& key, int64_t lo,
                               bool allow_empty = false) {
@@ -204,6 +212,16 @@ void parse_data(const nlohmann::json& j, DataConfig& d) {
     d.builtin_distances = int_list(s.raw("builtin_distances"), s.key("builtin_distances"), 1);
   s.integer("min_doc_tokens", d.min_doc_tokens, 1, 1e9);
   s.finish();
+  // The built-in corpus is generated in memory: at most 2^28 tokens (256 MiB of text, ~8x the
+  // largest preset), so a mistyped size fails here rather than after minutes of generating.
+  constexpr double kMaxBuiltinTokens = 268435456.0;
+  if (d.corpus.rfind("builtin:", 0) == 0 &&
+      static_cast<double>(d.builtin_docs) * static_cast<double>(d.builtin_doc_tokens) >
+          kMaxBuiltinTokens)
+    throw ConfigError("data.builtin_docs: " + std::to_string(d.builtin_docs) + " documents of " +
+                      std::to_string(d.builtin_doc_tokens) +
+                      " tokens (data.builtin_doc_tokens) is more than the built-in corpus makes "
+                      "(268435456 tokens at most)");
 }
 
 void parse_train(const nlohmann::json& j, TrainConfig& t) {
@@ -258,7 +276,8 @@ void parse_retrieval(Section& parent, const std::string& task, RetrievalRequest&
   Section s(parent.raw(task), "eval." + task);
   r.enabled = true;
   // Prompt lengths are checked against the prompt's own length in methods/resolve_config.cpp.
-  if (s.has("lengths")) r.lengths = int_list(s.raw("lengths"), s.key("lengths"), 2);
+  if (s.has("lengths"))
+    r.lengths = without_repeats(int_list(s.raw("lengths"), s.key("lengths"), 2));
   s.integer("trials", r.trials, 1, 1e6);
   if (task == "kvretrieval") {
     s.integer("bins", r.bins, 1, 1000);
@@ -308,6 +327,7 @@ void parse_eval(const nlohmann::json& j, EvalConfig& e) {
                           v[i].dump() + ")");
       e.lengths.push_back(v[i].get<int64_t>());
     }
+    e.lengths = without_repeats(e.lengths);
   }
   if (s.has("mode")) {
     const auto& v = s.raw("mode");
@@ -315,7 +335,8 @@ void parse_eval(const nlohmann::json& j, EvalConfig& e) {
     auto add = [&](const nlohmann::json& m, const std::string& key) {
       if (!m.is_string() || (m != "nonoverlap" && m != "sliding"))
         throw ConfigError(key + ": unknown mode " + m.dump() + " (nonoverlap or sliding)");
-      e.modes.push_back(m.get<std::string>());
+      if (std::find(e.modes.begin(), e.modes.end(), m) == e.modes.end())
+        e.modes.push_back(m.get<std::string>());
     };
     if (v.is_array()) {
       for (size_t i = 0; i < v.size(); ++i) add(v[i], "eval.mode[" + std::to_string(i) + "]");
@@ -332,7 +353,8 @@ void parse_eval(const nlohmann::json& j, EvalConfig& e) {
   parse_retrieval(s, "kvretrieval", e.kvretrieval);
   s.integer("attention_every", e.attention_every, 0, 1e9);
   if (s.has("attention_lengths"))
-    e.attention_lengths = int_list(s.raw("attention_lengths"), "eval.attention_lengths", 2, true);
+    e.attention_lengths =
+        without_repeats(int_list(s.raw("attention_lengths"), "eval.attention_lengths", 2, true));
   if (s.has("attention_layers"))
     e.attention_layers = int_list(s.raw("attention_layers"), "eval.attention_layers", 0, true);
   s.integer("attention_grid", e.attention_grid, 1, 4096);

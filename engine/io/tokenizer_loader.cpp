@@ -69,6 +69,8 @@ std::shared_ptr<const data::Tokenizer> load_tokenizer(const std::string& path) {
     throw TokenizerError(path + ": no tokenizer.json or tokenizer.model in this folder");
   }
   if (is_file(path)) return load_file(path);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) throw TokenizerError(path + ": not a regular file or folder");
   throw TokenizerError(path + ": no such file or folder");
 }
 

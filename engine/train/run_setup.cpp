@@ -5,6 +5,9 @@
 
 #include <filesystem>
 
+#include "config/eval_supply.h"
+#include "config/json_strict.h"
+#include "config/model_memory.h"
 #include "data/corpus.h"
 #include "io/run_tokenizer.h"
 #include "methods/registry.h"
@@ -37,13 +40,17 @@ data::Split load_split(const RunConfig& c, const std::string& cache_dir,
   return data::split_by_document(corpus, c.data.val_fraction, c.seed);
 }
 
-std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
-  if (init.kind == "scratch") return "";
+// The init checkpoint that needs no store: none, a checkpoint file or a Hugging Face folder.
+std::string init_checkpoint_file(const InitConfig& init) {
   if (init.kind == "checkpoint") {
     read_checkpoint_info(init.checkpoint);  // throws naming the file
     return init.checkpoint;
   }
-  if (init.kind == "hf") return init.hf;
+  return init.kind == "hf" ? init.hf : "";
+}
+
+std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
+  if (init.kind != "run") return init_checkpoint_file(init);
   auto base = db.find_run(init.run);
   if (!base) throw ConfigError("init.run: no run " + std::to_string(init.run) + " in " + db.path());
   auto ck = latest_checkpoint(base->run_dir);
@@ -116,15 +123,27 @@ data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, in
 }
 
 RunConfig config_of_run(const store::RunRecord& run) {
-  auto j = nlohmann::json::parse(run.config_json);
+  nlohmann::json j;
+  try {
+    j = parse_json_strict(run.config_json, "run " + std::to_string(run.id) + "'s stored config");
+  } catch (const JsonError& e) {
+    throw store::StoreError(std::string(e.what()) + " (a damaged store?)");
+  }
   j.erase("_given");
   j.erase("_resolved");
   return parse_run_config(j);
 }
 
 Preflight preflight(store::RunStore& db, RunConfig& cfg) {
+  return preflight(&db, db.path(), cfg);
+}
+
+Preflight preflight(store::RunStore* db, const std::string& db_path, RunConfig& cfg) {
+  if (!db && (cfg.init.kind == "run" || cfg.init.kind == "run_named"))
+    throw ConfigError("init." + std::string(cfg.init.kind == "run" ? "run" : "run_named") +
+                      ": no run store at '" + db_path + "' to take the run from");
   if (cfg.init.kind == "run_named") {
-    for (const auto& r : db.list_runs()) {  // newest first
+    for (const auto& r : db->list_runs()) {  // newest first
       if (r.name == cfg.init.run_name && r.status == store::RunStatus::Finished) {
         cfg.init.kind = "run";
         cfg.init.run = r.id;
@@ -133,9 +152,9 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
     }
     if (cfg.init.kind != "run")
       throw ConfigError("init.run_named: no finished run named '" + cfg.init.run_name + "' in " +
-                        db.path() + " (train its preset first)");
+                        db_path + " (train its preset first)");
   }
-  inherit_from_base(db, cfg);
+  if (db) inherit_from_base(*db, cfg);
   // A device that is not there fails before the corpus is read (a large built-in corpus takes
   // tens of seconds to generate).
   resolve_device(cfg.train.device);
@@ -144,12 +163,15 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
   if (cfg.model.vocab_size > 0 && tok->vocab_size() > cfg.model.vocab_size)
     throw ConfigError("model.vocab_size: " + std::to_string(cfg.model.vocab_size) + " is smaller than the tokenizer's " +
                       std::to_string(tok->vocab_size()) + " ids (" + tokenizer_source(cfg) + ")");
-  p.split = std::make_shared<const data::Split>(load_split(cfg, cache_dir_for(db.path()), &p.warnings));
+  check_model_fits(cfg, cfg.model.vocab_size > 0 ? cfg.model.vocab_size : tok->vocab_size());
+  p.split =
+      std::make_shared<const data::Split>(load_split(cfg, cache_dir_for(db_path), &p.warnings));
   if (p.split->train.empty())
     throw data::DataError("data.corpus: no training documents after the split");
   if (p.split->validation.empty() && cfg.eval.enabled)
     throw data::DataError(
         "data.corpus: no validation documents (raise data.val_fraction or add documents)");
+  check_eval_supply(cfg.eval, p.split->validation);
   SamplerContext sctx;
   sctx.docs = &p.split->train;
   sctx.seq_len = cfg.train.seq_len;
@@ -157,7 +179,7 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
   sctx.separator = io::separator_token(*tok);
   const auto* smeta = get_method(MethodKind::Sampler, cfg.train.positions, "train.positions.type");
   p.sampler = smeta->sampler(cfg.train.positions_params, sctx);
-  p.init_checkpoint = init_checkpoint(db, cfg.init);
+  p.init_checkpoint = db ? init_checkpoint(*db, cfg.init) : init_checkpoint_file(cfg.init);
   if (!p.init_checkpoint.empty()) {
     auto model = build_model(cfg);
     load_checkpoint(p.init_checkpoint, model, nullptr,

@@ -31,6 +31,9 @@ struct Preflight {
 // model, tokenizer and rope scaling when the config leaves the model out, and checks the data, the
 // tokenizer, the sampler and the init checkpoint.
 Preflight preflight(store::RunStore& db, RunConfig& cfg);
+// The same without a store (`check` before the store exists): init.run and init.run_named are then
+// errors; `db_path` places the token cache.
+Preflight preflight(store::RunStore* db, const std::string& db_path, RunConfig& cfg);
 
 // One training (micro-)batch exactly as the trainer builds it: deterministic in (seed, step,
 // micro), so a resumed run replays the same data. Counts the presented positions into `stats` if

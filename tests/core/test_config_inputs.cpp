@@ -1,0 +1,163 @@
+// Config inputs a careless or hostile user gives: numbers that overflow, duplicate keys, paths that
+// are not files, repeated lengths, a built-in corpus too large to make, evaluation lengths the
+// validation split cannot supply, and a model the machine cannot hold. Each is one ConfigError /
+// DataError naming the file, key or value.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "config/eval_supply.h"
+#include "config/model_memory.h"
+#include "config/run_config.h"
+
+namespace fs = std::filesystem;
+using ctx::ConfigError;
+using nlohmann::json;
+
+namespace {
+
+fs::path fresh_dir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const fs::path dir = fs::path(CTXLAB_TEST_TMP) / "config-inputs" / info->name();
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string write(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path.string();
+}
+
+// read_config_file(path) must fail within 2 s with one line containing `needle` and the path.
+void expect_file_refused(const std::string& path, const std::string& needle) {
+  auto done = std::async(std::launch::async, [&]() -> std::string {
+    try {
+      ctx::read_config_file(path);
+      return "read";
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+  });
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(2)), std::future_status::ready) << path;
+  const std::string msg = done.get();
+  EXPECT_NE(msg.find(needle), std::string::npos) << msg;
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+}
+
+ctx::data::Document doc(size_t tokens) {
+  ctx::data::Document d;
+  d.source = "d";
+  d.tokens.assign(tokens, 1);
+  return d;
+}
+
+}  // namespace
+
+TEST(ConfigInputs, OverflowingNumberNamesTheFile) {
+  const auto p = write(fresh_dir() / "seed.json", R"({"seed": 1e999})");
+  expect_file_refused(p, "overflow");
+}
+
+TEST(ConfigInputs, DuplicateKeysAreRefusedNotLastOneWins) {
+  const auto p = write(fresh_dir() / "dup.json", R"({"train": {"steps": 5, "steps": 7}})");
+  expect_file_refused(p, "duplicate key 'steps'");
+}
+
+TEST(ConfigInputs, DirectoriesFifosAndDevicesAreRefusedWithoutBlocking) {
+  const fs::path dir = fresh_dir();
+  expect_file_refused(dir.string(), "is a directory");
+  const std::string fifo = (dir / "pipe.json").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  expect_file_refused(fifo, "not a regular file");
+  expect_file_refused("/dev/zero", "not a regular file");
+  expect_file_refused((dir / "missing.json").string(), "no such file");
+}
+
+TEST(ConfigInputs, HugeConfigFileIsRefusedBeforeReading) {
+  const fs::path p = fresh_dir() / "huge.json";
+  {
+    std::ofstream f(p, std::ios::binary);
+    f.seekp((17 << 20) - 1);
+    f.put(' ');
+  }
+  expect_file_refused(p.string(), "too large");
+}
+
+TEST(ConfigInputs, RepeatedLengthsAndModesAreEvaluatedOnce) {
+  auto c = ctx::parse_run_config(json{{"eval",
+                                       {{"lengths", {256, 128, 256, 128}},
+                                        {"mode", {"sliding", "nonoverlap", "sliding"}},
+                                        {"passkey", {{"lengths", {128, 128}}}},
+                                        {"attention_lengths", {32, 32}}}}});
+  EXPECT_EQ(c.eval.lengths, (std::vector<int64_t>{256, 128}));
+  EXPECT_EQ(c.eval.modes, (std::vector<std::string>{"sliding", "nonoverlap"}));
+  EXPECT_EQ(c.eval.passkey.lengths, (std::vector<int64_t>{128}));
+  EXPECT_EQ(c.eval.attention_lengths, (std::vector<int64_t>{32}));
+}
+
+TEST(ConfigInputs, BuiltinCorpusTooLargeToMakeIsAConfigError) {
+  try {
+    ctx::parse_run_config(
+        json{{"data", {{"builtin_docs", 1000000}, {"builtin_doc_tokens", 100000000}}}});
+    FAIL() << "accepted 10^14 built-in tokens";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("data.builtin_docs: 1000000"), std::string::npos)
+        << e.what();
+  }
+  // The same sizes are fine when the corpus is a file (they are not used).
+  EXPECT_NO_THROW(ctx::parse_run_config(
+      json{{"data",
+            {{"corpus", "x.txt"}, {"builtin_docs", 1000000}, {"builtin_doc_tokens", 100000000}}}}));
+}
+
+TEST(ConfigInputs, EvalLengthsBeyondTheValidationSplitAreNamedWithoutOverflow) {
+  ctx::EvalConfig e;
+  e.lengths = {8, INT64_MAX};
+  std::vector<ctx::data::Document> val = {doc(5), doc(4)};
+  try {
+    ctx::check_eval_supply(e, val);
+    FAIL() << "accepted a length of INT64_MAX";
+  } catch (const ctx::data::DataError& err) {
+    const std::string msg = err.what();
+    EXPECT_NE(msg.find("eval.lengths[1]: length 9223372036854775807"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("the 9 tokens"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('-'), std::string::npos) << msg;  // no wrapped-around negative number
+  }
+  // Packed, 5 + 4 tokens and a separator before each: lengths up to 10 fit, 11 does not.
+  e.lengths = {10};
+  EXPECT_NO_THROW(ctx::check_eval_supply(e, val));
+  e.lengths = {11};
+  EXPECT_THROW(ctx::check_eval_supply(e, val), ctx::data::DataError);
+  e.enabled = false;  // no final evaluation, nothing to supply
+  EXPECT_NO_THROW(ctx::check_eval_supply(e, val));
+}
+
+TEST(ConfigInputs, ModelTooLargeForTheMachineIsAConfigError) {
+  auto c =
+      ctx::parse_run_config(json{{"model", {{"layers", 256}, {"d_model", 65536}, {"heads", 64}}}});
+  try {
+    ctx::check_model_fits(c, 259);
+    FAIL() << "a 13e12-parameter model fits?";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("256 layers, d_model 65536"), std::string::npos)
+        << e.what();
+  }
+  auto small = ctx::parse_run_config(json::object());
+  EXPECT_NO_THROW(ctx::check_model_fits(small, 259));
+  // A learned position table of a billion rows counts too.
+  auto table = ctx::parse_run_config(
+      json{{"model", {{"position", "learned"}, {"max_positions", 1000000000}}}});
+  EXPECT_GT(ctx::estimate_parameters(table.model, 259), 2.5e11);
+  EXPECT_THROW(ctx::check_model_fits(table, 259, 64e9), ConfigError);
+  // GPU memory is the device's: not checked here.
+  c.train.device = "cuda";
+  EXPECT_NO_THROW(ctx::check_model_fits(c, 259));
+}
