@@ -8,10 +8,13 @@
 #include <string>
 #include <string_view>
 
+#include "config/input_error.h"
+
 namespace ctx::io {
 
-struct FileWriteError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// A file that could not be written (a full disk, no permission): names the file and the reason.
+struct FileWriteError : InputError {
+  using InputError::InputError;
 };
 
 // Calls `fill(write)` where `write(bytes, n)` appends to `path.tmp`; then fsyncs and renames it to

@@ -8,12 +8,16 @@
 
 #include <torch/serialize.h>
 
+#include "io/checked_file.h"
 #include "model/hf_weights.h"
 
 namespace fs = std::filesystem;
 
 namespace ctx {
 namespace {
+
+constexpr const char* kFormat = "ctxlab-checkpoint-2";           // with a checksum trailer
+constexpr const char* kUncheckedFormat = "ctxlab-checkpoint-1";  // before checksums
 
 std::string first_line(const std::string& s) {
   auto nl = s.find('\n');
@@ -45,26 +49,41 @@ void save_checkpoint(const std::string& path, LanguageModel& model, torch::optim
   }
   root.write("step", c10::IValue(step));
   root.write("config", c10::IValue(config_json));
-  root.write("format", c10::IValue(std::string("ctxlab-checkpoint-1")));
-  const std::string tmp = path + ".tmp";
+  root.write("format", c10::IValue(std::string(kFormat)));
   fs::create_directories(fs::path(path).parent_path());
-  root.save_to(tmp);
-  fs::rename(tmp, path);
+  io::write_checked_file(path, [&](const auto& write) {
+    root.save_to([&](const void* bytes, size_t n) {
+      write(bytes, n);
+      return n;
+    });
+  });
 }
 
 static torch::serialize::InputArchive open_archive(const std::string& path) {
   if (!fs::exists(path)) throw CheckpointError("checkpoint '" + path + "' does not exist");
+  io::CheckedRead file;
+  try {
+    file = io::read_checked_file(path, "checkpoint");
+  } catch (const io::CheckedFileError& e) {
+    throw CheckpointError(e.what());
+  }
   torch::serialize::InputArchive root;
   try {
     // Always onto the CPU first: a checkpoint written on a GPU must load on a machine without one,
     // and the copy into the model's parameters moves it where the model lives.
-    root.load_from(path, torch::Device(torch::kCPU));
+    root.load_from(file.payload.data(), file.payload.size(), torch::Device(torch::kCPU));
   } catch (const std::exception& e) {
     throw CheckpointError("checkpoint '" + path + "' is unreadable or corrupt: " + first_line(e.what()));
   }
   c10::IValue fmt;
-  if (!root.try_read("format", fmt) || !fmt.isString() || fmt.toStringRef() != "ctxlab-checkpoint-1")
+  if (!root.try_read("format", fmt) || !fmt.isString())
     throw CheckpointError("checkpoint '" + path + "' is not a CtxLab checkpoint");
+  // Format 1 predates checksums; a format 2 file without its trailer has lost it to damage.
+  const bool checked = fmt.toStringRef() == kFormat;
+  if (!checked && fmt.toStringRef() != kUncheckedFormat)
+    throw CheckpointError("checkpoint '" + path + "' is not a CtxLab checkpoint");
+  if (checked && !file.has_trailer)
+    throw CheckpointError("checkpoint '" + path + "' is damaged: its checksum trailer is missing");
   return root;
 }
 

@@ -1,5 +1,6 @@
-// Checkpoints: model weights, optimizer state, step and the resolved config in one file,
-// written to a temporary name and renamed, so a kill never leaves a half-written checkpoint.
+// Checkpoints: model weights, optimizer state, step and the resolved config in one file, with a
+// checksum verified on every load (io/checked_file.h), written to a temporary name and renamed, so
+// a kill never leaves a half-written checkpoint and a damaged one is named, never loaded.
 #pragma once
 
 #include <cstdint>
@@ -10,12 +11,13 @@
 
 #include <torch/optim/adamw.h>
 
+#include "config/input_error.h"
 #include "model/language_model.h"
 
 namespace ctx {
 
-struct CheckpointError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct CheckpointError : InputError {
+  using InputError::InputError;
 };
 
 struct CheckpointInfo {
@@ -28,7 +30,7 @@ void save_checkpoint(const std::string& path, LanguageModel& model, torch::optim
                      const std::string& config_json);
 // Loads weights (and optimizer state when `optim` is given) from a CtxLab checkpoint file or a
 // Hugging Face folder (weights only). Throws CheckpointError naming the file
-// when it is missing, unreadable, corrupt, or made for a different model shape.
+// when it is missing, unreadable, damaged (checksum), or made for a different model shape.
 // With `allow_new_position_params` (initialising a different method from a base run), position
 // parameters the checkpoint lacks keep their own initialisation (CLEX's ODE with its zero down
 // projection, iRPE's zero tables), and a scheme wrapping a base finds "pos.base.X" under "pos.X".

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "data/interrupt.h"
 #include "io/run_tokenizer.h"
 #include "methods/registry.h"
 #include "train/checkpoint.h"
@@ -61,6 +62,8 @@ struct Session {
   PositionStats stats;
   std::optional<Probe> probe;
   int64_t start = 0;  // the step resumed from (0 when fresh)
+  int64_t saved = -1;  // the step of the newest checkpoint written or resumed from
+  bool running = false;  // marked running: from here on a failure is the run's, not the input's
   Clock::time_point t_start, last_beat;
 };
 
@@ -84,6 +87,7 @@ void load_start_state(Session& s) {
   if (!s.req.resume) return;
   if (auto ck = latest_checkpoint(s.run_dir)) {
     s.start = load_checkpoint(*ck, s.model, s.optim.get()).step;
+    s.saved = s.start;
     s.model->to(s.device);
     s.events.on_message("info", "resuming from step " + std::to_string(s.start) + " (" + *ck + ")");
   } else {
@@ -92,7 +96,9 @@ void load_start_state(Session& s) {
   s.db.truncate_metrics_after(s.req.run_id, s.start);
 }
 
-// Marks the run running, builds model, optimizer and data, reports the start.
+// Builds model, optimizer and data, loads the checkpoint it starts from, then marks the run running
+// and reports the start. Whatever fails before the mark is bad input (a damaged checkpoint, a
+// corpus gone since the run was made) and leaves the run's status alone.
 void setup_session(Session& s) {
   const auto& c = s.c;
   const int threads = setup_threads(c.train.threads);
@@ -104,14 +110,15 @@ void setup_session(Session& s) {
   const auto run = s.db.get_run(s.req.run_id);
   s.run_dir = run.run_dir.empty() ? run_dir_for(s.db.path(), s.req.run_id) : run.run_dir;
   fs::create_directories(s.run_dir);
-  s.db.mark_running(s.req.run_id, static_cast<int64_t>(getpid()), store::host_name(),
-                    device_description(s.device));
 
   RunConfig resolved = c;
   s.prep = s.req.prepared.split ? s.req.prepared : preflight(s.db, resolved);
   s.model = build_model(c);
   s.config_json = to_json(c).dump();
   load_start_state(s);
+  s.db.mark_running(s.req.run_id, static_cast<int64_t>(getpid()), store::host_name(),
+                    device_description(s.device));
+  s.running = true;
 
   s.sampler = s.prep.sampler;
   s.sampler_len = c.train.seq_len;
@@ -177,6 +184,7 @@ StepResult train_step(Session& s, int64_t step) {
     static_cast<torch::optim::AdamWOptions&>(g.options()).lr(r.lr);
   s.optim->zero_grad();
   for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
+    check_stop("training");  // before optim->step(): the last finished step is what is kept
     auto batch = make_batch(*s.sampler, s.c.seed, step, micro, t.batch_size, t.tokens_before(step),
                             &s.stats);
     auto b = to_tensors(batch, s.device);
@@ -230,6 +238,7 @@ void record_step(Session& s, int64_t step, const StepResult& r) {
 
 void save_step_checkpoint(Session& s, int64_t step) {
   save_checkpoint(checkpoint_path(s.run_dir, step), s.model, s.optim.get(), step, s.config_json);
+  s.saved = step;
   prune_checkpoints(s.run_dir, 2);
   s.stats.save(s.db, s.req.run_id, step);
 }
@@ -255,8 +264,9 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
     db.set_status(req.run_id, status, msg);
     return out;
   };
+  std::optional<Session> session;
   try {
-    Session s(db, req, events);
+    Session& s = session.emplace(db, req, events);
     setup_session(s);
     s.t_start = s.last_beat = Clock::now();
     out.step = s.start;
@@ -274,8 +284,10 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
       if (s.probe && (step % c.eval.attention_every == 0 || step == c.train.steps))
         capture_training_attention(db, req.run_id, step, s.model, c, *s.probe, s.device);
       if (stop && step < c.train.steps)
-        return fail(RunStatus::Interrupted, "stopped at step " + std::to_string(step) + " of " +
-                                                std::to_string(c.train.steps));
+        return fail(RunStatus::Interrupted,
+                    std::string("stopped") +
+                        (stop_signal() ? " by " + signal_name(stop_signal()) : "") + " at step " +
+                        std::to_string(step) + " of " + std::to_string(c.train.steps));
     }
     if (c.train.steps == 0 || s.start >= c.train.steps)
       save_checkpoint(checkpoint_path(s.run_dir, out.step), s.model, s.optim.get(), out.step,
@@ -284,7 +296,23 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
     db.set_status(req.run_id, RunStatus::Finished);
     out.status = RunStatus::Finished;
     return out;
+  } catch (const Interrupted& e) {
+    // A signal inside a capture or the final evaluation (steps poll should_stop themselves): keep
+    // what the steps did, so `resume` goes on from here.
+    if (req.resume && !(session && session->running)) throw;  // the run was never taken over
+    if (session && session->running && session->saved < out.step) {
+      try {
+        save_step_checkpoint(*session, out.step);
+      } catch (const std::exception&) {
+        // resume starts from the previous checkpoint instead
+      }
+    }
+    return fail(RunStatus::Interrupted, std::string("stopped by ") + signal_name(e.signal) +
+                                            " at step " + std::to_string(out.step) + " of " +
+                                            std::to_string(c.train.steps));
   } catch (const std::exception& e) {
+    // A resume that could not start (a damaged checkpoint, a corpus gone) leaves the run as it was.
+    if (req.resume && !(session && session->running)) throw;
     std::string msg = e.what();
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
     return fail(RunStatus::Failed, msg);
