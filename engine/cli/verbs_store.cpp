@@ -1,17 +1,49 @@
-// runs, show, compare, export: reading the run store.
+// runs, show, compare, export: reading the run store. A sound store is opened as every reader
+// opens it (runs whose process died become interrupted); a damaged one is opened read-only, shown
+// as far as it reads, and never written.
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 
 #include "cli/cli_common.h"
+#include "config/json_strict.h"
 #include "store/run_store.h"
 
 namespace ctx::cli {
 namespace {
 
 using store::RunRecord;
+
+std::unique_ptr<store::RunStore> open_for_reading(const std::string& path) {
+  std::unique_ptr<store::RunStore> db;
+  try {
+    db = std::make_unique<store::RunStore>(path);
+  } catch (const store::StoreDamagedError& e) {
+    std::cerr << "warning: " << e.what() << " (reading it read-only)\n";
+    return std::make_unique<store::RunStore>(path, /*read_only=*/true);
+  }
+  try {
+    db->reconcile_interrupted();
+  } catch (const store::StoreError& e) {
+    // A full disk or a busy writer: show the runs anyway; the next reader tries again.
+    std::cerr << "warning: runs whose process ended are not marked interrupted yet: " << e.what()
+              << "\n";
+  }
+  return db;
+}
+
+// A run's stored config; damage is named with the store and the run.
+nlohmann::json stored_config(const store::RunStore& db, const RunRecord& r) {
+  try {
+    return parse_json_strict(r.config_json,
+                             db.path() + ": run " + std::to_string(r.id) + "'s config");
+  } catch (const JsonError& e) {
+    throw store::StoreDamagedError(e.what());
+  }
+}
 
 // ppl by (mode, length) from a run's evaluation rows.
 std::map<std::pair<std::string, int64_t>, double> ppl_table(const store::RunStore& db, int64_t run) {
@@ -51,8 +83,8 @@ void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::s
 }  // namespace
 
 int cmd_runs(const Common& c) {
-  store::RunStore db(c.db);
-  db.reconcile_interrupted();
+  const auto store = open_for_reading(c.db);
+  const store::RunStore& db = *store;
   auto runs = db.list_runs();
   if (c.json) {
     nlohmann::json arr = nlohmann::json::array();
@@ -77,10 +109,10 @@ int cmd_runs(const Common& c) {
 }
 
 int cmd_show(const Common& c, int64_t id) {
-  store::RunStore db(c.db);
-  db.reconcile_interrupted();
+  const auto store = open_for_reading(c.db);
+  const store::RunStore& db = *store;
   auto r = db.get_run(id);
-  auto cfg = nlohmann::json::parse(r.config_json);
+  auto cfg = stored_config(db, r);
   cfg.erase("_given");
   if (c.json) {
     auto j = run_summary(db, r);
@@ -129,14 +161,15 @@ int cmd_show(const Common& c, int64_t id) {
 }
 
 int cmd_compare(const Common& c, const std::vector<int64_t>& ids) {
-  store::RunStore db(c.db);
+  const auto store = open_for_reading(c.db);
+  const store::RunStore& db = *store;
   std::vector<RunRecord> runs;
   std::vector<std::map<std::string, std::string>> flat;
   std::set<std::string> keys;
   for (auto id : ids) {
     runs.push_back(db.get_run(id));
     std::map<std::string, std::string> f;
-    flatten(nlohmann::json::parse(runs.back().config_json), "", f);
+    flatten(stored_config(db, runs.back()), "", f);
     for (auto& [k, v] : f) keys.insert(k);
     flat.push_back(std::move(f));
   }
@@ -188,7 +221,8 @@ int cmd_compare(const Common& c, const std::vector<int64_t>& ids) {
 }
 
 int cmd_export(const Common& c, const std::vector<int64_t>& ids, bool /*csv*/, const std::string& out_path) {
-  store::RunStore db(c.db);
+  const auto store = open_for_reading(c.db);
+  const store::RunStore& db = *store;
   std::set<int64_t> lengths;
   std::vector<RunRecord> runs;
   std::vector<std::map<std::pair<std::string, int64_t>, double>> ppl;

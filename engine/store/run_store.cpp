@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 #include "store/store_impl.h"
 
@@ -27,13 +28,15 @@ constexpr const char* kRevivable = "(status = 'interrupted' AND error LIKE 'no h
 
 using detail::Lock;
 using detail::kRunCols;
-using detail::read_run;
 
 // Every public member catches SQLite::Exception in a function-try-block and rethrows it as a
 // StoreError naming the file, so callers only ever see one exception type.
 
 RunStore::RunStore(const std::string& path, bool read_only) : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
+  const auto abs = std::filesystem::absolute(path).lexically_normal();
+  impl_->dir = abs.parent_path().string();
+  impl_->stem = abs.stem().string();
   impl_->read_only = read_only;
   impl_->db = schema::open_store(path, read_only, &impl_->version);
 }
@@ -99,7 +102,7 @@ std::optional<RunRecord> RunStore::find_run(int64_t id) const try {
   auto q = impl_->query("SELECT " + kRunCols + " FROM runs WHERE id = ?");
   q->bind(1, id);
   if (!q->executeStep()) return std::nullopt;
-  return read_run(*q);
+  return impl_->read_run(*q);
 } catch (const SQLite::Exception& e) {
   impl_->fail(e);
 }
@@ -114,7 +117,7 @@ std::vector<RunRecord> RunStore::list_runs() const try {
   Lock lk(impl_->mu);
   std::vector<RunRecord> out;
   auto q = impl_->query("SELECT " + kRunCols + " FROM runs ORDER BY id DESC");
-  while (q->executeStep()) out.push_back(read_run(*q));
+  while (q->executeStep()) out.push_back(impl_->read_run(*q));
   return out;
 } catch (const SQLite::Exception& e) {
   impl_->fail(e);
@@ -128,7 +131,7 @@ std::vector<RunRecord> RunStore::runs_changed_since(double wall) const try {
                         " FROM runs WHERE updated >= ?1 OR created >= ?1 OR started >= ?1 "
                         "OR ended >= ?1 OR heartbeat >= ?1 ORDER BY id");
   q->bind(1, wall);
-  while (q->executeStep()) out.push_back(read_run(*q));
+  while (q->executeStep()) out.push_back(impl_->read_run(*q));
   return out;
 } catch (const SQLite::Exception& e) {
   impl_->fail(e);
@@ -196,7 +199,7 @@ void RunStore::set_run_dir(int64_t id, const std::string& dir) try {
   Impl::WriteTx tx(*impl_);
   {
     auto q = impl_->query("UPDATE runs SET run_dir = ?, updated = ? WHERE id = ?");
-    SQLite::bind(*q, dir, now_seconds(), id);
+    SQLite::bind(*q, detail::stored_run_dir(dir, impl_->dir), now_seconds(), id);
     impl_->exec_on_run(q, id);
   }
   tx.commit();
@@ -300,6 +303,42 @@ std::vector<int64_t> RunStore::reconcile_interrupted(double stale_after_s) try {
 } catch (const SQLite::Exception& e) {
   impl_->fail(e);
 }
+
+// --- run folders: stored relative to the store's folder
+
+namespace detail {
+
+std::string stored_run_dir(const std::string& dir, const std::string& store_dir) {
+  if (dir.empty()) return dir;
+  namespace fs = std::filesystem;
+  // A relative folder is taken as relative to the store's folder, as it is kept.
+  const fs::path given(dir);
+  const fs::path abs =
+      (given.is_absolute() ? given : fs::path(store_dir) / given).lexically_normal();
+  const fs::path rel = abs.lexically_relative(store_dir);
+  // Inside the store's folder: relative. Elsewhere (a folder the caller chose): as given.
+  if (rel.empty() || *rel.begin() == "..") return abs.string();
+  return rel.string();
+}
+
+std::string resolved_run_dir(const std::string& stored, const std::string& store_dir,
+                             const std::string& store_stem) {
+  namespace fs = std::filesystem;
+  if (stored.empty()) return stored;
+  fs::path p(stored);
+  if (p.is_absolute()) {
+    // Stores written before run folders were relative hold absolute paths. One in the usual place
+    // ("<store>.runs/run-N" beside the store) is read as relative, so a copied store uses its own
+    // copy of the folders, not the original's.
+    const fs::path parent = p.parent_path();
+    if (parent.filename() != store_stem + ".runs" || p.filename().string().rfind("run-", 0) != 0)
+      return stored;
+    p = parent.filename() / p.filename();
+  }
+  return (fs::path(store_dir) / p).lexically_normal().string();
+}
+
+}  // namespace detail
 
 // --- free helpers
 

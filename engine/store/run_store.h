@@ -10,11 +10,18 @@
 #include <string>
 #include <vector>
 
+#include "config/input_error.h"
+
 namespace ctx::store {
 
 // A store problem, phrased as one line that names the file or value at fault.
-struct StoreError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct StoreError : InputError {
+  using InputError::InputError;
+};
+// The file is a CtxLab store with damaged pages: refused for writing; readers may open it
+// read-only and show what still reads.
+struct StoreDamagedError : StoreError {
+  using StoreError::StoreError;
 };
 
 enum class RunStatus { Queued, Running, Finished, Failed, Interrupted, Diverged };
@@ -105,9 +112,13 @@ class RunStore {
   static constexpr int kSchemaVersion = 1;
   static constexpr int32_t kApplicationId = 0x43544c42;  // "CTLB", PRAGMA application_id
 
-  // Opens or creates the store at `path` (WAL, busy_timeout, forward migrations). Throws
-  // StoreError naming the file when it is not a SQLite file, not a CtxLab store, or from a newer
-  // schema. `read_only` opens without creating or migrating (the window's follower threads).
+  // Opens or creates the store at `path` (WAL, busy_timeout, forward migrations). A new store is
+  // built whole under a temporary name and linked into place, so concurrent first users all open
+  // the same complete store. Throws StoreError naming the file when it is not a SQLite file (read
+  // from its first bytes, before SQLite touches it), an empty file, not a CtxLab store, or from a
+  // newer schema; StoreDamagedError when opened for writing with damaged pages. `read_only` opens
+  // without creating, migrating or checking pages (the window's follower threads, readers of a
+  // damaged store). Run folders are stored relative to the store's folder.
   explicit RunStore(const std::string& path, bool read_only = false);
   ~RunStore();
   RunStore(const RunStore&) = delete;
@@ -129,6 +140,8 @@ class RunStore {
   void mark_running(int64_t id, int64_t pid, const std::string& host, const std::string& device);
   void set_status(int64_t id, RunStatus s, const std::string& error = "");  // sets ended for terminal states
   void heartbeat(int64_t id);
+  // Kept relative to the store's folder when inside it (a relative `dir` is taken as relative to
+  // that folder); RunRecord::run_dir gives it back absolute.
   void set_run_dir(int64_t id, const std::string& dir);
   void set_config(int64_t id, const std::string& config_json);
   void rename_run(int64_t id, const std::string& name);

@@ -38,7 +38,14 @@ inline const std::string kRunCols =
     "id, name, parent, study, status, created, started, ended, heartbeat, config_json, method, "
     "engine_version, device, error, host, pid, run_dir";
 
-inline RunRecord read_run(SQLite::Statement& s) {
+// A run folder as stored (relative to the store's folder, so a store moved with its folders keeps
+// finding them) from what callers give (absolute), and back.
+std::string stored_run_dir(const std::string& dir, const std::string& store_dir);
+std::string resolved_run_dir(const std::string& stored, const std::string& store_dir,
+                             const std::string& store_stem);
+
+inline RunRecord read_run(SQLite::Statement& s, const std::string& store_dir,
+                          const std::string& store_stem) {
   RunRecord r;
   r.id = s.getColumn(0).getInt64();
   r.name = s.getColumn(1).getString();
@@ -56,7 +63,7 @@ inline RunRecord read_run(SQLite::Statement& s) {
   r.error = s.getColumn(13).getString();
   r.host = s.getColumn(14).getString();
   r.pid = s.getColumn(15).getInt64();
-  r.run_dir = s.getColumn(16).getString();
+  r.run_dir = resolved_run_dir(s.getColumn(16).getString(), store_dir, store_stem);
   return r;
 }
 
@@ -64,7 +71,10 @@ inline RunRecord read_run(SQLite::Statement& s) {
 
 struct RunStore::Impl {
   std::string path;
+  std::string dir, stem;  // the store's folder (absolute) and file name without extension
   bool read_only = false;
+  // Set by the first SQLITE_CORRUPT: a damaged store takes no more writes from this process.
+  mutable bool damaged = false;
   int version = 0;
   std::unique_ptr<SQLite::Database> db;  // declared before stmts: statements die first
   std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> stmts;
@@ -95,7 +105,11 @@ struct RunStore::Impl {
     return Query(*slot);
   }
 
-  [[noreturn]] void fail(const SQLite::Exception& e) const { throw schema::sqlite_error(path, e); }
+  [[noreturn]] void fail(const SQLite::Exception& e) const {
+    if (e.getErrorCode() == SQLITE_CORRUPT || e.getErrorCode() == SQLITE_NOTADB) damaged = true;
+    schema::raise_sqlite_error(path, e);
+  }
+  RunRecord read_run(SQLite::Statement& s) const { return detail::read_run(s, dir, stem); }
   StoreError no_run(int64_t id) const {
     return StoreError("no run " + std::to_string(id) + " in " + path);
   }
@@ -104,6 +118,7 @@ struct RunStore::Impl {
     mu.lock();
     try {
       if (read_only) throw StoreError(path + " is open read-only");
+      if (damaged) throw StoreError(path + " is damaged; nothing more is written to it");
       // IMMEDIATE takes the write lock up front, waiting under busy_timeout; a deferred
       // transaction that upgrades later fails at once with "database is locked".
       if (depth == 0) {

@@ -6,7 +6,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <filesystem>
+
+#include "store/store_file.h"
 
 namespace ctx::store::schema {
 namespace {
@@ -147,10 +148,17 @@ void migrate(const std::string& path, SQLite::Database& db, int* version) {
 }  // namespace
 
 FileInfo inspect(SQLite::Database& db) {
+  // One statement, so one snapshot: read one value at a time, another process creating the store
+  // between two of them made a half-made store look foreign.
+  SQLite::Statement q(db,
+                      "SELECT (SELECT application_id FROM pragma_application_id), "
+                      "(SELECT user_version FROM pragma_user_version), "
+                      "(SELECT count(*) FROM sqlite_master)");
+  q.executeStep();
   FileInfo info;
-  info.application_id = static_cast<int32_t>(db.execAndGet("PRAGMA application_id").getInt());
-  info.user_version = db.execAndGet("PRAGMA user_version").getInt();
-  info.has_objects = db.execAndGet("SELECT count(*) FROM sqlite_master").getInt64() > 0;
+  info.application_id = static_cast<int32_t>(q.getColumn(0).getInt());
+  info.user_version = q.getColumn(1).getInt();
+  info.has_objects = q.getColumn(2).getInt64() > 0;
   return info;
 }
 
@@ -165,40 +173,58 @@ void check_compatible(const std::string& path, const FileInfo& info) {
   }
 }
 
-StoreError sqlite_error(const std::string& path, const SQLite::Exception& e) {
+void raise_sqlite_error(const std::string& path, const SQLite::Exception& e) {
   switch (e.getErrorCode()) {
     case SQLITE_NOTADB:
-      return StoreError(path + ": not a SQLite database");
+      throw StoreError(path + ": not a SQLite database");
+    case SQLITE_CORRUPT:
+      throw StoreDamagedError(path + " is damaged (" + e.what() +
+                              "); nothing more is written to it");
+    case SQLITE_FULL:
+      throw StoreError(path + ": the disk is full (" + e.what() +
+                       "); the last change was not stored");
     case SQLITE_CANTOPEN:
-      return StoreError(path + ": cannot open (" + e.what() + ")");
+      throw StoreError(path + ": cannot open (" + e.what() + ")");
     case SQLITE_READONLY:
-      return StoreError(path + ": cannot write (" + e.what() + ")");
+      throw StoreError(path + ": cannot write (" + e.what() + ")");
     default:
-      return StoreError(path + ": " + e.what());
+      throw StoreError(path + ": " + e.what());
   }
 }
+
+namespace {
+
+// A new store: WAL (a setting kept in the file) and the schema, built before anyone can see it.
+void build_store(const std::string& path, SQLite::Database& db) {
+  db.execAndGet("PRAGMA journal_mode = WAL");
+  int version = 0;
+  migrate(path, db, &version);
+}
+
+}  // namespace
 
 std::unique_ptr<SQLite::Database> open_store(const std::string& path, bool read_only,
                                              int* version) {
   try {
+    // What the file is, from its own bytes: SQLite never sees a foreign file (nor a -wal beside
+    // it, which it would replay and then write back).
+    file::Kind kind = file::examine(path);
+    if (kind == file::Kind::Empty)
+      throw StoreError(path + " is an empty file, not a CtxLab run store (remove it to start a "
+                              "new store there)");
+    if (kind == file::Kind::Missing) {
+      if (read_only) throw StoreError(path + ": no such run store");
+      file::create_whole(path, [&](SQLite::Database& db) { build_store(path, db); });
+      // Ours, or another process's that got there first: either way a whole store now.
+      if (file::examine(path) != file::Kind::Sqlite)
+        throw StoreError(path + ": not a SQLite database (left untouched)");
+    }
+
     // Look at the file through a read-only connection first: it cannot write, and it does not
     // checkpoint on close, so a foreign or newer file stays byte-identical when we refuse it.
-    FileInfo info;
-    bool exists = true;
-    std::unique_ptr<SQLite::Database> probe;
-    try {
-      probe = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
-      info = inspect(*probe);
-    } catch (const SQLite::Exception& e) {
-      if (e.getErrorCode() != SQLITE_CANTOPEN) throw;
-      std::error_code ec;
-      if (read_only && !std::filesystem::exists(path, ec)) {
-        throw StoreError(path + ": no such run store");
-      }
-      if (read_only) throw;
-      exists = false;  // creating it below
-    }
-    if (exists) check_compatible(path, info);
+    auto probe = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+    FileInfo info = inspect(*probe);
+    check_compatible(path, info);
     *version = info.user_version;
 
     if (read_only) {
@@ -214,10 +240,14 @@ std::unique_ptr<SQLite::Database> open_store(const std::string& path, bool read_
       probe->exec("PRAGMA query_only = ON");
       return probe;
     }
+    // Damaged pages: refused before anything is written (a write would spread the damage).
+    if (auto problem = file::damage(*probe, file::size_of(path)); !problem.empty())
+      throw StoreDamagedError(path + " is damaged (" + problem +
+                       "); refused, nothing was written: restore it from a copy, or read what is "
+                       "left with `sqlite3 " + path + " .recover`");
     probe.reset();
 
-    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                                                 kBusyTimeoutMs);
+    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE, kBusyTimeoutMs);
     check_compatible(path, inspect(*db));  // the file may have changed between the two opens
     // WAL: readers never block the writer nor see half a transaction. NORMAL sync in WAL loses
     // at most the last commits on power loss and never corrupts; a killed process loses nothing.
@@ -227,7 +257,7 @@ std::unique_ptr<SQLite::Database> open_store(const std::string& path, bool read_
     migrate(path, *db, version);
     return db;
   } catch (const SQLite::Exception& e) {
-    throw sqlite_error(path, e);
+    raise_sqlite_error(path, e);
   }
 }
 

@@ -29,8 +29,8 @@ void check_compatible(const std::string& path, const FileInfo& info);
 // unless `read_only`. Sets `*version` to the schema version found (after migrating).
 std::unique_ptr<SQLite::Database> open_store(const std::string& path, bool read_only, int* version);
 
-// One line naming the file, for any SQLite failure.
-StoreError sqlite_error(const std::string& path, const SQLite::Exception& e);
+// Throws one line naming the file for any SQLite failure: StoreDamagedError for damaged pages.
+[[noreturn]] void raise_sqlite_error(const std::string& path, const SQLite::Exception& e);
 
 constexpr int kBusyTimeoutMs = 10000;
 

@@ -24,7 +24,7 @@ std::vector<RunSummary> RunStore::run_summaries(double since) const try {
     while (q->executeStep()) {
       index.emplace(q->getColumn(0).getInt64(), out.size());
       out.push_back({});
-      out.back().run = detail::read_run(*q);
+      out.back().run = impl_->read_run(*q);
     }
   }
   if (out.empty()) return out;

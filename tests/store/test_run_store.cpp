@@ -117,7 +117,9 @@ TEST_F(RunStoreRuns, CreateGetListRoundTripAllFields) {
   EXPECT_EQ(r.device, "cuda:1");
   EXPECT_GT(r.started, 0);
   EXPECT_GT(r.heartbeat, 0);
-  EXPECT_EQ(r.run_dir, "experiments.runs/7");
+  // Relative to the store's folder, given back absolute.
+  EXPECT_EQ(r.run_dir, (std::filesystem::absolute(store_->path()).parent_path() /
+                        "experiments.runs/7").lexically_normal().string());
   EXPECT_EQ(r.name, "yarn-x8-b");
   EXPECT_EQ(r.config_json, R"({"seed":2})");
 

@@ -1,5 +1,5 @@
-// Opening run store files: creation and migration of empty files, and refusal (without a single
-// byte written) of text files, foreign SQLite files and stores from a newer CtxLab.
+// Opening run store files: creation of new stores, and refusal (without a single byte written) of
+// empty files, text files, foreign SQLite files and stores from a newer CtxLab.
 
 #include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
@@ -87,14 +87,13 @@ TEST(StoreOpen, CreatesSchemaInNewFileAndReopensIdempotently) {
   EXPECT_EQ(reader.list_runs().size(), 1u);
 }
 
-TEST(StoreOpen, ZeroByteFileBecomesAStore) {
+TEST(StoreOpen, ZeroByteFileIsRefusedAndLeftEmpty) {
+  // Stores are created whole (never as an empty file), so an empty file is someone else's.
   const std::string path = temp_db();
   std::ofstream(path).close();
-  ASSERT_EQ(std::filesystem::file_size(path), 0u);
-  RunStore s(path);
-  EXPECT_EQ(s.schema_version(), 1);
-  NewRun n;
-  EXPECT_GT(s.create_run(n), 0);
+  expect_refused(path, "empty file");
+  EXPECT_EQ(std::filesystem::file_size(path), 0u);
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
 }
 
 TEST(StoreOpen, RefusesForeignSqliteFileAndLeavesItByteIdentical) {
