@@ -4,8 +4,10 @@
 #include "io/sentencepiece_tokenizer.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
@@ -61,14 +63,33 @@ std::vector<std::string> shim_candidates() {
   return out;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+// Whether a full libprotobuf (LibTorch's) is in the process already.
+bool full_protobuf_loaded() {
+  auto seen = [](dl_phdr_info* info, size_t, void*) -> int {
+    return info->dlpi_name && std::strstr(info->dlpi_name, "libprotobuf.so") ? 1 : 0;
+  };
+  return dl_iterate_phdr(seen, nullptr) != 0;
+}
+#endif
+
 const SpmApi& spm_api() {
   static std::once_flag once;
   static SpmApi api{};
   static std::string failure;
   std::call_once(once, [] {
   // RTLD_DEEPBIND keeps libsentencepiece's own protobuf-lite for itself; sanitizer runtimes refuse
-  // it (and interpose malloc), so sanitizer builds load it plainly.
+  // it (and interpose malloc), so sanitizer builds load it plainly. Then, in a process that holds
+  // LibTorch's libprotobuf, SentencePiece would bind to that one and fail its version check: say
+  // so instead of trying.
 #if defined(__SANITIZE_ADDRESS__)
+    if (full_protobuf_loaded()) {
+      failure =
+          "tokenizer.model cannot be read by a sanitizer build of a LibTorch program "
+          "(SentencePiece needs RTLD_DEEPBIND, which sanitizers refuse): use a normal build, or "
+          "the model's tokenizer.json";
+      return;
+    }
     const int flags = RTLD_NOW | RTLD_LOCAL;
 #else
     const int flags = RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND;

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cli/cli_child.h"
+#include "sanitizers/sanitizer_skip.h"
 
 namespace fs = std::filesystem;
 using ctx::test::CliChild;
@@ -337,4 +338,12 @@ TEST(CliReliability, ACopiedStoreUsesItsOwnRunFolders) {
       run_cli({"eval", "--run", std::to_string(id), "--lengths", "48", "--json", "--db", copy});
   EXPECT_EQ(e.rc, 0) << e.err;
   EXPECT_FALSE(fs::exists(dir / "a"));
+}
+
+TEST(CliReliability, SentencePieceLoadsInALibTorchProcess) {
+  CTXLAB_SKIP_SPM_UNDER_SANITIZERS();
+  const std::string spm = std::string(CTXLAB_FIXTURES) + "/hf/tokenizers/sentencepiece";
+  auto r = run_cli({"tokenize", "--tokenizer", spm, "--text", "hello world", "--json"}, 60);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_FALSE(last_json_line(r.out)["ids"].empty()) << r.out;
 }

@@ -3,6 +3,7 @@
 
 #include <sentencepiece_processor.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,14 +25,19 @@ extern "C" {
 __attribute__((visibility("default"))) void* ctxlab_spm_load(const char* bytes, size_t n,
                                                              ctxlab_spm_text_sink error,
                                                              void* ctx) {
-  auto* p = new sentencepiece::SentencePieceProcessor();
-  const auto status = p->LoadFromSerializedProto(std::string(bytes, n));
-  if (!status.ok()) {
-    report(status, error, ctx);
-    delete p;
+  // No exception may cross this C interface (a protobuf version check throws, for one).
+  try {
+    auto p = std::make_unique<sentencepiece::SentencePieceProcessor>();
+    const auto status = p->LoadFromSerializedProto(std::string(bytes, n));
+    if (!status.ok()) {
+      report(status, error, ctx);
+      return nullptr;
+    }
+    return p.release();
+  } catch (const std::exception& e) {
+    if (error) error(ctx, e.what(), std::char_traits<char>::length(e.what()));
     return nullptr;
   }
-  return p;
 }
 
 __attribute__((visibility("default"))) void ctxlab_spm_free(void* model) {
