@@ -82,7 +82,8 @@ nlohmann::json resolve_params(const std::vector<ParamSpec>& specs, const nlohman
   nlohmann::json out = nlohmann::json::object();
   if (given.is_object()) {
     for (auto& [k, v] : given.items()) {
-      bool known = std::any_of(specs.begin(), specs.end(), [&](auto& p) { return p.key == k; }) ||
+      const std::string& key = k;  // a lambda may not capture a structured binding before C++20
+      bool known = std::any_of(specs.begin(), specs.end(), [&](auto& p) { return p.key == key; }) ||
                    std::find(ignored.begin(), ignored.end(), k) != ignored.end();
       if (!known) {
         std::string all;
