@@ -23,7 +23,9 @@ extern "C" void on_stop_signal(int sig) {
 }  // namespace
 
 Interrupted::Interrupted(int sig, const std::string& phase)
-    : std::runtime_error("interrupted by " + signal_name(sig) + " during " + phase), signal(sig) {}
+    : std::runtime_error("interrupted by " + signal_name(sig) + " during " + phase),
+      signal(sig),
+      phase(phase) {}
 
 void install_stop_handlers() {
   struct sigaction sa {};

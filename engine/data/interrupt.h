@@ -11,6 +11,7 @@ namespace ctx {
 struct Interrupted : std::runtime_error {
   Interrupted(int sig, const std::string& phase);
   int signal;
+  std::string phase;  // "evaluation", "retrieval", ...
 };
 
 // SIGINT and SIGTERM record the signal; a second one of either ends the process at once (the

@@ -50,13 +50,15 @@ void save_checkpoint(const std::string& path, LanguageModel& model, torch::optim
   root.write("step", c10::IValue(step));
   root.write("config", c10::IValue(config_json));
   root.write("format", c10::IValue(std::string(kFormat)));
-  fs::create_directories(fs::path(path).parent_path());
-  io::write_checked_file(path, [&](const auto& write) {
-    root.save_to([&](const void* bytes, size_t n) {
-      write(bytes, n);
-      return n;
-    });
+  // Serialized in memory first: the archive writer's destructor writes again, so a write error
+  // (a full disk) thrown through it would end the process instead of naming the file.
+  std::string bytes;
+  root.save_to([&](const void* data, size_t n) {
+    bytes.append(static_cast<const char*>(data), n);
+    return n;
   });
+  fs::create_directories(fs::path(path).parent_path());
+  io::write_checked_file(path, [&](const auto& write) { write(bytes.data(), bytes.size()); });
 }
 
 static torch::serialize::InputArchive open_archive(const std::string& path) {

@@ -307,9 +307,9 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
         // resume starts from the previous checkpoint instead
       }
     }
-    return fail(RunStatus::Interrupted, std::string("stopped by ") + signal_name(e.signal) +
-                                            " at step " + std::to_string(out.step) + " of " +
-                                            std::to_string(c.train.steps));
+    return fail(RunStatus::Interrupted, "stopped by " + signal_name(e.signal) + " during " +
+                                            e.phase + " at step " + std::to_string(out.step) +
+                                            " of " + std::to_string(c.train.steps));
   } catch (const std::exception& e) {
     // A resume that could not start (a damaged checkpoint, a corpus gone) leaves the run as it was.
     if (req.resume && !(session && session->running)) throw;
