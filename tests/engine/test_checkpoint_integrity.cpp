@@ -2,6 +2,7 @@
 // written before checksums still load; a signal during the final evaluation leaves the run
 // interrupted (with its last step's checkpoint) so that resume finishes it.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <torch/serialize.h>
 
 #include <csignal>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "data/interrupt.h"
+#include "io/atomic_file.h"
 #include "io/checked_file.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -100,6 +102,30 @@ TEST(CheckpointIntegrity, BitFlipsAndTruncationsAreNamedNotLoaded) {
       << error_of_load(path, m);
   put(path, good);
   EXPECT_EQ(error_of_load(path, m), "");
+}
+
+TEST(CheckpointIntegrity, AWriteErrorWhileSavingIsAnErrorNotAnAbort) {
+  // A file size limit makes writes fail as a full disk does (EFBIG instead of ENOSPC).
+  const fs::path dir = fresh_dir();
+  auto c = small_config(1, false);
+  auto m = ctx::make_language_model(c.model, nullptr, 259);
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto* const previous = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = 4096;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string error;
+  try {
+    ctx::save_checkpoint((dir / "ck.pt").string(), m, nullptr, 1, "{}");
+  } catch (const ctx::io::FileWriteError& e) {
+    error = e.what();
+  }
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, previous);
+  EXPECT_NE(error.find("ck.pt.tmp: cannot write"), std::string::npos) << error;
+  EXPECT_FALSE(fs::exists(dir / "ck.pt"));
+  EXPECT_FALSE(fs::exists(dir / "ck.pt.tmp"));
 }
 
 TEST(CheckpointIntegrity, CheckpointsFromBeforeChecksumsStillLoad) {
