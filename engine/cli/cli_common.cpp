@@ -1,6 +1,8 @@
 // Output helpers shared by the verbs.
 #include "cli/cli_common.h"
 
+#include "data/interrupt.h"
+
 #include <algorithm>
 #include <ctime>
 #include <iostream>
@@ -9,6 +11,13 @@
 namespace ctx::cli {
 
 void print_json(const nlohmann::json& j) { std::cout << j.dump() << std::endl; }
+
+int exit_status_of(const std::exception& e) {
+  if (const auto* i = dynamic_cast<const Interrupted*>(&e)) return exit_status_for_signal(i->signal);
+  return dynamic_cast<const InputError*>(&e) ? 2 : 1;
+}
+
+std::string one_line(const std::string& msg) { return msg.substr(0, msg.find('\n')); }
 
 std::vector<int64_t> parse_lengths(const std::string& csv, const std::string& option) {
   std::vector<int64_t> out;

@@ -25,6 +25,12 @@ struct UsageError : InputError {
 // Prints the final result line for --json (one object or array on the last stdout line).
 void print_json(const nlohmann::json& j);
 
+// What an exception that ends a verb makes the process exit with: 128 + signal for Interrupted
+// (130 SIGINT, 143 SIGTERM), 2 for bad input (InputError), 1 for anything else.
+int exit_status_of(const std::exception& e);
+// The first line of an error message.
+std::string one_line(const std::string& msg);
+
 std::vector<int64_t> parse_lengths(const std::string& csv, const std::string& option);
 std::string format_time(double unix_seconds);
 std::string format_number(double v, int precision = 4);

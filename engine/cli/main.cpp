@@ -6,19 +6,10 @@
 #include <iostream>
 
 #include "cli/cli_common.h"
-#include "config/input_error.h"
 #include "data/interrupt.h"
 
 using namespace ctx;
 
-namespace {
-
-std::string one_line(std::string msg) {
-  if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
-  return msg;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"CtxLab command line: context-window extension experiments"};
@@ -181,18 +172,12 @@ int main(int argc, char** argv) {
     if (*export_hf) return cli::cmd_export_hf(common, run, hf_out, hf_dtype);
     if (*tokenize) return cli::cmd_tokenize(common, run, hf_tokenizer, hf_text);
     if (*logits) return cli::cmd_logits(common, run, hf_ids, hf_out, device);
-  } catch (const Interrupted& e) {
-    // A signal the verb polled for (training saves a checkpoint and marks the run interrupted
-    // before this point): 130 for SIGINT, 143 for SIGTERM, as shells report them.
-    std::cerr << "error: " << e.what() << "\n";
-    return exit_status_for_signal(e.signal);
-  } catch (const InputError& e) {
-    // Bad input of any kind (config, corpus, store, checkpoint, tokenizer, option): one line.
-    std::cerr << "error: " << one_line(e.what()) << "\n";
-    return 2;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << one_line(e.what()) << "\n";
-    return 1;
+    // One line; the status says what it was (cli_common.h): a signal the verb polled for (130,
+    // 143; training has saved a checkpoint and marked the run interrupted), bad input of any
+    // kind (2), or an internal error (1).
+    std::cerr << "error: " << cli::one_line(e.what()) << "\n";
+    return cli::exit_status_of(e);
   }
   return 0;
 }
