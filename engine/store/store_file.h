@@ -1,7 +1,8 @@
-// The run store as a file on disk, before and around SQLite: recognised from its first bytes
-// before SQLite opens it (so a foreign file, and a stale -wal beside one, are never touched),
-// created whole under a temporary name and linked into place (so concurrent first users never see
-// half a store), and checked for damaged pages before anything is written to it.
+// The run store as a file on disk, before and around SQLite: recognised from its own first bytes,
+// created whole and linked into place, checked for damaged pages before anything is written.
+//
+// A foreign file (and a stale -wal beside one) is never handed to SQLite, which would replay the
+// -wal and write it back; concurrent first users never see half a store.
 #pragma once
 
 #include <SQLiteCpp/Database.h>

@@ -1,7 +1,5 @@
-// ctxlab-cli as a careless or hostile user drives it: configs and corpora that are not files,
-// evaluation lengths the data cannot supply (refused by `check` and by `train` before any step),
-// SIGTERM / SIGINT in every phase (own exit codes, run left resumable), damaged checkpoints and
-// stores (exit 2, one line, nothing changed), and a store copied with its run folders.
+// ctxlab-cli driven carelessly or hostilely: bad configs and corpora refused alike by check and
+// train, signals in every phase, damaged checkpoints and stores, a copied store.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>

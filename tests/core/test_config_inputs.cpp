@@ -1,7 +1,5 @@
-// Config inputs a careless or hostile user gives: numbers that overflow, duplicate keys, paths that
-// are not files, repeated lengths, a built-in corpus too large to make, evaluation lengths the
-// validation split cannot supply, and a model the machine cannot hold. Each is one ConfigError /
-// DataError naming the file, key or value.
+// Config inputs a careless or hostile user gives (overflowing numbers, duplicate keys, paths that
+// are not files, repeated or unsuppliable lengths, a model too large): one error naming each.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,7 +1,5 @@
-// One definition per fuzz target, two builds: with CTXLAB_LIBFUZZER (clang -fsanitize=fuzzer) it
-// is libFuzzer's LLVMFuzzerTestOneInput; otherwise it registers itself by name for the GoogleTest
-// replay of the committed corpora (test_fuzz_replay.cpp), so an input that once failed keeps
-// failing there until fixed.
+// One definition per fuzz target, two builds: libFuzzer's entry point (CTXLAB_LIBFUZZER, clang
+// -fsanitize=fuzzer), or a function registered by name for the GoogleTest replay of the corpora.
 #pragma once
 
 #include <cstddef>

@@ -1,9 +1,9 @@
-// ctxlab-check-many: `ctxlab-cli check --json` on many configs without paying LibTorch's start-up
-// for each: this process starts once, then forks one child per config, which runs the same
-// cmd_check and exits as ctxlab-cli would (exit_status_of). Prints "STATUS STDERR_LINES PATH" per
-// config; STATUS is 128 + signal for a crash, 124 for a child still running after --timeout s.
-// scripts/stress uses it for its hostile configs.
-//   ctxlab-check-many [--jobs N] [--timeout S] [--db PATH] < list-of-config-paths
+// ctxlab-check-many: `ctxlab-cli check --json` on many configs (scripts/stress), LibTorch started
+// once and one forked child per config that runs cmd_check and exits as ctxlab-cli would.
+//
+// Usage: ctxlab-check-many [--jobs N] [--timeout S] [--db PATH] < list-of-config-paths
+// Prints "STATUS STDERR_LINES PATH" per config: STATUS is the exit status, 128 + signal for a
+// crash, 124 for a child still running after --timeout seconds.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
