@@ -69,6 +69,12 @@ int cmd_export_hf(const Common& c, int64_t run, const std::string& out_dir, cons
 int cmd_tokenize(const Common& c, int64_t run, const std::string& tokenizer, const std::string& text);
 int cmd_logits(const Common& c, int64_t run, const std::string& ids_file, const std::string& out,
                const std::string& device);
+// bench --load FOLDER: loading against reading the files as cat does, with peak memory;
+// bench --tokenizer PATH --text-file F: tokenizer MB/s at each thread count (bench_hf.cpp).
+int cmd_bench_load(const Common& c, const std::string& folder, const std::string& device,
+                   const std::string& dtype, int64_t repeats);
+int cmd_bench_tokenize(const Common& c, const std::string& tokenizer, const std::string& text_file,
+                       const std::vector<int64_t>& threads);
 int cmd_bench_attention(const Common& c, const std::string& lengths, int64_t chunk, int64_t grid, int64_t reps,
                         const std::string& device);
 

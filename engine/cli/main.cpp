@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <sstream>
 
 #include "cli/cli_common.h"
 #include "data/corpus.h"
@@ -78,6 +79,14 @@ int main(int argc, char** argv) {
   bench->add_option("--lengths", lengths, "--attention: comma-separated lengths (default 128,256,512,1024)");
   bench->add_option("--chunk", bench_chunk, "--attention: query rows per chunk")->capture_default_str();
   bench->add_option("--grid", bench_grid, "--attention: tiles per side")->capture_default_str();
+  std::string bench_load, bench_tokenizer, bench_text, bench_threads = "1", bench_dtype;
+  int64_t bench_repeats = 3;
+  bench->add_option("--load", bench_load, "a Hugging Face folder: load time against reading its files as cat does, peak memory");
+  bench->add_option("--dtype", bench_dtype, "--load: the model's dtype (default: the weights' own)");
+  bench->add_option("--repeats", bench_repeats, "--load: timed loads")->capture_default_str();
+  bench->add_option("--tokenizer", bench_tokenizer, "a tokenizer (folder, tokenizer.json, tokenizer.model): MB/s on --text-file");
+  bench->add_option("--text-file", bench_text, "--tokenizer: the text to encode");
+  bench->add_option("--threads", bench_threads, "--tokenizer: comma-separated thread counts")->capture_default_str();
 
   // Long-context evaluation of a stored run (verbs_longctx.cpp).
   cli::RetrievalArgs ret;
@@ -157,6 +166,23 @@ int main(int argc, char** argv) {
     if (*check) return cli::cmd_check(common, config);
     if (*methods) return cli::cmd_methods(common);
     if (*bench) {
+      if (!bench_load.empty()) return cli::cmd_bench_load(common, bench_load, device, bench_dtype, bench_repeats);
+      if (!bench_tokenizer.empty()) {
+        if (bench_text.empty()) throw cli::UsageError("bench --tokenizer needs --text-file");
+        std::vector<int64_t> counts;
+        std::stringstream list(bench_threads);
+        for (std::string item; std::getline(list, item, ',');) {
+          size_t used = 0;
+          int64_t n = 0;
+          try {
+            n = std::stoll(item, &used);
+          } catch (const std::exception&) {
+          }
+          if (used != item.size() || n < 1) throw cli::UsageError("--threads: '" + item + "' is not a thread count");
+          counts.push_back(n);
+        }
+        return cli::cmd_bench_tokenize(common, bench_tokenizer, bench_text, counts);
+      }
       if (bench_attention) return cli::cmd_bench_attention(common, lengths, bench_chunk, bench_grid, std::max<int64_t>(1, steps / 4), device);
       return bench_methods ? cli::cmd_bench_methods(common, steps, device) : cli::cmd_bench(common, sizes, steps, device);
     }

@@ -37,7 +37,7 @@ LoadedRun load_run(store::RunStore& db, int64_t run, const std::string& device) 
                           "'");
   setup_threads(r.cfg.train.threads);
   r.device = resolve_device(r.cfg.train.device);
-  r.model = build_model(r.cfg);
+  r.model = build_model(r.cfg, WeightInit::Skip);
   r.step = load_checkpoint(*ck, r.model).step;
   r.model->to(r.device);
   return r;

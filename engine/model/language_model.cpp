@@ -65,21 +65,27 @@ const std::vector<ModelFamily>& model_family_registry() {
        [](const ModelConfig& c, const nlohmann::json& rs, int64_t vocab) {
          return LanguageModel(std::static_pointer_cast<LanguageModelImpl>(
              std::make_shared<GptLMImpl>(c, rs, vocab)));
-       }},
+       },
+       nullptr},
       {"llama",
        "Llama/Mistral/Qwen2: RMSNorm, grouped-query attention, SwiGLU, tied or untied head",
        [](const ModelConfig& c, const nlohmann::json& rs, int64_t vocab) {
          return LanguageModel(std::static_pointer_cast<LanguageModelImpl>(
              std::make_shared<LlamaLMImpl>(c, rs, vocab)));
-       }},
+       },
+       [](LanguageModelImpl& m) { init_llama_weights(m); }},
   };
   return families;
 }
 
 LanguageModel make_language_model(const ModelConfig& c, const nlohmann::json& rope_scaling,
-                                  int64_t vocab) {
-  for (const auto& f : model_family_registry())
-    if (f.name == c.arch) return f.make(c, rope_scaling, vocab);
+                                  int64_t vocab, WeightInit init) {
+  for (const auto& f : model_family_registry()) {
+    if (f.name != c.arch) continue;
+    auto m = f.make(c, rope_scaling, vocab);
+    if (init == WeightInit::Random && f.init) f.init(*m);
+    return m;
+  }
   throw ConfigError("model.arch: no model family '" + c.arch + "'");
 }
 

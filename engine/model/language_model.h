@@ -79,17 +79,23 @@ class LanguageModel : public torch::nn::ModuleHolder<LanguageModelImpl> {
   LanguageModel() : ModuleHolder(nullptr) {}
 };
 
-// A model family: a name (config model.arch) and how to build it.
+// A model family: a name (config model.arch), how to build it and how to initialise it for
+// training from scratch (null: its modules initialise themselves when built).
 struct ModelFamily {
   std::string name;
   std::string doc;
   std::function<LanguageModel(const ModelConfig&, const nlohmann::json& rope_scaling,
                               int64_t vocab)>
       make;
+  std::function<void(LanguageModelImpl&)> init;
 };
 const std::vector<ModelFamily>& model_family_registry();
+
+// Random: weights as for training from scratch (seeded by the caller). Skip: whatever the
+// allocation holds, for a model whose weights are loaded next (a 1B model builds in a second).
+enum class WeightInit { Random, Skip };
 // Builds c.arch's family with `vocab` outputs. Throws ConfigError for an unknown family.
 LanguageModel make_language_model(const ModelConfig& c, const nlohmann::json& rope_scaling,
-                                  int64_t vocab);
+                                  int64_t vocab, WeightInit init = WeightInit::Random);
 
 }  // namespace ctx

@@ -262,7 +262,7 @@ std::vector<std::string> export_run_to_hf(const store::RunRecord& rec, const Run
   const auto d = parse_export_dtype(
       dtype.empty() ? (cfg.model.weights_dtype.empty() ? "fp32" : cfg.model.weights_dtype) : dtype);
   const auto tok = io::tokenizer_for(cfg);
-  auto model = build_model(cfg);
+  auto model = build_model(cfg, WeightInit::Skip);
   load_checkpoint(*ck, model);
   fs::create_directories(out_dir);
   auto files = export_hf_weights(model, out_dir, d);

@@ -90,7 +90,7 @@ std::vector<PplResult> evaluate_run(store::RunStore& db, int64_t run_id,
   setup_threads(c.train.threads);
   const auto device = resolve_device(c.train.device);
   auto split = load_run_split(c, cache_dir_for(db.path()));
-  auto model = build_model(c);
+  auto model = build_model(c, WeightInit::Skip);
   auto info = load_checkpoint(*ck, model);
   model->to(device);
   return run_evals(db, run_id, info.step, model, c, split.validation, lengths, modes, device,

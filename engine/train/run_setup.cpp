@@ -8,6 +8,8 @@
 #include "data/corpus.h"
 #include "io/run_tokenizer.h"
 #include "methods/registry.h"
+#include "model/hf_weights.h"
+#include "model/llama.h"
 #include "train/checkpoint.h"
 #include "train/longctx_evals.h"
 #include "train/position_stats.h"
@@ -57,9 +59,9 @@ std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
 
 data::Split load_run_split(const RunConfig& c, const std::string& cache_dir) { return load_split(c, cache_dir); }
 
-LanguageModel build_model(const RunConfig& c) {
+LanguageModel build_model(const RunConfig& c, WeightInit init) {
   torch::manual_seed(static_cast<uint64_t>(c.seed));
-  return make_language_model(c.model, c.rope_scaling, io::model_vocab(c, *io::tokenizer_for(c)));
+  return make_language_model(c.model, c.rope_scaling, io::model_vocab(c, *io::tokenizer_for(c)), init);
 }
 
 std::string cache_dir_for(const std::string& db_path) {
@@ -158,13 +160,21 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
   const auto* smeta = get_method(MethodKind::Sampler, cfg.train.positions, "train.positions.type");
   p.sampler = smeta->sampler(cfg.train.positions_params, sctx);
   p.init_checkpoint = init_checkpoint(db, cfg.init);
-  if (!p.init_checkpoint.empty()) {
-    auto model = build_model(cfg);
+  if (!p.init_checkpoint.empty() && is_hf_checkpoint(p.init_checkpoint) && cfg.model.arch == "llama") {
+    // Names and shapes from the safetensors headers: no 1B model is built and filled twice.
+    try {
+      verify_hf_weights(p.init_checkpoint, llama_parameter_shapes(cfg.model, io::model_vocab(cfg, *tok)),
+                        cfg.model.tie_embeddings);
+    } catch (const HfWeightsError& e) {
+      throw CheckpointError(e.what());
+    }
+  } else if (!p.init_checkpoint.empty()) {
+    auto model = build_model(cfg, WeightInit::Skip);
     load_checkpoint(p.init_checkpoint, model, nullptr,
                     true);  // shape mismatches surface before the run exists
   }
   if (cfg.eval.attention_every > 0) {
-    auto model = build_model(cfg);
+    auto model = build_model(cfg, WeightInit::Skip);  // only its shapes and position table matter
     check_training_capture(cfg, model,
                            p.split->validation);  // a probe too short fails before the run exists
   }

@@ -109,7 +109,7 @@ void setup_session(Session& s) {
 
   RunConfig resolved = c;
   s.prep = s.req.prepared.split ? s.req.prepared : preflight(s.db, resolved);
-  s.model = build_model(c);
+  s.model = build_model(c, s.req.resume || !s.prep.init_checkpoint.empty() ? WeightInit::Skip : WeightInit::Random);
   s.config_json = to_json(c).dump();
   load_start_state(s);
 
