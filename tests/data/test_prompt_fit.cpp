@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "data/prompt_fit.h"
+#include "data/retrieval_prompts_nl.h"
 #include "data/text_filler.h"
 #include "data/tokenizer.h"
 
@@ -133,6 +135,13 @@ TEST(PromptFit, EncoderKeepsBosAndDropsATemplateEos) {
   const PromptEncoder enc(eos);
   EXPECT_EQ(enc.encode("ab"), (std::vector<Token>{ByteTokenizer::kBos, 'a', 'b'}));
   EXPECT_EQ(enc.boundary(enc.encode("abcd"), "ab"), 3);
+  // A passkey prompt sized in bytes under it: exact, no EOS inside.
+  std::mt19937_64 rng(5);
+  const auto p = make_nl_passkey_prompt(eos, rng, 700, 0.5);
+  EXPECT_EQ(static_cast<int64_t>(p.tokens.size()) + p.new_tokens, 701);
+  EXPECT_NE(p.tokens.back(), ByteTokenizer::kEos);
+  EXPECT_EQ(p.new_tokens, static_cast<int64_t>(p.completion.size()));
+  EXPECT_EQ(p.fact_pos, static_cast<int64_t>(p.text.find(p.statement)) + 1);  // + BOS
 }
 
 TEST(PromptFit, TextFillerTakesWrapAndDecodesDocuments) {
