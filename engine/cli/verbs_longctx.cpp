@@ -87,6 +87,7 @@ int cmd_retrieval(const Common& c, const std::string& task, const RetrievalArgs&
   o.pairs = a.pairs;
   o.seed = static_cast<uint64_t>(a.seed);
   o.batch_size = a.batch;
+  o.tokenizer = io::tokenizer_for(r.cfg);
   check_retrieval_request(r.model, o);
   std::vector<data::Document> docs;
   std::string source;
@@ -101,8 +102,7 @@ int cmd_retrieval(const Common& c, const std::string& task, const RetrievalArgs&
     docs = data::load_corpus(a.filler, co).docs;
     source = a.filler;
   }
-  data::Filler filler(docs, source);
-  auto res = run_retrieval(r.model, filler, o, r.device);
+  auto res = run_retrieval(r.model, docs, source, o, r.device);
   db.transaction([&] { store_retrieval(db, a.run, r.step, res); });
 
   if (c.json) {

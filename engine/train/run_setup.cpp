@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "data/corpus.h"
+#include "data/retrieval_prompts_nl.h"
 #include "io/run_tokenizer.h"
 #include "methods/registry.h"
 #include "model/hf_weights.h"
@@ -67,6 +68,23 @@ LanguageModel build_model(const RunConfig& c, WeightInit init) {
 std::string cache_dir_for(const std::string& db_path) {
   fs::path p(db_path);
   return fs::absolute(p.parent_path() / (p.stem().string() + ".cache")).lexically_normal().string();
+}
+
+// Retrieval prompts in a real tokenizer's tokens need more room than the byte prompts the config
+// check knows: refuse lengths that cannot hold them before the run exists, not after training.
+void check_prompt_lengths(const RunConfig& cfg, const data::Tokenizer& tok) {
+  if (tok.kind() == "byte") return;
+  for (auto [task, r] : {std::pair<const char*, const RetrievalRequest*>{"passkey", &cfg.eval.passkey},
+                         {"needle", &cfg.eval.needle},
+                         {"kvretrieval", &cfg.eval.kvretrieval}}) {
+    if (!r->enabled) continue;
+    const int64_t need = data::min_nl_prompt_length(tok, task);
+    for (size_t i = 0; i < r->lengths.size(); ++i)
+      if (r->lengths[i] < need)
+        throw ConfigError(std::string("eval.") + task + ".lengths[" + std::to_string(i) + "]: " +
+                          std::to_string(r->lengths[i]) + " tokens cannot hold a " + task + " prompt in " +
+                          tokenizer_source(cfg) + "'s tokens (at least " + std::to_string(need) + ")");
+  }
 }
 
 void inherit_from_base(store::RunStore& db, RunConfig& cfg) {
@@ -146,6 +164,7 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
   if (cfg.model.vocab_size > 0 && tok->vocab_size() > cfg.model.vocab_size)
     throw ConfigError("model.vocab_size: " + std::to_string(cfg.model.vocab_size) + " is smaller than the tokenizer's " +
                       std::to_string(tok->vocab_size()) + " ids (" + tokenizer_source(cfg) + ")");
+  check_prompt_lengths(cfg, *tok);
   p.split = std::make_shared<const data::Split>(load_split(cfg, cache_dir_for(db.path()), &p.warnings));
   if (p.split->train.empty())
     throw data::DataError("data.corpus: no training documents after the split");

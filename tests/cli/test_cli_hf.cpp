@@ -299,6 +299,17 @@ TEST(CliHf, EveryVerbRunsOnAnImportedModel) {
   auto rope = cli("rope" + on + " --length 256");
   ASSERT_EQ(rope.rc, 0) << rope.err;
   EXPECT_EQ(last_json_line(rope.out)["inv_freq"].size(), 12u);  // head_dim 24 -> 12 pairs
+  // Natural-language prompts in the model's own tokens (passkey, needle, key-value records).
+  for (const std::string task : {"passkey --depths 0.5", "needle --depths 50", "kvretrieval --bins 1"}) {
+    auto r = cli(task + on + " --lengths 600 --trials 2");
+    ASSERT_EQ(r.rc, 0) << task << ": " << r.err;
+    auto j = last_json_line(r.out);
+    ASSERT_EQ(j["cells"].size(), 1u) << task;
+    EXPECT_EQ(j["cells"][0]["trials"], 2) << task;
+  }
+  auto short_prompt = cli("passkey" + on + " --lengths 40");
+  EXPECT_EQ(short_prompt.rc, 2);
+  EXPECT_NE(short_prompt.err.find("too short"), std::string::npos) << short_prompt.err;
   // The tokenized corpus was cached beside the store on the first verb; the next reads it.
   EXPECT_FALSE(fs::is_empty(dir() / "verbs.cache"));
 }
