@@ -3,15 +3,14 @@
 // tokenizer throughput in MB/s at a given thread count (tools/bench_tokenizer.py times Hugging
 // Face `tokenizers` on the same chunks).
 #include <fcntl.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-
-#include <torch/cuda.h>
-#include <torch/torch.h>
 
 #include "cli/cli_common.h"
 #include "io/run_tokenizer.h"
@@ -46,7 +45,8 @@ double read_like_cat(const std::vector<fs::path>& files, uint64_t* bytes) {
   for (const auto& f : files) {
     const int fd = ::open(f.c_str(), O_RDONLY);
     if (fd < 0) throw UsageError("cannot read " + f.string());
-    for (ssize_t n; (n = ::read(fd, buf.data(), buf.size())) > 0;) *bytes += static_cast<uint64_t>(n);
+    for (ssize_t n; (n = ::read(fd, buf.data(), buf.size())) > 0;)
+      *bytes += static_cast<uint64_t>(n);
     ::close(fd);
   }
   return now_s() - t0;
@@ -70,9 +70,11 @@ int cmd_bench_load(const Common& c, const std::string& folder, const std::string
   RunConfig cfg;
   cfg.model = section.model;
   cfg.rope_scaling = section.rope_scaling;
-  const auto dtype = dtype_name.empty() ? (section.model.weights_dtype.empty() ? "fp32" : section.model.weights_dtype)
-                                        : dtype_name;
-  const auto scalar = parse_export_dtype(dtype) == ExportDtype::BF16   ? torch::kBFloat16
+  const auto dtype =
+      dtype_name.empty()
+          ? (section.model.weights_dtype.empty() ? "fp32" : section.model.weights_dtype)
+          : dtype_name;
+  const auto scalar = parse_export_dtype(dtype) == ExportDtype::BF16  ? torch::kBFloat16
                       : parse_export_dtype(dtype) == ExportDtype::F16 ? torch::kHalf
                                                                       : torch::kFloat;
   const auto files = weight_files(folder);
@@ -80,9 +82,10 @@ int cmd_bench_load(const Common& c, const std::string& folder, const std::string
   read_like_cat(files, &bytes);  // warm the page cache: both sides then read from memory
   nlohmann::json rows = nlohmann::json::array();
   if (!c.json)
-    std::printf("%s: %zu file(s), %.2f GB, %s, model in %s on %s\n%6s %10s %10s %8s %14s\n", folder.c_str(),
-                files.size(), static_cast<double>(bytes) / 1e9, section.architecture.c_str(), dtype.c_str(),
-                device_description(device).c_str(), "run", "cat s", "load s", "ratio", "peak RSS GB");
+    std::printf("%s: %zu file(s), %.2f GB, %s, model in %s on %s\n%6s %10s %10s %8s %14s\n",
+                folder.c_str(), files.size(), static_cast<double>(bytes) / 1e9,
+                section.architecture.c_str(), dtype.c_str(), device_description(device).c_str(),
+                "run", "cat s", "load s", "ratio", "peak RSS GB");
   for (int64_t r = 0; r < repeats; ++r) {
     uint64_t n = 0;
     const double cat_s = read_like_cat(files, &n);
@@ -93,7 +96,8 @@ int cmd_bench_load(const Common& c, const std::string& folder, const std::string
     {
       const auto old_dtype = torch::get_default_dtype();
       torch::set_default_dtype(caffe2::TypeMeta::fromScalarType(scalar));
-      auto model = make_language_model(cfg.model, cfg.rope_scaling, section.model.vocab_size, WeightInit::Skip);
+      auto model = make_language_model(cfg.model, cfg.rope_scaling, section.model.vocab_size,
+                                       WeightInit::Skip);
       torch::set_default_dtype(old_dtype);
       model->to(device);
       load_hf_weights(folder, model);
@@ -102,11 +106,21 @@ int cmd_bench_load(const Common& c, const std::string& folder, const std::string
     }
     const double load_s = now_s() - t0;
     const double peak = static_cast<double>(peak_rss()) / 1e9;
-    rows.push_back({{"run", r + 1}, {"cat_s", cat_s}, {"load_s", load_s}, {"ratio", load_s / cat_s}, {"peak_rss_gb", peak}});
-    if (!c.json) std::printf("%6lld %10.3f %10.3f %8.2f %14.2f\n", static_cast<long long>(r + 1), cat_s, load_s, load_s / cat_s, peak);
+    rows.push_back({{"run", r + 1},
+                    {"cat_s", cat_s},
+                    {"load_s", load_s},
+                    {"ratio", load_s / cat_s},
+                    {"peak_rss_gb", peak}});
+    if (!c.json)
+      std::printf("%6lld %10.3f %10.3f %8.2f %14.2f\n", static_cast<long long>(r + 1), cat_s,
+                  load_s, load_s / cat_s, peak);
   }
   if (c.json)
-    print_json({{"folder", folder}, {"bytes", bytes}, {"dtype", dtype}, {"device", device_description(device)}, {"runs", rows}});
+    print_json({{"folder", folder},
+                {"bytes", bytes},
+                {"dtype", dtype},
+                {"device", device_description(device)},
+                {"runs", rows}});
   return 0;
 }
 
@@ -115,15 +129,20 @@ int cmd_bench_tokenize(const Common& c, const std::string& tokenizer, const std:
   const auto tok = io::tokenizer_at(tokenizer, "--tokenizer");
   nlohmann::json rows = nlohmann::json::array();
   if (!c.json)
-    std::printf("%s (%s, %lld ids) on %s\n%8s %12s %14s %10s %10s\n", tokenizer.c_str(), tok->kind().c_str(),
-                static_cast<long long>(tok->vocab_size()), text_file.c_str(), "threads", "MB", "tokens", "seconds",
-                "MB/s");
+    std::printf("%s (%s, %lld ids) on %s\n%8s %12s %14s %10s %10s\n", tokenizer.c_str(),
+                tok->kind().c_str(), static_cast<long long>(tok->vocab_size()), text_file.c_str(),
+                "threads", "MB", "tokens", "seconds", "MB/s");
   for (auto n : threads) {
     const auto r = io::bench_tokenizer(*tok, text_file, static_cast<int>(n));
-    rows.push_back({{"threads", r.threads}, {"bytes", r.bytes}, {"tokens", r.tokens}, {"seconds", r.seconds}, {"mb_per_s", r.mb_per_s}});
+    rows.push_back({{"threads", r.threads},
+                    {"bytes", r.bytes},
+                    {"tokens", r.tokens},
+                    {"seconds", r.seconds},
+                    {"mb_per_s", r.mb_per_s}});
     if (!c.json)
-      std::printf("%8d %12.1f %14lld %10.3f %10.1f\n", r.threads, static_cast<double>(r.bytes) / 1e6,
-                  static_cast<long long>(r.tokens), r.seconds, r.mb_per_s);
+      std::printf("%8d %12.1f %14lld %10.3f %10.1f\n", r.threads,
+                  static_cast<double>(r.bytes) / 1e6, static_cast<long long>(r.tokens), r.seconds,
+                  r.mb_per_s);
   }
   if (c.json) print_json({{"tokenizer", tokenizer}, {"text", text_file}, {"runs", rows}});
   return 0;

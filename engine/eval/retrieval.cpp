@@ -16,7 +16,9 @@
 namespace ctx {
 namespace {
 
-bool natural_language(const RetrievalOptions& opt) { return opt.tokenizer && opt.tokenizer->kind() != "byte"; }
+bool natural_language(const RetrievalOptions& opt) {
+  return opt.tokenizer && opt.tokenizer->kind() != "byte";
+}
 
 std::vector<double> depths_of(const RetrievalOptions& opt) {
   if (opt.task == "needle" && opt.depths.empty()) return {0, 20, 40, 60, 80, 100};
@@ -40,11 +42,12 @@ void check_retrieval_request(LanguageModel& model, const RetrievalOptions& opt) 
   const double hi = opt.task == "needle" ? 100.0 : 1.0;
   for (double d : opt.task == "kvretrieval" ? std::vector<double>{} : opt.depths)
     if (!(d >= 0 && d <= hi))
-      throw ConfigError("depth " + config_number(d) + ": must be in [0, " + config_number(hi) + "]" +
-                        (opt.task == "needle" ? " (percent)" : ""));
+      throw ConfigError("depth " + config_number(d) + ": must be in [0, " + config_number(hi) +
+                        "]" + (opt.task == "needle" ? " (percent)" : ""));
   const int64_t limit = model->position_scheme().max_position();
-  const int64_t min_len = natural_language(opt) ? data::min_nl_prompt_length(*opt.tokenizer, opt.task)
-                                                : data::min_prompt_length(opt.task);
+  const int64_t min_len = natural_language(opt)
+                              ? data::min_nl_prompt_length(*opt.tokenizer, opt.task)
+                              : data::min_prompt_length(opt.task);
   for (auto L : opt.lengths) {
     if (L < min_len)
       throw ConfigError("length " + std::to_string(L) + ": too short for a " + opt.task +
@@ -80,10 +83,12 @@ std::vector<std::vector<data::Token>> greedy_decode(
 namespace {
 
 // One prompt of a cell; `y` is the cell's depth (or the relative position for key-value).
-using MakePrompt = std::function<data::RetrievalPrompt(std::mt19937_64& rng, int64_t length, double y)>;
+using MakePrompt =
+    std::function<data::RetrievalPrompt(std::mt19937_64& rng, int64_t length, double y)>;
 
 RetrievalResult sweep(LanguageModel& model, const RetrievalOptions& opt, const std::string& source,
-                      const MakePrompt& make, const std::function<std::string(const std::vector<data::Token>&)>& decode,
+                      const MakePrompt& make,
+                      const std::function<std::string(const std::vector<data::Token>&)>& decode,
                       const std::function<bool(const std::string&, const std::string&)>& score,
                       const torch::Device& device) {
   check_retrieval_request(model, opt);
@@ -111,7 +116,8 @@ RetrievalResult sweep(LanguageModel& model, const RetrievalOptions& opt, const s
         // depth.
         std::mt19937_64 rng(data::trial_seed(opt.seed, opt.task, L, by_position ? c : 0, t));
         double y = cell.y;
-        if (by_position) y = (static_cast<double>(c) + data::uniform_unit(rng)) / static_cast<double>(opt.bins);
+        if (by_position)
+          y = (static_cast<double>(c) + data::uniform_unit(rng)) / static_cast<double>(opt.bins);
         if (opt.task == "needle") y /= 100.0;
         prompts.push_back(make(rng, L, y));
       }
@@ -133,7 +139,8 @@ RetrievalResult sweep(LanguageModel& model, const RetrievalOptions& opt, const s
         cell.trials += 1;
         cell.correct += score(got[i], prompts[i].answer) ? 1 : 0;
         cell.mean_depth += prompts[i].depth / static_cast<double>(prompts.size());
-        cell.mean_pairs += static_cast<double>(prompts[i].pairs) / static_cast<double>(prompts.size());
+        cell.mean_pairs +=
+            static_cast<double>(prompts[i].pairs) / static_cast<double>(prompts.size());
         if (cell.examples.size() < 2) cell.examples.push_back({prompts[i].answer, got[i]});
       }
       r.cells.push_back(std::move(cell));
@@ -146,16 +153,20 @@ RetrievalResult sweep(LanguageModel& model, const RetrievalOptions& opt, const s
 
 }  // namespace
 
-RetrievalResult run_retrieval(LanguageModel& model, const data::Filler& filler, const RetrievalOptions& opt,
-                              const torch::Device& device) {
+RetrievalResult run_retrieval(LanguageModel& model, const data::Filler& filler,
+                              const RetrievalOptions& opt, const torch::Device& device) {
   MakePrompt make = [&](std::mt19937_64& rng, int64_t L, double y) {
     if (opt.task == "passkey") return data::make_passkey_prompt(filler, rng, L, y);
     if (opt.task == "needle") return data::make_needle_prompt(filler, rng, L, y);
     return data::make_kv_prompt(filler, rng, L, opt.pairs, y);
   };
   return sweep(
-      model, opt, filler.source(), make, [](const std::vector<data::Token>& ids) { return data::ByteTokenizer::decode(ids); },
-      [](const std::string& got, const std::string& answer) { return data::score_answer(got, answer); }, device);
+      model, opt, filler.source(), make,
+      [](const std::vector<data::Token>& ids) { return data::ByteTokenizer::decode(ids); },
+      [](const std::string& got, const std::string& answer) {
+        return data::score_answer(got, answer);
+      },
+      device);
 }
 
 RetrievalResult run_retrieval(LanguageModel& model, const std::vector<data::Document>& docs,
@@ -170,8 +181,11 @@ RetrievalResult run_retrieval(LanguageModel& model, const std::vector<data::Docu
     return data::make_nl_kv_prompt(filler, tok, rng, L, opt.pairs, y);
   };
   return sweep(
-      model, opt, source, make, [&](const std::vector<data::Token>& ids) { return tok.decode(ids, true); },
-      [&](const std::string& got, const std::string& answer) { return data::score_nl_answer(opt.task, got, answer); },
+      model, opt, source, make,
+      [&](const std::vector<data::Token>& ids) { return tok.decode(ids, true); },
+      [&](const std::string& got, const std::string& answer) {
+        return data::score_nl_answer(opt.task, got, answer);
+      },
       device);
 }
 

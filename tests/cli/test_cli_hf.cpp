@@ -18,8 +18,8 @@ using nlohmann::json;
 
 namespace {
 
-using cli_test::Result;
 using cli_test::last_json_line;
+using cli_test::Result;
 using cli_test::slurp;
 
 const fs::path kModels = fs::path(CTXLAB_FIXTURES) / "hf" / "models";
@@ -31,7 +31,9 @@ fs::path dir() {
   return d;
 }
 
-Result cli(const std::string& args) { return cli_test::run_cli(args, dir()); }
+Result cli(const std::string& args) {
+  return cli_test::run_cli(args, dir());
+}
 
 fs::path fresh_db(const std::string& name) {
   auto p = dir() / name;
@@ -56,7 +58,9 @@ json read_json(const fs::path& p) {
   return json::parse(f);
 }
 
-void write_json(const fs::path& p, const json& j) { std::ofstream(p) << j.dump(2); }
+void write_json(const fs::path& p, const json& j) {
+  std::ofstream(p) << j.dump(2);
+}
 
 int64_t import_run(const fs::path& folder, const fs::path& db, const std::string& extra = "") {
   auto r = cli("import " + folder.string() + " --db " + db.string() + " --json " + extra);
@@ -70,7 +74,8 @@ std::map<std::string, std::string> tensor_bytes(const fs::path& folder) {
   std::map<std::string, std::string> out;
   for (const auto& name : set.names()) {
     auto ref = set.at(name);
-    out[name] = std::string(ctx::io::dtype_name(ref.info->dtype)) + ctx::io::shape_string(ref.info->shape) +
+    out[name] = std::string(ctx::io::dtype_name(ref.info->dtype)) +
+                ctx::io::shape_string(ref.info->shape) +
                 std::string(reinterpret_cast<const char*>(ref.data()), ref.info->nbytes());
   }
   return out;
@@ -80,7 +85,8 @@ double max_abs_diff(const ctx::io::NpyArray& a, const ctx::io::NpyArray& b) {
   EXPECT_EQ(a.shape, b.shape);
   if (a.shape != b.shape) return 1e9;
   double worst = 0;
-  for (size_t i = 0; i < a.data.size(); ++i) worst = std::max(worst, double(std::abs(a.data[i] - b.data[i])));
+  for (size_t i = 0; i < a.data.size(); ++i)
+    worst = std::max(worst, double(std::abs(a.data[i] - b.data[i])));
   return worst;
 }
 
@@ -122,11 +128,13 @@ TEST(CliHf, ImportedRunGivesTransformersLogits) {
   auto db = fresh_db("logits.db");
   const auto id = import_run(kModels / "llama-gqa", db);
   auto r = cli("logits --run " + std::to_string(id) + " --db " + db.string() + " --ids " +
-               (kModels / "llama-gqa" / "ids.txt").string() + " --out " + (dir() / "l.npy").string() + " --json");
+               (kModels / "llama-gqa" / "ids.txt").string() + " --out " +
+               (dir() / "l.npy").string() + " --json");
   ASSERT_EQ(r.rc, 0) << r.err;
   for (int T : {48, 160}) {
     auto got = ctx::io::read_npy_f32((dir() / ("l-" + std::to_string(T) + ".npy")).string());
-    auto want = ctx::io::read_npy_f32((kModels / "llama-gqa" / ("logits-" + std::to_string(T) + ".npy")).string());
+    auto want = ctx::io::read_npy_f32(
+        (kModels / "llama-gqa" / ("logits-" + std::to_string(T) + ".npy")).string());
     EXPECT_LT(max_abs_diff(got, want), 1e-4) << T;
   }
   // The run is in the list as a finished pretrained model named after its folder.
@@ -144,12 +152,14 @@ TEST(CliHf, ImportThenExportGivesTheSameTensorsByteForByte) {
     // Folders without a tokenizer get a fixture tokenizer that fits their vocabulary.
     auto src = copy_of(kModels / name, "src-" + name);
     const std::string tok = name == "qwen2-tied" ? "bytelevel-qwen2" : "bytelevel-llama3";
-    if (!fs::exists(src / "tokenizer.json")) fs::copy_file(kTokenizers / tok / "tokenizer.json", src / "tokenizer.json");
+    if (!fs::exists(src / "tokenizer.json"))
+      fs::copy_file(kTokenizers / tok / "tokenizer.json", src / "tokenizer.json");
     auto db = fresh_db("roundtrip-" + name + ".db");
     const auto id = import_run(src, db);
     const auto out = dir() / ("export-" + name);
     fs::remove_all(out);
-    auto r = cli("export-hf --run " + std::to_string(id) + " --db " + db.string() + " " + out.string());
+    auto r =
+        cli("export-hf --run " + std::to_string(id) + " --db " + db.string() + " " + out.string());
     ASSERT_EQ(r.rc, 0) << name << ": " << r.err;
     EXPECT_EQ(tensor_bytes(out), tensor_bytes(src)) << name;
     auto cfg = read_json(out / "config.json");
@@ -164,8 +174,11 @@ TEST(CliHf, TokenizeGivesTheReferenceIds) {
   for (const auto& c : cases) {
     if (checked == 6) break;  // each call starts a process; the io tests check every case
     const std::string text = c["text"];
-    if (text.empty() || text.find('\'') != std::string::npos || text.find('\n') != std::string::npos) continue;
-    auto r = cli("tokenize --tokenizer " + (kTokenizers / "bytelevel-llama3").string() + " --text '" + text + "' --json");
+    if (text.empty() || text.find('\'') != std::string::npos ||
+        text.find('\n') != std::string::npos)
+      continue;
+    auto r = cli("tokenize --tokenizer " + (kTokenizers / "bytelevel-llama3").string() +
+                 " --text '" + text + "' --json");
     ASSERT_EQ(r.rc, 0) << r.err;
     auto j = last_json_line(r.out);
     EXPECT_EQ(j["ids"], c["ids"]) << text;
@@ -179,13 +192,15 @@ TEST(CliHf, FineTunesWithYarnAndCreamThenExportsAndReimports) {
   auto db = fresh_db("finetune.db");
   const auto base = import_run(kModels / "llama-gqa", db);
   // The model and tokenizer come from the base run; the config brings the method.
-  const json common = {{"init", {{"run", base}}},
-                       {"data", {{"builtin_docs", 6}, {"builtin_doc_tokens", 600}}},
-                       {"train", {{"seq_len", 32}, {"batch_size", 2}, {"steps", 3}, {"warmup", 1}, {"threads", 1}}},
-                       {"eval", {{"lengths", {32, 96}}, {"max_tokens", 128}}}};
+  const json common = {
+      {"init", {{"run", base}}},
+      {"data", {{"builtin_docs", 6}, {"builtin_doc_tokens", 600}}},
+      {"train", {{"seq_len", 32}, {"batch_size", 2}, {"steps", 3}, {"warmup", 1}, {"threads", 1}}},
+      {"eval", {{"lengths", {32, 96}}, {"max_tokens", 128}}}};
   json yarn = common;
   yarn["name"] = "yarn-x2";
-  yarn["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 2.0}, {"original_max_position_embeddings", 64}};
+  yarn["rope_scaling"] = {
+      {"rope_type", "yarn"}, {"factor", 2.0}, {"original_max_position_embeddings", 64}};
   json cream = common;
   cream["name"] = "cream";
   cream["rope_scaling"] = {{"rope_type", "linear"}, {"factor", 2.0}};
@@ -205,7 +220,8 @@ TEST(CliHf, FineTunesWithYarnAndCreamThenExportsAndReimports) {
   // The fine-tune exports with its YaRN block, and the export loads back to the same logits.
   const auto out = dir() / "export-yarn";
   fs::remove_all(out);
-  auto r = cli("export-hf --run " + std::to_string(yarn_run) + " --db " + db.string() + " " + out.string());
+  auto r = cli("export-hf --run " + std::to_string(yarn_run) + " --db " + db.string() + " " +
+               out.string());
   ASSERT_EQ(r.rc, 0) << r.err;
   auto cfg = read_json(out / "config.json");
   EXPECT_EQ(cfg["rope_scaling"]["rope_type"], "yarn");
@@ -214,8 +230,8 @@ TEST(CliHf, FineTunesWithYarnAndCreamThenExportsAndReimports) {
   const auto again = import_run(out, db, "--name yarn-reimported");
   const auto ids = (kModels / "llama-gqa" / "ids.txt").string();
   for (auto [run, file] : {std::pair<int64_t, std::string>{yarn_run, "a.npy"}, {again, "b.npy"}}) {
-    auto l = cli("logits --run " + std::to_string(run) + " --db " + db.string() + " --ids " + ids + " --out " +
-                 (dir() / file).string());
+    auto l = cli("logits --run " + std::to_string(run) + " --db " + db.string() + " --ids " + ids +
+                 " --out " + (dir() / file).string());
     ASSERT_EQ(l.rc, 0) << l.err;
   }
   for (int T : {48, 160}) {
@@ -239,12 +255,14 @@ TEST(CliHf, BadFoldersAreRefusedByName) {
   expect_refused(gpt2, "GPT2LMHeadModel");
 
   auto truncated = copy_of(kModels / "llama-gqa", "truncated");
-  fs::resize_file(truncated / "model.safetensors", fs::file_size(truncated / "model.safetensors") / 2);
+  fs::resize_file(truncated / "model.safetensors",
+                  fs::file_size(truncated / "model.safetensors") / 2);
   expect_refused(truncated, "model.safetensors");
 
   auto long_header = copy_of(kModels / "llama-gqa", "long-header");
   {
-    std::fstream f(long_header / "model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(long_header / "model.safetensors",
+                   std::ios::in | std::ios::out | std::ios::binary);
     const uint64_t huge = 1ull << 40;
     f.write(reinterpret_cast<const char*>(&huge), 8);
   }
@@ -300,7 +318,8 @@ TEST(CliHf, EveryVerbRunsOnAnImportedModel) {
   ASSERT_EQ(rope.rc, 0) << rope.err;
   EXPECT_EQ(last_json_line(rope.out)["inv_freq"].size(), 12u);  // head_dim 24 -> 12 pairs
   // Natural-language prompts in the model's own tokens (passkey, needle, key-value records).
-  for (const std::string task : {"passkey --depths 0.5", "needle --depths 50", "kvretrieval --bins 1"}) {
+  for (const std::string task :
+       {"passkey --depths 0.5", "needle --depths 50", "kvretrieval --bins 1"}) {
     auto r = cli(task + on + " --lengths 600 --trials 2");
     ASSERT_EQ(r.rc, 0) << task << ": " << r.err;
     auto j = last_json_line(r.out);
