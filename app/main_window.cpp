@@ -562,6 +562,15 @@ void MainWindow::screenshotWhenReady(const QString& path, const QString& tab, bo
           QThread::msleep(10);
         }
         t->redrawNow();
+      } else if (tabs_->widget(index) == configurator_) {
+        // The form comes from ctxlab-cli (registry, check, a Hugging Face folder's description).
+        if (!configurator_->isReady()) configurator_->fetchRegistry();
+        QElapsedTimer wait;
+        wait.start();
+        while (configurator_->isBusy() && wait.elapsed() < 20000) {
+          QApplication::processEvents(QEventLoop::AllEvents, 50);
+          QThread::msleep(10);
+        }
       }
       QApplication::processEvents();
       if (!grab().save(file)) err = "cannot write " + file;
