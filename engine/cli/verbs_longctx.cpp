@@ -7,6 +7,7 @@
 
 #include "cli/cli_common.h"
 #include "io/run_tokenizer.h"
+#include "train/precision.h"
 #include "data/corpus.h"
 #include "eval/attention_capture.h"
 #include "eval/retrieval.h"
@@ -40,6 +41,7 @@ LoadedRun load_run(store::RunStore& db, int64_t run, const std::string& device) 
   r.model = build_model(r.cfg, WeightInit::Skip);
   r.step = load_checkpoint(*ck, r.model).step;
   r.model->to(r.device);
+  check_precision(r.cfg.eval.precision, r.device, "eval.precision");
   return r;
 }
 
@@ -102,7 +104,11 @@ int cmd_retrieval(const Common& c, const std::string& task, const RetrievalArgs&
     docs = data::load_corpus(a.filler, co).docs;
     source = a.filler;
   }
-  auto res = run_retrieval(r.model, docs, source, o, r.device);
+  RetrievalResult res;
+  {
+    PrecisionScope precision(r.cfg.eval.precision, r.device);
+    res = run_retrieval(r.model, docs, source, o, r.device);
+  }
   db.transaction([&] { store_retrieval(db, a.run, r.step, res); });
 
   if (c.json) {

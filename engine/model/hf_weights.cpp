@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "io/safetensors.h"
+#include "model/lora.h"
 
 namespace fs = std::filesystem;
 
@@ -162,6 +163,10 @@ HfLoadReport load_hf_weights(const std::string& folder, LanguageModel& model) {
   try {
     for (auto& p : model->named_parameters()) {
       if (p.key().rfind(kPositionPrefix, 0) == 0) continue;
+      if (is_lora_parameter(p.key())) {  // adapters start at their init: B = 0 keeps the base
+        report.fresh.push_back(p.key());
+        continue;
+      }
       auto ref = set.find(p.key());
       if (!ref) {
         missing.push_back(p.key());
@@ -260,6 +265,7 @@ std::vector<std::string> export_hf_weights(LanguageModel& model, const std::stri
   std::vector<io::TensorToWrite> weights, position;
   torch::NoGradGuard ng;
   for (auto& p : model->named_parameters()) {
+    if (is_lora_parameter(p.key())) continue;  // merged into the weights by the caller (merge_lora)
     const bool pos = p.key().rfind(kPositionPrefix, 0) == 0;
     // Position parameters keep fp32: they are tiny and precision-sensitive (CLEX's ODE).
     const auto want = pos ? torch::kFloat : torch_dtype(io_dtype(dtype));

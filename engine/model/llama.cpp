@@ -18,7 +18,24 @@ DenseImpl::DenseImpl(int64_t in, int64_t out, bool with_bias) {
   if (with_bias) bias = register_parameter("bias", torch::empty({out}));
 }
 
-torch::Tensor DenseImpl::forward(const torch::Tensor& x) { return torch::nn::functional::linear(x, weight, bias); }
+torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
+  auto y = torch::nn::functional::linear(x, weight, bias);
+  if (!lora_A.defined()) return y;
+  return y + torch::nn::functional::linear(torch::nn::functional::linear(x, lora_A), lora_B) * lora_scale;
+}
+
+void DenseImpl::add_lora(int64_t rank, double alpha) {
+  const int64_t out = weight.size(0), in = weight.size(1);
+  auto opts = weight.options();
+  lora_A = register_parameter("lora_A", torch::empty({rank, in}, opts));
+  lora_B = register_parameter("lora_B", torch::zeros({out, rank}, opts));
+  torch::NoGradGuard ng;
+  // As peft: A like a linear layer's default init (Kaiming-uniform, a = sqrt(5)), B zero, so the
+  // adapted model starts as the base.
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+  lora_A.uniform_(-bound, bound);
+  lora_scale = alpha / static_cast<double>(rank);
+}
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
   weight = register_parameter("weight", torch::ones({dim}));
@@ -151,7 +168,7 @@ torch::Tensor LlamaLMImpl::hidden(const torch::Tensor& tokens, const torch::Tens
   if (memory) memory->resize(static_cast<size_t>(layer_count()));
   for (int64_t l = 0; l < layer_count(); ++l) {
     if (!memory) {
-      h = layer(l).forward(h, *pos_);
+      h = run_layer_maybe_checkpointed(l, h, [this, l](const torch::Tensor& x) { return layer(l).forward(x, *pos_); });
       continue;
     }
     auto& slot = (*memory)[static_cast<size_t>(l)];

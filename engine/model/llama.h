@@ -20,7 +20,10 @@ class DenseImpl : public torch::nn::Module {
  public:
   DenseImpl(int64_t in, int64_t out, bool bias);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::Tensor weight, bias;
+  // LoRA (model/lora.h): y += scale * (x A^T) B^T with "lora_A" [rank, in], "lora_B" [out, rank].
+  void add_lora(int64_t rank, double alpha);
+  torch::Tensor weight, bias, lora_A, lora_B;
+  double lora_scale = 0;
 };
 TORCH_MODULE(Dense);
 
@@ -108,6 +111,7 @@ class LlamaLMImpl : public LanguageModelImpl {
   torch::Tensor run_layer(int64_t l, const torch::Tensor& h, int64_t chunk) override {
     return layer(l).forward(h, *pos_, {}, nullptr, chunk);
   }
+  std::vector<torch::Tensor> layer_parameters(int64_t l) override { return layer(l).parameters(); }
 
  private:
   LlamaBody model_{nullptr};

@@ -10,10 +10,12 @@
 #include "io/run_tokenizer.h"
 #include "methods/registry.h"
 #include "model/hf_weights.h"
+#include "model/lora.h"
 #include "model/llama.h"
 #include "train/checkpoint.h"
 #include "train/longctx_evals.h"
 #include "train/position_stats.h"
+#include "train/precision.h"
 #include "train/runtime.h"
 
 namespace fs = std::filesystem;
@@ -62,7 +64,9 @@ data::Split load_run_split(const RunConfig& c, const std::string& cache_dir) { r
 
 LanguageModel build_model(const RunConfig& c, WeightInit init) {
   torch::manual_seed(static_cast<uint64_t>(c.seed));
-  return make_language_model(c.model, c.rope_scaling, io::model_vocab(c, *io::tokenizer_for(c)), init);
+  auto m = make_language_model(c.model, c.rope_scaling, io::model_vocab(c, *io::tokenizer_for(c)), init);
+  if (c.train.lora.enabled) apply_lora(*m, c.train.lora);
+  return m;
 }
 
 std::string cache_dir_for(const std::string& db_path) {
@@ -101,8 +105,10 @@ void inherit_from_base(store::RunStore& db, RunConfig& cfg) {
 
 std::unique_ptr<torch::optim::AdamW> build_optimizer(LanguageModel& model, const TrainConfig& t) {
   // Weight decay on matrices only; norms and the position table's 1-D parts are left alone.
+  // Frozen weights (LoRA) get no optimizer state at all.
   std::vector<torch::Tensor> decay, no_decay;
   for (auto& p : model->named_parameters()) {
+    if (!p.value().requires_grad()) continue;
     if (p.value().dim() >= 2 && p.key().find("pos.") != 0)
       decay.push_back(p.value());
     else
@@ -158,7 +164,9 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg) {
   inherit_from_base(db, cfg);
   // A device that is not there fails before the corpus is read (a large built-in corpus takes
   // tens of seconds to generate).
-  resolve_device(cfg.train.device);
+  const auto device = resolve_device(cfg.train.device);
+  check_precision(cfg.train.precision, device, "train.precision");
+  if (cfg.eval.enabled) check_precision(cfg.eval.precision, device, "eval.precision");
   Preflight p;
   const auto tok = io::tokenizer_for(cfg);
   if (cfg.model.vocab_size > 0 && tok->vocab_size() > cfg.model.vocab_size)

@@ -15,6 +15,8 @@
 #include "io/run_tokenizer.h"
 #include "methods/registry.h"
 #include "train/checkpoint.h"
+#include "train/fused_adamw.h"
+#include "train/precision.h"
 #include "train/longctx_evals.h"
 #include "train/lr_schedule.h"
 #include "train/position_stats.h"
@@ -53,6 +55,7 @@ struct Session {
   Preflight prep;
   LanguageModel model;
   std::unique_ptr<torch::optim::AdamW> optim;
+  std::unique_ptr<FusedAdamW> fused;  // the fused CUDA update on optim's state, when available
   std::shared_ptr<PositionSampler> sampler;
   int64_t sampler_len = 0;
   data::Token separator = data::ByteTokenizer::kBos;  // between packed documents
@@ -80,6 +83,7 @@ void load_start_state(Session& s) {
                             (fresh.empty() ? "" : "; new, at their initialisation: " + fresh));
   }
   s.model->to(s.device);
+  s.model->set_checkpointing(s.c.train.checkpointing);
   s.optim = build_optimizer(s.model, s.c.train);
   if (!s.req.resume) return;
   if (auto ck = latest_checkpoint(s.run_dir)) {
@@ -90,6 +94,15 @@ void load_start_state(Session& s) {
     s.events.on_message("warning", "no checkpoint in '" + s.run_dir + "': restarting from step 0");
   }
   s.db.truncate_metrics_after(s.req.run_id, s.start);
+}
+
+// The optimizer step: one fused kernel per group on CUDA (LibTorch 2.x), the plain step elsewhere.
+void optimizer_step(Session& s) {
+  if (!s.fused && FusedAdamW::available(*s.optim)) s.fused = std::make_unique<FusedAdamW>(*s.optim);
+  if (s.fused)
+    s.fused->step();
+  else
+    s.optim->step();
 }
 
 // Marks the run running, builds model, optimizer and data, reports the start.
@@ -181,15 +194,19 @@ StepResult train_step(Session& s, int64_t step) {
                             &s.stats);
     auto b = to_tensors(batch, s.device);
     auto* memory = s.window_cache ? &s.memories[static_cast<size_t>(micro)] : nullptr;
-    auto loss = s.model->loss(b.tokens, b.positions, b.targets, b.mask, memory) /
-                static_cast<double>(t.grad_accum);
+    torch::Tensor loss;
+    {
+      PrecisionScope precision(t.precision, s.device);  // the forward pass only, as autocast wants
+      loss = s.model->loss(b.tokens, b.positions, b.targets, b.mask, memory) /
+             static_cast<double>(t.grad_accum);
+    }
     loss.backward();
     r.loss += loss.item<double>();
   }
   if (!std::isfinite(r.loss)) return r;
   if (t.grad_clip > 0)
     r.grad_norm = torch::nn::utils::clip_grad_norm_(s.model->parameters(), t.grad_clip);
-  s.optim->step();
+  optimizer_step(s);
   return r;
 }
 
@@ -237,6 +254,7 @@ void save_step_checkpoint(Session& s, int64_t step) {
 // Perplexity and the retrieval sweeps the config asks for, after the last step.
 void final_evaluation(Session& s, int64_t step, TrainOutcome& out) {
   const auto& val = s.prep.split->validation;
+  PrecisionScope precision(s.c.eval.precision, s.device);
   out.evals = run_evals(s.db, s.req.run_id, step, s.model, s.c, val, s.c.eval.lengths,
                         s.c.eval.modes, s.device, s.events);
   out.retrieval =
