@@ -79,7 +79,10 @@ int main(int argc, char** argv) {
   bench->add_option("--lengths", lengths, "--attention: comma-separated lengths (default 128,256,512,1024)");
   bench->add_option("--chunk", bench_chunk, "--attention: query rows per chunk")->capture_default_str();
   bench->add_option("--grid", bench_grid, "--attention: tiles per side")->capture_default_str();
-  std::string bench_load, bench_tokenizer, bench_text, bench_threads = "1", bench_dtype;
+  std::string bench_load, bench_tokenizer, bench_text, bench_threads = "1", bench_dtype, bench_shape,
+      bench_precision = "bf16";
+  bench->add_option("--shape", bench_shape, "s85m-2k, m350m-8k or l1b-32k-lora: Llama-shaped training tokens/s, TFLOP/s, MFU, peak memory");
+  bench->add_option("--precision", bench_precision, "--shape: fp32 or bf16")->capture_default_str();
   int64_t bench_repeats = 3;
   bench->add_option("--load", bench_load, "a Hugging Face folder: load time against reading its files as cat does, peak memory");
   bench->add_option("--dtype", bench_dtype, "--load: the model's dtype (default: the weights' own)");
@@ -167,6 +170,7 @@ int main(int argc, char** argv) {
     if (*methods) return cli::cmd_methods(common);
     if (*bench) {
       if (!bench_load.empty()) return cli::cmd_bench_load(common, bench_load, device, bench_dtype, bench_repeats);
+      if (!bench_shape.empty()) return cli::cmd_bench_shape(common, bench_shape, device, bench_precision, steps);
       if (!bench_tokenizer.empty()) {
         if (bench_text.empty()) throw cli::UsageError("bench --tokenizer needs --text-file");
         std::vector<int64_t> counts;

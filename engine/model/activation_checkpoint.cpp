@@ -2,11 +2,13 @@
 // block with one. The block itself travels by id (autograd contexts hold only tensors and IValues).
 #include "model/activation_checkpoint.h"
 
+#include <torch/autograd.h>
+
 #include <atomic>
 #include <map>
 #include <mutex>
 
-#include <torch/autograd.h>
+#include "model/autocast_state.h"
 
 namespace ctx {
 namespace {
@@ -43,14 +45,20 @@ Pending& pending() {
 }
 
 struct Recompute : torch::autograd::Function<Recompute> {
-  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                                                torch::TensorList params, int64_t id) {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const torch::Tensor& x, torch::TensorList params,
+                                                int64_t id) {
     ctx->saved_data["id"] = id;
+    // The backward pass runs outside the forward's precision scope: recompute under the same one.
+    const auto autocast = cuda_autocast_state();
+    ctx->saved_data["autocast"] = autocast.enabled;
+    ctx->saved_data["autocast_dtype"] = static_cast<int64_t>(autocast.dtype);
     ctx->saved_data["params"] = static_cast<int64_t>(params.size());
     std::vector<torch::Tensor> saved = {x};
     saved.insert(saved.end(), params.begin(), params.end());
     ctx->save_for_backward(saved);
-    return {pending().get(id)(x)};  // autograd is off inside a custom function's forward: no graph is kept
+    return {pending().get(id)(
+        x)};  // autograd is off inside a custom function's forward: no graph is kept
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -65,12 +73,16 @@ struct Recompute : torch::autograd::Function<Recompute> {
     torch::Tensor y;
     {
       torch::AutoGradMode on(true);
+      AutocastRestore precision(
+          {ctx->saved_data["autocast"].toBool(),
+           static_cast<c10::ScalarType>(ctx->saved_data["autocast_dtype"].toInt())});
       y = fn(x);
     }
-    auto grads = inputs.empty() ? std::vector<torch::Tensor>{}
-                                // retain: tables the position scheme prepared once per forward (with
-                                // their own graph) are shared by every block's recomputation
-                                : torch::autograd::grad({y}, inputs, {grad_out[0]}, true, false, true);
+    auto grads = inputs.empty()
+                     ? std::vector<torch::Tensor>{}
+                     // retain: tables the position scheme prepared once per forward (with
+                     // their own graph) are shared by every block's recomputation
+                     : torch::autograd::grad({y}, inputs, {grad_out[0]}, true, false, true);
     torch::autograd::variable_list out;
     size_t k = 0;
     out.push_back(x.requires_grad() ? grads[k++] : torch::Tensor());
@@ -82,8 +94,8 @@ struct Recompute : torch::autograd::Function<Recompute> {
 
 }  // namespace
 
-torch::Tensor checkpointed(std::function<torch::Tensor(const torch::Tensor&)> fn, const torch::Tensor& x,
-                           const std::vector<torch::Tensor>& params) {
+torch::Tensor checkpointed(std::function<torch::Tensor(const torch::Tensor&)> fn,
+                           const torch::Tensor& x, const std::vector<torch::Tensor>& params) {
   const int64_t id = pending().put(std::move(fn));
   // A TensorList, not the vector: autograd then counts each parameter as an input of its own.
   return Recompute::apply(x, torch::TensorList(params), id)[0];

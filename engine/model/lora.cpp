@@ -9,7 +9,8 @@ namespace ctx {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -33,8 +34,8 @@ int64_t apply_lora(LanguageModelImpl& model, const LoraConfig& cfg) {
     const auto& n = p.key();
     const bool embedding = n == "model.embed_tokens.weight" || n == "lm_head.weight";
     const bool norm = ends_with(n, "norm.weight");
-    const bool trains = is_lora_parameter(n) || n.rfind("pos.", 0) == 0 || (cfg.train_embeddings && embedding) ||
-                        (cfg.train_norms && norm);
+    const bool trains = is_lora_parameter(n) || n.rfind("pos.", 0) == 0 ||
+                        (cfg.train_embeddings && embedding) || (cfg.train_norms && norm);
     p.value().set_requires_grad(trains);
   }
   return adapted;
@@ -45,7 +46,9 @@ void merge_lora(LanguageModelImpl& model) {
   for (auto& item : model.named_modules()) {
     auto* dense = item.value()->as<DenseImpl>();
     if (!dense || !dense->lora_A.defined()) continue;
-    dense->weight.add_(torch::matmul(dense->lora_B, dense->lora_A).mul(dense->lora_scale).to(dense->weight.scalar_type()));
+    dense->weight.add_(torch::matmul(dense->lora_B, dense->lora_A)
+                           .mul(dense->lora_scale)
+                           .to(dense->weight.scalar_type()));
     dense->lora_B.zero_();
   }
 }

@@ -11,7 +11,9 @@
 namespace ctx {
 namespace {
 
-std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+std::string state_key(const torch::Tensor& p) {
+  return c10::guts::to_string(p.unsafeGetTensorImpl());
+}
 
 }  // namespace
 
@@ -60,8 +62,8 @@ void FusedAdamW::step() {
     }
     if (params.empty()) continue;
     torch::_foreach_add_(steps, 1);
-    at::_fused_adamw_(params, grads, m, v, {}, steps, o.lr(), std::get<0>(o.betas()), std::get<1>(o.betas()),
-                      o.weight_decay(), o.eps(), o.amsgrad(), false);
+    at::_fused_adamw_(params, grads, m, v, {}, steps, o.lr(), std::get<0>(o.betas()),
+                      std::get<1>(o.betas()), o.weight_decay(), o.eps(), o.amsgrad(), false);
   }
 #else
   opt_.step();

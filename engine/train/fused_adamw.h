@@ -3,10 +3,10 @@
 // (the CPU, LibTorch 1.13) the optimizer's own step runs.
 #pragma once
 
+#include <torch/optim/adamw.h>
+
 #include <map>
 #include <string>
-
-#include <torch/optim/adamw.h>
 
 namespace ctx {
 

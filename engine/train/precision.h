@@ -3,15 +3,16 @@
 // fp32, and fp32 master weights and optimizer state. The CPU runs fp32 only.
 #pragma once
 
-#include <string>
-
 #include <torch/types.h>
+
+#include <string>
 
 namespace ctx {
 
 // ConfigError naming `key` when `precision` cannot run on `device` (bf16 on the CPU, or on a GPU
 // whose kernels refuse bf16).
-void check_precision(const std::string& precision, const torch::Device& device, const std::string& key);
+void check_precision(const std::string& precision, const torch::Device& device,
+                     const std::string& key);
 
 // Autocast to bf16 on CUDA for its lifetime when precision is "bf16"; nothing for "fp32".
 class PrecisionScope {

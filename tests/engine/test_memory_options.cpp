@@ -4,10 +4,9 @@
 // gives the same gradients as plain backward; the chunked cross-entropy equals the full one in
 // value and gradients; schemes that cannot recompute and unknown LoRA targets are refused by name.
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <filesystem>
-
-#include <torch/torch.h>
 
 #include "model/chunked_loss.h"
 #include "model/llama.h"
@@ -33,7 +32,12 @@ nlohmann::json config_json(const nlohmann::json& extra = nlohmann::json::object(
                      {"tie_embeddings", false}}},
                    {"data", {{"builtin_docs", 6}, {"builtin_doc_tokens", 500}}},
                    {"train",
-                    {{"seq_len", 32}, {"batch_size", 2}, {"steps", 3}, {"warmup", 1}, {"threads", 1}, {"lr", 1e-2},
+                    {{"seq_len", 32},
+                     {"batch_size", 2},
+                     {"steps", 3},
+                     {"warmup", 1},
+                     {"threads", 1},
+                     {"lr", 1e-2},
                      {"checkpoint_every", 0}}},
                    {"eval", {{"enabled", false}}}};
   j.merge_patch(extra);
@@ -77,21 +81,27 @@ std::map<std::string, torch::Tensor> gradients(LanguageModel& m, const torch::Te
 }  // namespace
 
 TEST(Precision, ParsesAndBf16IsRefusedOnTheCpu) {
-  auto c = parse_run_config(config_json({{"train", {{"precision", "bf16"}}}, {"eval", {{"precision", "bf16"}}}}));
+  auto c = parse_run_config(
+      config_json({{"train", {{"precision", "bf16"}}}, {"eval", {{"precision", "bf16"}}}}));
   EXPECT_EQ(c.train.precision, "bf16");
   EXPECT_EQ(c.eval.precision, "bf16");
-  EXPECT_NE(error_of(config_json({{"train", {{"precision", "fp16"}}}})).find("train.precision"), std::string::npos);
+  EXPECT_NE(error_of(config_json({{"train", {{"precision", "fp16"}}}})).find("train.precision"),
+            std::string::npos);
   store::RunStore db(tmp_store("bf16"));
   try {
     preflight(db, c);
     FAIL() << "bf16 on the CPU was not refused";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("train.precision: bf16 runs on a CUDA device"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("train.precision: bf16 runs on a CUDA device"),
+              std::string::npos)
+        << e.what();
   }
 }
 
 TEST(Lora, MergedWeightsGiveTheAdaptersLogits) {
-  auto c = parse_run_config(config_json({{"train", {{"lora", {{"rank", 4}, {"alpha", 8}, {"targets", {"q_proj", "v_proj", "down_proj"}}}}}}}));
+  auto c = parse_run_config(config_json(
+      {{"train",
+        {{"lora", {{"rank", 4}, {"alpha", 8}, {"targets", {"q_proj", "v_proj", "down_proj"}}}}}}}));
   torch::manual_seed(1);
   auto m = make_language_model(c.model, nullptr, 259);
   EXPECT_EQ(apply_lora(*m, c.train.lora), 6);  // 3 targets x 2 layers
@@ -110,11 +120,13 @@ TEST(Lora, MergedWeightsGiveTheAdaptersLogits) {
   EXPECT_LT((with_adapters - merged).abs().max().item<double>(), 1e-5);
   // ... and the adapters now add nothing: the plain weights carry the fine-tune.
   for (auto& p : m->named_parameters())
-    if (p.key().find("lora_B") != std::string::npos) EXPECT_EQ(p.value().abs().max().item<double>(), 0.0);
+    if (p.key().find("lora_B") != std::string::npos)
+      EXPECT_EQ(p.value().abs().max().item<double>(), 0.0);
 }
 
 TEST(Lora, TrainingMovesOnlyWhatLoraTrains) {
-  auto c = parse_run_config(config_json({{"train", {{"lora", {{"rank", 4}, {"train_norms", true}}}}}}));
+  auto c =
+      parse_run_config(config_json({{"train", {{"lora", {{"rank", 4}, {"train_norms", true}}}}}}));
   store::RunStore db(tmp_store("lora"));
   auto prep = preflight(db, c);
   TrainRequest req;
@@ -133,7 +145,8 @@ TEST(Lora, TrainingMovesOnlyWhatLoraTrains) {
   int moved = 0, frozen = 0;
   for (auto& p : after->named_parameters()) {
     const bool changed = !torch::equal(p.value(), b[p.key()]);
-    const bool trains = is_lora_parameter(p.key()) || p.key().find("norm.weight") != std::string::npos;
+    const bool trains =
+        is_lora_parameter(p.key()) || p.key().find("norm.weight") != std::string::npos;
     if (trains) {
       moved += changed;
     } else {
@@ -146,25 +159,29 @@ TEST(Lora, TrainingMovesOnlyWhatLoraTrains) {
 }
 
 TEST(Lora, BadTargetsAndFamiliesAreRefused) {
-  EXPECT_NE(error_of(config_json({{"train", {{"lora", {{"targets", {"q_proj", "qkv"}}}}}}})).find("train.lora.targets[1]: 'qkv'"),
+  EXPECT_NE(error_of(config_json({{"train", {{"lora", {{"targets", {"q_proj", "qkv"}}}}}}}))
+                .find("train.lora.targets[1]: 'qkv'"),
             std::string::npos);
   auto gpt = config_json({{"train", {{"lora", {{"rank", 2}}}}}});
   gpt["model"] = {{"layers", 1}, {"d_model", 32}, {"heads", 2}};
-  EXPECT_NE(error_of(gpt).find("train.lora: adapters attach to the llama family"), std::string::npos);
+  EXPECT_NE(error_of(gpt).find("train.lora: adapters attach to the llama family"),
+            std::string::npos);
 }
 
 TEST(Checkpointing, GivesTheSameGradientsAsPlainBackward) {
   for (const std::string arch : {"llama", "gpt"}) {
     for (const std::string scheme : {"rope", "alibi", "relative", "irpe", "learned"}) {
       auto j = config_json();
-      if (arch == "gpt") j["model"] = {{"layers", 2}, {"d_model", 32}, {"heads", 4}, {"max_positions", 128}};
+      if (arch == "gpt")
+        j["model"] = {{"layers", 2}, {"d_model", 32}, {"heads", 4}, {"max_positions", 128}};
       j["model"]["position"] = {{"type", scheme}};
       auto c = parse_run_config(j);
       torch::manual_seed(3);
       auto m = make_language_model(c.model, c.rope_scaling, 259);
       {
         torch::NoGradGuard ng;
-        for (auto& p : m->position_scheme().parameters()) p.normal_(0, 0.3);  // zero-initialised tables too
+        for (auto& p : m->position_scheme().parameters())
+          p.normal_(0, 0.3);  // zero-initialised tables too
       }
       m->train();
       auto tokens = torch::randint(0, 259, {2, 33}, torch::kLong);
@@ -173,7 +190,8 @@ TEST(Checkpointing, GivesTheSameGradientsAsPlainBackward) {
       auto recomputed = gradients(m, tokens);
       ASSERT_EQ(plain.size(), recomputed.size()) << arch << " " << scheme;
       for (auto& [k, g] : plain)
-        EXPECT_LT((g - recomputed[k]).abs().max().item<double>(), 1e-6) << arch << " " << scheme << " " << k;
+        EXPECT_LT((g - recomputed[k]).abs().max().item<double>(), 1e-6)
+            << arch << " " << scheme << " " << k;
     }
   }
 }
@@ -182,7 +200,8 @@ TEST(Checkpointing, SchemesThatCannotRecomputeAreRefused) {
   auto pia = config_json({{"train", {{"checkpointing", true}}}});
   pia["model"]["position"] = {{"type", "pia"}, {"cache", true}};
   EXPECT_NE(error_of(pia).find("train.checkpointing: model.position pia"), std::string::npos);
-  auto clex = config_json({{"train", {{"checkpointing", true}}}, {"rope_scaling", {{"rope_type", "clex"}}}});
+  auto clex = config_json(
+      {{"train", {{"checkpointing", true}}}, {"rope_scaling", {{"rope_type", "clex"}}}});
   EXPECT_NE(error_of(clex).find("train.checkpointing: CLEX"), std::string::npos);
 }
 
@@ -194,13 +213,14 @@ TEST(ChunkedLoss, EqualsTheFullCrossEntropyInValueAndGradients) {
   auto t = torch::randint(0, V, {N}, torch::kLong);
   auto mask = (torch::rand({N}) > 0.3).to(torch::kFloat);
   for (bool masked : {false, true}) {
-    auto full = masked ? (torch::nn::functional::cross_entropy(
-                              torch::matmul(h, W.t()), t,
-                              torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone)) *
-                          mask)
-                                 .sum() /
-                             mask.sum()
-                       : torch::nn::functional::cross_entropy(torch::matmul(h, W.t()), t);
+    auto full =
+        masked ? (torch::nn::functional::cross_entropy(
+                      torch::matmul(h, W.t()), t,
+                      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone)) *
+                  mask)
+                         .sum() /
+                     mask.sum()
+               : torch::nn::functional::cross_entropy(torch::matmul(h, W.t()), t);
     auto [gh, gw] = [&] {
       auto g = torch::autograd::grad({full}, {h, W});
       return std::make_pair(g[0], g[1]);
@@ -216,8 +236,9 @@ TEST(ChunkedLoss, EqualsTheFullCrossEntropyInValueAndGradients) {
   // Per-token losses, as evaluation reads them.
   torch::NoGradGuard ng;
   auto per_token = chunked_token_losses(h, W, t, 6);
-  auto ref = torch::nn::functional::cross_entropy(torch::matmul(h, W.t()), t,
-                                                  torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  auto ref = torch::nn::functional::cross_entropy(
+      torch::matmul(h, W.t()), t,
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
   EXPECT_LT((per_token - ref).abs().max().item<double>(), 1e-5);
 }
 
