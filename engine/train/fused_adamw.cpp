@@ -4,6 +4,9 @@
 
 #include <torch/version.h>
 
+#include <sstream>
+#include <type_traits>
+
 #if TORCH_VERSION_MAJOR >= 2
 #include <ATen/ops/_fused_adamw.h>
 #endif
@@ -11,8 +14,19 @@
 namespace ctx {
 namespace {
 
-std::string state_key(const torch::Tensor& p) {
-  return c10::guts::to_string(p.unsafeGetTensorImpl());
+// The optimizer's own key for a parameter's state: the TensorImpl's address, printed (LibTorch
+// 1.x and early 2.x) or as a pointer (later 2.x).
+using StateKey = std::decay_t<decltype(std::declval<torch::optim::AdamW&>().state())>::key_type;
+
+template <class K>
+K state_key(const torch::Tensor& p) {
+  if constexpr (std::is_same_v<K, std::string>) {
+    std::ostringstream s;
+    s << p.unsafeGetTensorImpl();
+    return s.str();
+  } else {
+    return static_cast<K>(p.unsafeGetTensorImpl());
+  }
 }
 
 }  // namespace
@@ -38,7 +52,7 @@ void FusedAdamW::step() {
     std::vector<torch::Tensor> params, grads, m, v, steps;
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
-      const auto key = state_key(p);
+      const auto key = state_key<StateKey>(p);
       auto it = state.find(key);
       if (it == state.end()) {
         auto s = std::make_unique<torch::optim::AdamWParamState>();
@@ -48,7 +62,7 @@ void FusedAdamW::step() {
         it = state.emplace(key, std::move(s)).first;
       }
       auto& s = static_cast<torch::optim::AdamWParamState&>(*it->second);
-      auto& t = steps_[key];
+      auto& t = steps_[p.unsafeGetTensorImpl()];
       // The count lives in the optimizer's state (saved with checkpoints); its device copy follows.
       if (!t.device.defined() || t.value != s.step())
         t.device = torch::full({}, static_cast<double>(s.step()), p.options().dtype(torch::kFloat));

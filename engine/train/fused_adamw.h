@@ -25,7 +25,7 @@ class FusedAdamW {
     torch::Tensor device;
     int64_t value = -1;
   };
-  std::map<std::string, Step> steps_;
+  std::map<const void*, Step> steps_;
 };
 
 }  // namespace ctx
