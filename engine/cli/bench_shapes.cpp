@@ -81,7 +81,7 @@ ModelConfig model_of(const Shape& s) {
 double flops_per_token(const Shape& s, const LanguageModelImpl& model) {
   int64_t body = 0;
   for (const auto& p : model.named_parameters())
-    if (p.key() != "model.embed_tokens.weight" && !is_lora_parameter(p.key()))
+    if (p.key() != "model.embed_tokens.weight" && p.key() != "lm_head.weight" && !is_lora_parameter(p.key()))
       body += p.value().numel();
   const int64_t head = s.vocab * s.d;  // the output projection (tied or not) is a matrix product
   return 6.0 * static_cast<double>(body + head) +
