@@ -1,5 +1,5 @@
 // GPU-only checks of the speed work (skipped without CUDA): bf16 logits track fp32 ones; the flash
-// kernel of SDPA is what causal bf16 attention without a bias gets; a 32k-token evaluation of a
+// kernel of SDPA (flash or cuDNN flash) is what causal bf16 attention without a bias gets; a 32k-token evaluation of a
 // small llama stays within a memory bound (no T x T and no [T, V] fp32 beyond the budget); the
 // fused AdamW step equals the optimizer's own.
 #include <gtest/gtest.h>
@@ -65,8 +65,10 @@ TEST(CudaSpeed, CausalBf16AttentionGetsTheFlashKernel) {
   auto q = torch::randn({2, 8, 1024, 64}, opts), k = torch::randn({2, 8, 1024, 64}, opts),
        v = torch::randn({2, 8, 1024, 64}, opts);
   // What model/attention.cpp's attend() passes for a scheme without a bias: no mask, causal.
+  // SDPBackend: 0 math (materialises T x T), 1 flash, 2 memory-efficient, 3 cuDNN. On Hopper
+  // LibTorch 2.11 picks cuDNN's flash attention (3); both 1 and 3 are IO-aware flash kernels.
   const int64_t choice = at::_fused_sdp_choice(q, k, v, {}, 0.0, true);
-  EXPECT_EQ(choice, 1) << "SDPBackend::flash_attention is 1; got " << choice;
+  EXPECT_TRUE(choice == 1 || choice == 3) << "SDPA chose backend " << choice << ", not a flash kernel";
 #else
   GTEST_SKIP() << "LibTorch 1.x has no public SDPA backend choice";
 #endif
