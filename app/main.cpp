@@ -1,10 +1,12 @@
-// ctxlab: the workbench window. `ctxlab [--db PATH] [--screenshot FILE [--tab NAME] [--every-tab]]`.
+// ctxlab: the workbench window.
+// `ctxlab [--db PATH] [--config FILE] [--select IDS] [--screenshot FILE [--tab NAME] [--every-tab]]`.
 #include <QApplication>
 #include <QCommandLineParser>
 
 #include <cstdio>
 
 #include "app/main_window.h"
+#include "widgets/configurator.h"
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -20,7 +22,8 @@ int main(int argc, char** argv) {
   QCommandLineOption every("every-tab", "with --screenshot: also save FILE-<tab>.png for every tab");
   QCommandLineOption wait("wait-ms", "with --screenshot: the longest wait for data", "MS", "20000");
   QCommandLineOption select("select", "runs to select, comma-separated ids (default: the newest)", "IDS");
-  cli.addOptions({db, shot, tab, every, wait, select});
+  QCommandLineOption config("config", "open this run config (JSON) in the New run form", "FILE");
+  cli.addOptions({db, shot, tab, every, wait, select, config});
   cli.process(app);
 
   ctx::gui::MainWindow w(cli.value(db));
@@ -28,6 +31,10 @@ int main(int argc, char** argv) {
     QVector<qint64> ids;
     for (const auto& s : cli.value(select).split(',', Qt::SkipEmptyParts)) ids << s.trimmed().toLongLong();
     w.selectWhenLoaded(ids);
+  }
+  if (cli.isSet(config)) {
+    QString err;
+    if (!w.configurator()->loadFrom(cli.value(config), &err)) std::fprintf(stderr, "error: %s\n", qPrintable(err));
   }
   if (cli.isSet(shot)) {
     w.setAttribute(Qt::WA_DontShowOnScreen, qEnvironmentVariable("QT_QPA_PLATFORM") == "offscreen");

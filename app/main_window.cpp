@@ -29,6 +29,7 @@
 #include "app/run_queue.h"
 #include "app/study_dialog.h"
 #include "widgets/attention_tab.h"
+#include "widgets/cli_call.h"
 #include "widgets/compare_tab.h"
 #include "widgets/configurator.h"
 #include "widgets/frequencies_tab.h"
@@ -222,6 +223,10 @@ void MainWindow::build_menus() {
   auto* runs = menuBar()->addMenu("&Runs");
   runs->addAction("New &study…", this, &MainWindow::new_study);
   runs->addAction("&Quickstart study", this, &MainWindow::offerQuickstartStudy);
+  auto* import = runs->addAction("&Import Hugging Face model…", this, &MainWindow::import_hf_dialog);
+  import->setIconText("Import HF model…");
+  import->setToolTip("Store a Hugging Face model folder (config.json, safetensors, tokenizer) as a finished run, "
+                     "to evaluate or fine-tune");
   runs->addSeparator();
   runs->addAction("&Stop selected", this, [this] { stop_runs(browser_->selectedRuns()); });
   runs->addAction("&Resume selected", this, [this] { resume_runs(browser_->selectedRuns()); });
@@ -237,6 +242,7 @@ void MainWindow::build_menus() {
   tb->setObjectName("runs-toolbar");
   tb->setMovable(false);
   tb->addAction("New study…", this, &MainWindow::new_study);
+  tb->addAction(import);
   tb->addAction("Stop", this, [this] { stop_runs(browser_->selectedRuns()); });
   tb->addAction("Resume", this, [this] { resume_runs(browser_->selectedRuns()); });
   tb->addAction("Re-run with edits", this, [this] {
@@ -248,6 +254,7 @@ void MainWindow::build_menus() {
 }
 
 bool MainWindow::openStore(const QString& path) {
+  disconnect(pending_select_);
   session_.reset();
   follower_ = nullptr;
   cache_->setWatched({});
@@ -266,6 +273,7 @@ bool MainWindow::openStore(const QString& path) {
     show_banner("<b>Cannot open the run store.</b> " + QString::fromStdString(e.what()).toHtmlEscaped() +
                     "<br>The file was left untouched. Open another store or create a new one.",
                 "Open another store…", [this] { open_store_dialog(); }, true);
+    banner_tag_ = "store-error";
     update_status();
     return false;
   }
@@ -291,11 +299,13 @@ void MainWindow::show_banner(const QString& html, const QString& button, std::fu
   banner_action_ = std::move(action);
   banner_->setStyleSheet(error ? "QFrame { background: #fdecea; border-bottom: 1px solid #e0a8a0; }"
                                : "QFrame { background: #e8f1fb; border-bottom: 1px solid #a8c4e0; }");
+  banner_tag_.clear();
   banner_->show();
 }
 
 void MainWindow::hide_banner() {
   banner_->hide();
+  banner_tag_.clear();
 }
 
 QString MainWindow::bannerText() const {
@@ -477,6 +487,67 @@ void MainWindow::launchStudy(const StudyPlan& plan) {
   hide_banner();
 }
 
+void MainWindow::import_hf_dialog() {
+  if (!store_) {
+    statusBar()->showMessage("No store is open: open or create one first (File menu).", 8000);
+    return;
+  }
+  const QString dir = QFileDialog::getExistingDirectory(this, "Import Hugging Face model folder", last_hf_dir_);
+  if (dir.isEmpty()) return;
+  last_hf_dir_ = QFileInfo(dir).path();
+  importHfModel(dir);
+}
+
+void MainWindow::importHfModel(const QString& folder) {
+  if (!store_) {
+    const QString msg = "No store is open: open or create one first (File menu).";
+    statusBar()->showMessage(msg, 8000);
+    emit importFinished(false, msg);
+    return;
+  }
+  if (banner_tag_ == "import-error") hide_banner();
+  statusBar()->showMessage("Importing " + folder + " …");
+  // A short store write (the weights are hard-linked or copied beside the store): a background
+  // call, not a queue job that would wait behind a training run.
+  const QString db = db_path_;
+  runCli(this, {"import", folder, "--db", db}, [this, folder, db](const CliResult& r) {
+    if (!r.ok) {
+      show_banner("<b>Could not import " + folder.toHtmlEscaped() + ".</b> " + r.error.toHtmlEscaped(), {}, {}, true);
+      banner_tag_ = "import-error";
+      statusBar()->showMessage("Import failed: " + r.error, 15000);
+      emit importFinished(false, r.error);
+      return;
+    }
+    const qint64 run = r.json.value("run_id", int64_t{0});
+    QString msg = QString("Imported '%1' as run %2").arg(QString::fromStdString(r.json.value("name", std::string()))).arg(run);
+    if (r.json.contains("parameters") && r.json["parameters"].is_number())
+      msg += QString(" (%1, %2 parameters)")
+                 .arg(QString::fromStdString(r.json.value("architecture", std::string())))
+                 .arg(r.json["parameters"].get<double>(), 0, 'f', 0);
+    if (db != db_path_) msg += " in " + db;  // another store was opened meanwhile
+    statusBar()->showMessage(msg + ".", 10000);
+    if (db == db_path_) {
+      if (banner_tag_ == "quickstart") hide_banner();  // the store is no longer empty
+      select_when_listed(run);
+    }
+    emit importFinished(true, msg);
+  });
+}
+
+void MainWindow::select_when_listed(qint64 run) {
+  disconnect(pending_select_);
+  if (cache_->summary(run)) {
+    browser_->selectRuns({run});
+    return;
+  }
+  // The follower lists it at its next poll.
+  pending_select_ = connect(cache_, &DataCache::runsChanged, this, [this, run] {
+    if (!cache_->summary(run)) return;
+    disconnect(pending_select_);
+    browser_->selectRuns({run});
+  });
+}
+
 void MainWindow::offerQuickstartStudy() {
   offered_quickstart_ = true;
   show_banner(
@@ -492,6 +563,7 @@ void MainWindow::offerQuickstartStudy() {
           if (const auto* p = findPreset(presets_, m)) plan.methods.push_back(*p);
         launchStudy(plan);
       });
+  banner_tag_ = "quickstart";
 }
 
 void MainWindow::open_store_dialog() {
@@ -562,6 +634,15 @@ void MainWindow::screenshotWhenReady(const QString& path, const QString& tab, bo
           QThread::msleep(10);
         }
         t->redrawNow();
+      } else if (tabs_->widget(index) == configurator_) {
+        // The form comes from ctxlab-cli (registry, check, a Hugging Face folder's description).
+        if (!configurator_->isReady()) configurator_->fetchRegistry();
+        QElapsedTimer wait;
+        wait.start();
+        while (configurator_->isBusy() && wait.elapsed() < 20000) {
+          QApplication::processEvents(QEventLoop::AllEvents, 50);
+          QThread::msleep(10);
+        }
       }
       QApplication::processEvents();
       if (!grab().save(file)) err = "cannot write " + file;

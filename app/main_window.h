@@ -58,6 +58,13 @@ class MainWindow : public QMainWindow {
   void launchStudy(const struct StudyPlan& plan);
   void offerQuickstartStudy();
 
+  // Stores a Hugging Face model folder as a finished run (`ctxlab-cli import FOLDER`), in the
+  // background; the new run is selected once listed, an error is shown in the banner.
+  void importHfModel(const QString& folder);
+
+ signals:
+  void importFinished(bool ok, const QString& message);
+
  protected:
   void closeEvent(QCloseEvent* e) override;
 
@@ -76,6 +83,8 @@ class MainWindow : public QMainWindow {
   void rerun_with_edits(qint64 run);
   void evaluate_runs(const QVector<qint64>& runs);
   void new_study();
+  void import_hf_dialog();
+  void select_when_listed(qint64 run);
   void open_store_dialog();
   void update_status();
   void write_tags(qint64 run, const QStringList& tags);
@@ -96,6 +105,9 @@ class MainWindow : public QMainWindow {
   QLabel* banner_text_ = nullptr;
   QPushButton* banner_button_ = nullptr;
   std::function<void()> banner_action_;
+  QString banner_tag_;  // what the banner shows: "quickstart", "import-error", "store-error"
+  QMetaObject::Connection pending_select_;
+  QString last_hf_dir_;
   QLabel* status_ = nullptr;
   std::vector<Preset> presets_;
   bool loaded_ = false;

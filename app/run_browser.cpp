@@ -11,6 +11,8 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include <iterator>
+
 namespace ctx::gui {
 
 RunBrowser::RunBrowser(DataCache* cache, QWidget* parent) : QWidget(parent), cache_(cache) {
@@ -19,12 +21,13 @@ RunBrowser::RunBrowser(DataCache* cache, QWidget* parent) : QWidget(parent), cac
   proxy_->setSourceModel(model_);
 
   filter_ = new QLineEdit(this);
-  filter_->setPlaceholderText("Filter: yarn   status:finished   tag:best   rope_scaling.factor=8   train.steps>100");
+  filter_->setPlaceholderText("Filter: yarn   status:finished   tag:best   base:llama   rope_scaling.factor=8   train.steps>100");
   filter_->setClearButtonEnabled(true);
   filter_->setToolTip(
       "All terms must match.\n"
-      "word: name, method, status, tags, note or study contain it\n"
-      "status:running  method:  tag:  study:  name:  note:  — that field contains the text\n"
+      "word: name, method, status, tags, note, study or base model contain it\n"
+      "status:running  method:  tag:  study:  name:  note:  base:  — that field contains the text\n"
+      "base:llama — the Hugging Face model the run descends from\n"
       "key=value — a config key equals the value (model.position.type=rope, rope_scaling.factor=8)\n"
       "key>value, key<value — numeric comparison on a config key (train.steps>100)");
   study_ = new QComboBox(this);
@@ -47,7 +50,8 @@ RunBrowser::RunBrowser(DataCache* cache, QWidget* parent) : QWidget(parent), cac
   view_->horizontalHeader()->setStretchLastSection(true);
   view_->horizontalHeader()->setHighlightSections(false);
   view_->setContextMenuPolicy(Qt::CustomContextMenu);
-  const int widths[] = {44, 120, 74, 170, 90, 110, 60, 56, 74, 96, 80, 100};
+  const int widths[] = {44, 110, 74, 150, 90, 90, 110, 60, 56, 74, 96, 80, 100};
+  static_assert(std::size(widths) == RunTableModel::ColumnCount);
   for (int c = 0; c < RunTableModel::ColumnCount; ++c) view_->setColumnWidth(c, widths[c]);
   // Narrow by default; the header's context menu shows the rest.
   for (int c : {RunTableModel::Created, RunTableModel::Note}) view_->setColumnHidden(c, true);

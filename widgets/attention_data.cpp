@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 namespace ctx::gui {
 namespace {
@@ -29,6 +30,51 @@ std::string attentionName(int64_t length, int layer, const std::string& kind) {
 }
 
 std::string distanceEdgesName(int64_t length) { return "attention/" + std::to_string(length) + "/distance_edges"; }
+
+std::string tokensName(int64_t length) { return "attention/" + std::to_string(length) + "/tokens"; }
+
+std::vector<std::string> tokenTexts(const store::Artifact& a) {
+  const auto j = nlohmann::json::parse(a.data.begin(), a.data.end(), nullptr, false);
+  std::vector<std::string> out;
+  if (!j.is_array()) return out;
+  out.reserve(j.size());
+  for (const auto& t : j) out.push_back(t.is_string() ? t.get<std::string>() : std::string());
+  return out;
+}
+
+QString tokenSpanText(const std::vector<std::string>& texts, int64_t first, int64_t last, int max_chars) {
+  const int64_t n = static_cast<int64_t>(texts.size());
+  first = std::max<int64_t>(first, 0);
+  last = std::min(last, n);
+  QString out;
+  for (int64_t t = first; t < last; ++t) {
+    const QString s = QString::fromStdString(texts[static_cast<size_t>(t)]);
+    for (qsizetype i = 0; i < s.size(); ++i) {
+      QString piece(s[i]);
+      const char16_t c = s[i].unicode();
+      if (s[i].isHighSurrogate() && i + 1 < s.size()) {
+        piece += s[++i];  // one character, never cut in half
+      } else if (c == '\n') {
+        piece = "\\n";
+      } else if (c == '\t') {
+        piece = "\\t";
+      } else if (c == '\r') {
+        piece = "\\r";
+      } else if (s[i].category() == QChar::Other_Control || c == 0x2028 || c == 0x2029) {
+        const auto code = static_cast<uint>(c);
+        piece = code < 0x100 ? QString("\\x%1").arg(code, 2, 16, QChar('0')) : QString("\\u%1").arg(code, 4, 16, QChar('0'));
+      }
+      if (out.size() + piece.size() > max_chars) {
+        // Cut at the last word boundary when one is near the end ("There is an important…").
+        const qsizetype space = out.lastIndexOf(' ');
+        if (space > out.size() / 2) out.truncate(space);
+        return out + "…";
+      }
+      out += piece;
+    }
+  }
+  return out;
+}
 
 std::vector<int64_t> AttentionIndex::frames(int layer) const {
   std::set<int64_t> all;

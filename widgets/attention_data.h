@@ -1,7 +1,10 @@
 // The attention-capture artifacts as the attention tab reads them, as pure functions: names
 // ("attention/<L>/<layer>/<kind>"), what a run holds, one head's slice (or the mean over heads),
-// tile token ranges, and which stored step stands for a step of the playback.
+// tile token ranges, the probe's token texts for hover text, and which stored step stands for a
+// step of the playback.
 #pragma once
+
+#include <QString>
 
 #include <cstdint>
 #include <map>
@@ -17,6 +20,16 @@ namespace ctx::gui {
 // kind: "mean" | "max" [H,G,G], "distance" [H,B], "entropy" [H,G], "sink" [H,G].
 std::string attentionName(int64_t length, int layer, const std::string& kind);
 std::string distanceEdgesName(int64_t length);  // [B+1]
+// u8: a JSON array of the display texts of the probe's first L tokens (" the", "\\n").
+std::string tokensName(int64_t length);
+
+// The texts of a tokens artifact; empty when it holds no JSON array (entries that are not strings
+// become "").
+std::vector<std::string> tokenTexts(const store::Artifact& a);
+// Tokens [first, last) as one line for hover text: control characters escaped (\n, \t, \r,
+// \x07, \u2028), cut to at most `max_chars` characters (at a space in the second half, when
+// there is one) plus "…" when longer; empty when the range holds none of the texts.
+QString tokenSpanText(const std::vector<std::string>& texts, int64_t first, int64_t last, int max_chars = 24);
 
 // What a run's artifact list holds of attention captures.
 struct AttentionIndex {

@@ -87,6 +87,8 @@ AttentionTab::AttentionTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
   hover_ = new QLabel;
   hover_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   hover_->setStyleSheet("color: #444");
+  // Token texts make the line long: it never widens the tab (the tooltip has it all, line by line).
+  hover_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
 
   connect(run_box_, &QComboBox::activated, this, [this] { setRun(run_box_->currentData().toLongLong()); });
   connect(layer_box_, &QComboBox::activated, this, [this] { setLayer(layer_box_->currentData().toInt()); });
@@ -180,18 +182,27 @@ QCPColorMap* AttentionTab::colorMap(int64_t length) const {
 
 QCPRange AttentionTab::colorRange() const { return row_->scale()->dataRange(); }
 
-QString AttentionTab::tileText(int64_t length, int i, int j) const {
+QString AttentionTab::tileText(int64_t length, int i, int j) const { return tileLines(length, i, j).join(" · "); }
+
+QStringList AttentionTab::tileLines(int64_t length, int i, int j) const {
   for (const auto& p : panels_) {
     if (p.length != length || p.values.empty() || i < 0 || j < 0 || i >= p.tiles || j >= p.tiles) continue;
     const auto [q0, q1] = tileRange(i, length, p.tiles);
     const auto [k0, k1] = tileRange(j, length, p.tiles);
+    auto range = [&p](const char* what, int64_t a, int64_t b) {
+      QString s = QString("%1 tokens [%2, %3)").arg(what).arg(a).arg(b);
+      if (p.tokens) {
+        const QString text = tokenSpanText(*p.tokens, a, b);
+        if (!text.isEmpty()) s += " “" + text + "”";
+      }
+      return s;
+    };
     const float v = p.values[static_cast<size_t>(i) * static_cast<size_t>(p.tiles) + static_cast<size_t>(j)];
     const QString head = head_ < 0 ? QString("mean over heads") : QString("head %1").arg(head_);
-    QString text = QString("L=%1 · query tokens [%2, %3) · key tokens [%4, %5) · %6 p = %7 (%8, step %9)")
-                       .arg(length).arg(q0).arg(q1).arg(k0).arg(k1).arg(kind_).arg(static_cast<double>(v), 0, 'g', 4)
-                       .arg(head).arg(p.step);
-    if (j > i) text += " · future keys, masked";
-    return text;
+    QStringList lines{QString("L=%1").arg(length), range("query", q0, q1), range("key", k0, k1),
+                      QString("%1 p = %2 (%3, step %4)").arg(kind_).arg(static_cast<double>(v), 0, 'g', 4).arg(head).arg(p.step)};
+    if (j > i) lines << "future keys, masked";
+    return lines;
   }
   return {};
 }
@@ -204,9 +215,19 @@ void AttentionTab::hover(QMouseEvent* e) {
     return;
   }
   // Colour-map keys are key tiles (x), values are query tiles (y).
-  const QString text = tileText(panels_[static_cast<size_t>(hit.panel)].length, hit.value, hit.key);
-  hover_->setText(text);
-  if (!text.isEmpty()) QToolTip::showText(e->globalPosition().toPoint(), text.split(" · ").join("\n"), heat_);
+  const QStringList lines = tileLines(panels_[static_cast<size_t>(hit.panel)].length, hit.value, hit.key);
+  hover_->setText(lines.join(" · "));
+  if (!lines.isEmpty()) QToolTip::showText(e->globalPosition().toPoint(), lines.join("\n"), heat_);
+}
+
+std::shared_ptr<const std::vector<std::string>> AttentionTab::tokensOf(const ArtifactPtr& blob) {
+  if (!blob) return nullptr;
+  auto it = token_texts_.find(blob.get());
+  if (it != token_texts_.end() && it->second.first == blob) return it->second.second;
+  if (token_texts_.size() > 32) token_texts_.clear();  // a few lengths × steps; never grows with playback
+  auto texts = std::make_shared<const std::vector<std::string>>(tokenTexts(*blob));
+  token_texts_[blob.get()] = {blob, texts};
+  return texts;
 }
 
 void AttentionTab::setPlaying(bool on) {
@@ -366,6 +387,7 @@ void AttentionTab::drawMaps(const RunDetail& d, const std::vector<int64_t>& leng
       p.tiles = static_cast<int>(blob->shape[1]);
       p.step = blob->step;
       p.values = headSlice(*blob, head_ < heads ? head_ : -1);
+      p.tokens = tokensOf(fetch(d, tokensName(p.length), frame_step));  // absent in older captures
     } catch (const std::exception& e) {
       p.values.clear();
       hover_->setText(QString::fromStdString(e.what()));

@@ -2,6 +2,8 @@
 // side by side on one colour scale, with layer, head and map-kind pickers, a linear/log colour
 // toggle and a playback over the training steps captured; below, attention mass against distance,
 // entropy and sink mass against query position, one line per length. Blobs are fetched on demand.
+// Hovering a tile names its query and key token ranges and, when the capture stored the probe's
+// token texts, what those tokens say.
 #pragma once
 
 #include <QCheckBox>
@@ -9,7 +11,13 @@
 #include <QLabel>
 #include <QPushButton>
 #include <QSlider>
+#include <QStringList>
 #include <QTimer>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "widgets/attention_data.h"
 #include "widgets/heatmap_row.h"
@@ -39,7 +47,7 @@ class AttentionTab : public PlotTab {
   const std::vector<int64_t>& frames() const { return frames_; }
 
   // What is drawn: the colour map of length L (nullptr when not shown), the shared colour range,
-  // and the hover text for query tile i, key tile j of length L.
+  // and the hover text for query tile i, key tile j of length L (its lines joined by " · ").
   QCPColorMap* colorMap(int64_t length) const;
   QCPRange colorRange() const;
   QString tileText(int64_t length, int i, int j) const;
@@ -58,7 +66,10 @@ class AttentionTab : public PlotTab {
     int tiles = 0;
     int64_t step = -1;
     std::vector<float> values;  // [G*G] row-major (query, key) for the chosen head; empty while loading
+    std::shared_ptr<const std::vector<std::string>> tokens;  // the probe's token texts, when stored
   };
+  QStringList tileLines(int64_t length, int i, int j) const;
+  std::shared_ptr<const std::vector<std::string>> tokensOf(const ArtifactPtr& blob);
   void syncRunBox(const std::vector<int64_t>& runs);
   void syncLayerAndFrames(const AttentionIndex& idx);
   void syncHeadBox(int heads);
@@ -80,6 +91,8 @@ class AttentionTab : public PlotTab {
   bool complete_ = true;       // every blob of the frame on screen has arrived
   std::vector<int64_t> frames_;
   std::vector<Panel> panels_;
+  // Parsed token texts by blob, so hovering never parses JSON.
+  std::map<const ctx::store::Artifact*, std::pair<ArtifactPtr, std::shared_ptr<const std::vector<std::string>>>> token_texts_;
   QCPRange range_{0, 1};
 
   QComboBox *run_box_, *layer_box_, *head_box_, *kind_box_;

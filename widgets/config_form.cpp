@@ -1,6 +1,7 @@
 // The generated configuration form; see config_form.h.
 #include "widgets/config_form.h"
 
+#include <QDir>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -14,6 +15,9 @@
 #include <algorithm>
 #include <climits>
 #include <functional>
+
+#include "widgets/hf_summary.h"
+#include "widgets/init_picker.h"
 
 namespace ctx::gui {
 
@@ -90,7 +94,11 @@ ConfigForm::ConfigForm(const json& registry, const json& defaults, const QString
       if (p == "data.corpus") spec.type = FieldType::Corpus;
       if (p == "init") spec.type = FieldType::Init;
       auto* f = makeField(spec, form->parentWidget());
-      connect(f, &ConfigField::edited, this, &ConfigForm::edited);
+      connect(f, &ConfigField::edited, this, &ConfigForm::fieldEdited);
+      if (auto* init = qobject_cast<InitPicker*>(f)) {
+        init_ = init;
+        connect(init, &InitPicker::folderInfoChanged, this, &ConfigForm::updateModelSource);
+      }
       form->addRow(spec.label, f);
       generic_.insert(p, f);
       generic_order_ << p;
@@ -98,7 +106,7 @@ ConfigForm::ConfigForm(const json& registry, const json& defaults, const QString
   };
   auto addPanel = [&](const QString& title, const MethodSlot& slot, QWidget* parent_box) {
     auto* panel = new MethodPanel(title, slot, registry, parent_box);
-    connect(panel, &MethodPanel::edited, this, &ConfigForm::edited);
+    connect(panel, &MethodPanel::edited, this, &ConfigForm::fieldEdited);
     panels_ << panel;
     return panel;
   };
@@ -131,6 +139,7 @@ ConfigForm::ConfigForm(const json& registry, const json& defaults, const QString
     const json& sec = defaults[key.toStdString()];
     if (!sec.is_object()) continue;
     auto* box = new QGroupBox(sectionTitle(key), this);
+    if (key == "model") model_box_ = box;
     auto* form = newForm(box);
     QStringList paths;
     for (auto it = sec.begin(); it != sec.end(); ++it) {
@@ -147,6 +156,7 @@ ConfigForm::ConfigForm(const json& registry, const json& defaults, const QString
     addSection(key, box);
   }
   if (position_ && rope_) connect(position_, &MethodPanel::methodChanged, this, [this] { updateRopeEnabled(); });
+  if (rope_) connect(rope_, &MethodPanel::methodChanged, this, [this] { updateRopeEnabled(); });
   updateRopeEnabled();
   reflow(true);
 }
@@ -258,16 +268,104 @@ void ConfigForm::updateRopeEnabled() {
   if (!rope_) return;
   const bool rope = position_ && position_->method() == "rope";
   rope_->setEnabled(rope);
-  rope_->setTitle(rope ? "RoPE scaling (rope_scaling)" : "RoPE scaling (rope_scaling) — only with position rope");
+  QString title = "RoPE scaling (rope_scaling)";
+  if (!rope) {
+    title += " — only with position rope";
+  } else if (hf_mode_ && init_ && init_->folderState() == InitPicker::FolderState::Ready) {
+    // A block set here replaces the folder's own; none leaves the folder's in force.
+    const auto own = init_->folderInfo().value("rope_scaling", nlohmann::json());
+    if (!own.is_object())
+      title += " — the folder has none";
+    else
+      title += (rope_->method().isEmpty() ? " — none here: the folder's " : " — replaces the folder's ") + ropeScalingText(own);
+  }
+  rope_->setTitle(title);
+}
+
+void ConfigForm::fieldEdited() {
+  if (quiet_ == 0) emit edited();
+  if (sender() == init_) updateModelSource();  // switched to or from a folder
+}
+
+json ConfigForm::modelValues() const {
+  json m = json::object();
+  for (const QString& p : generic_order_)
+    if (p.startsWith("model.")) {
+      json v = generic_[p]->value();
+      if (!v.is_null()) setAt(m, p.mid(6), std::move(v));
+    }
+  if (position_) m["position"] = position_->value();
+  return m;
+}
+
+void ConfigForm::setModelValues(const json& model) {
+  ++quiet_;  // the form's own doing, not an edit
+  for (const QString& p : generic_order_)
+    if (p.startsWith("model.")) {
+      const json* v = getAt(model, p.mid(6));
+      generic_[p]->setValue(v ? *v : json());
+    }
+  if (position_) position_->setValue(model.is_object() ? model.value("position", json()) : json());
+  --quiet_;
+}
+
+void ConfigForm::updateModelSource() {
+  if (applying_ || !init_) return;
+  const bool hf = init_->isFolder();
+  if (hf && !hf_mode_) {
+    saved_model_ = modelValues();
+    hf_mode_ = true;
+  } else if (!hf && hf_mode_) {
+    hf_mode_ = false;
+    given_model_ = nullptr;
+    setModelValues(saved_model_);  // the section as the user left it
+  }
+  const auto state = init_->folderState();
+  if (model_box_) {
+    // From a folder, the section shows the folder's model read-only; until the folder has been
+    // read (or when it cannot be), there is no model to show.
+    model_box_->setEnabled(!hf_mode_);
+    model_box_->setVisible(!hf_mode_ || state == InitPicker::FolderState::Ready);
+    model_box_->setTitle(sectionTitle("model") + (hf_mode_ ? " — from the Hugging Face folder (read-only)" : ""));
+  }
+  if (hf_mode_ && state == InitPicker::FolderState::Ready) {
+    const json& folder_model = init_->folderInfo().value("model", json::object());
+    setModelValues(folder_model);
+    if (given_model_.is_object()) {
+      // A loaded config that also set model keys: say which of them the folder overrides.
+      QStringList differ;
+      std::function<void(const json&, const json&, const QString&)> cmp = [&](const json& g, const json& f, const QString& at) {
+        for (auto it = g.begin(); it != g.end(); ++it) {
+          const QString p = at + QString::fromStdString(it.key());
+          const auto fv = f.is_object() ? f.find(it.key()) : f.end();
+          if (it.value().is_object() && fv != f.end() && fv->is_object())
+            cmp(it.value(), *fv, p + ".");
+          else if (fv == f.end() || *fv != it.value())
+            differ << p;
+        }
+      };
+      cmp(given_model_, folder_model, "model.");
+      if (!differ.isEmpty())
+        showNote("The model comes from the Hugging Face folder (init.hf); left out of the config: " + differ.join(", "));
+      given_model_ = nullptr;
+    }
+  }
+  // The picker states a folder it cannot read itself; the same line beside it again is noise.
+  if (state == InitPicker::FolderState::Failed) init_->clearError();
+  updateRopeEnabled();
+  scheduleReflow();
+  emit modelSourceChanged();
 }
 
 QStringList ConfigForm::setConfig(const json& cfg) {
   clearErrors();
   banner_->setProperty("notes", QStringList());
+  applying_ = true;  // the init picker reports a folder before the model keys are shown
   for (const QString& p : generic_order_) {
     const json* v = getAt(cfg, p);
     generic_[p]->setValue(v ? *v : json());
   }
+  applying_ = false;
   QStringList dropped;
   for (auto* panel : panels_) {
     const json* v = getAt(cfg, panel->slot().path);
@@ -290,6 +388,12 @@ QStringList ConfigForm::setConfig(const json& cfg) {
   if (rope_ && !rope_->isEnabled() && !rope_->method().isEmpty())
     dropped << QString("rope_scaling (%1 is not rope)").arg(kPosition.path + ".type");
   if (!dropped.isEmpty()) showNote("Not in the form, left out: " + dropped.join(", "));
+  // With init from a folder, the section shown (the config's or the defaults) is what returns
+  // when init is switched away from the folder again.
+  hf_mode_ = false;
+  const json* model = getAt(cfg, "model");
+  given_model_ = init_ && init_->isFolder() && model && model->is_object() ? *model : json();
+  updateModelSource();
   reflow(true);  // another config, other sections' heights; edits by hand never move sections
   return dropped;
 }
@@ -297,11 +401,13 @@ QStringList ConfigForm::setConfig(const json& cfg) {
 json ConfigForm::config() const {
   json c = json::object();
   for (const QString& p : generic_order_) {
+    if (hf_mode_ && p.startsWith("model.")) continue;  // the folder sets the model
     json v = generic_[p]->value();
     if (!v.is_null()) setAt(c, p, std::move(v));
   }
   for (auto* panel : panels_) {
     if (!panel->isEnabled()) continue;  // rope_scaling under another position scheme
+    if (hf_mode_ && panel == position_) continue;
     json v = panel->value();
     if (!v.is_null()) setAt(c, panel->slot().path, std::move(v));
   }
@@ -350,7 +456,19 @@ ConfigField* ConfigForm::fieldForKey(const QString& key) const {
 }
 
 QString ConfigForm::showError(const QString& key, const QString& message, bool reveal) {
-  auto* f = fieldForKey(key);
+  QString k = key;
+  if (init_ && init_->isFolder() && !k.isEmpty()) {
+    // The engine names a folder it cannot use by its path ("FOLDER/config.json: ..."): that is
+    // about init.
+    const QString folder = init_->folder();
+    const QString abs = folder.isEmpty() ? QString() : QDir(folder).absolutePath();
+    auto under = [&](const QString& f) { return !f.isEmpty() && (k == f || k.startsWith(f + "/")); };
+    if (under(folder) || under(abs)) {
+      if (init_->folderState() == InitPicker::FolderState::Failed) return init_->path();  // the picker says so already
+      k = init_->path();
+    }
+  }
+  auto* f = fieldForKey(k);
   if (f && f->isEnabled() && f->isVisibleTo(this)) {
     f->showError(message);
     if (reveal) {

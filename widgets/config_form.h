@@ -1,7 +1,8 @@
 // The run configuration as a form, generated from what ctxlab-cli reports: the method registry
 // (`methods --json`) for the position scheme, rope scaling and training sampler, and the engine's
 // resolved defaults (`check --json` of an empty config) for every other key. No form is written
-// by hand per method or per key; only data.corpus and init get pickers.
+// by hand per method or per key; only data.corpus and init get pickers. With init from a Hugging
+// Face folder the model section shows the folder's values read-only and config() leaves it out.
 #pragma once
 
 #include <QHash>
@@ -20,6 +21,8 @@ class QGroupBox;
 class QHBoxLayout;
 
 namespace ctx::gui {
+
+class InitPicker;
 
 class ConfigForm : public QWidget {
   Q_OBJECT
@@ -51,8 +54,15 @@ class ConfigForm : public QWidget {
   void clearErrors();
   QLabel* banner() const { return banner_; }
 
+  InitPicker* initPicker() const { return init_; }
+  // init is {"hf": FOLDER}: the model comes from the folder (its section read-only, left out).
+  bool modelFromFolder() const { return hf_mode_; }
+  QGroupBox* modelSection() const { return model_box_; }
+
  signals:
   void edited();
+  // The model's source changed (init switched to or from a folder, or the folder was read).
+  void modelSourceChanged();
 
  protected:
   void resizeEvent(QResizeEvent* e) override;
@@ -69,6 +79,10 @@ class ConfigForm : public QWidget {
   int availableWidth() const;
   void scheduleReflow();
   void updateRopeEnabled();
+  void updateModelSource();
+  nlohmann::json modelValues() const;  // the model section's fields, as a "model" object
+  void setModelValues(const nlohmann::json& model);
+  void fieldEdited();
 
   QLabel* banner_;
   QHBoxLayout* columns_;
@@ -80,6 +94,13 @@ class ConfigForm : public QWidget {
   QList<MethodPanel*> panels_;
   MethodPanel* position_ = nullptr;
   MethodPanel* rope_ = nullptr;
+  InitPicker* init_ = nullptr;
+  QGroupBox* model_box_ = nullptr;
+  bool hf_mode_ = false;
+  nlohmann::json saved_model_;  // the section as it was before a folder took it over
+  nlohmann::json given_model_;  // a loaded config's model keys, compared with the folder's once read
+  bool applying_ = false;       // inside setConfig: the model source is settled at its end
+  int quiet_ = 0;               // > 0: fields set by the form itself, not edits
 };
 
 }  // namespace ctx::gui

@@ -21,6 +21,7 @@
 
 #include "widgets/cli_call.h"
 #include "widgets/config_form.h"
+#include "widgets/init_picker.h"
 #include "widgets/rope_paste.h"
 
 namespace ctx::gui {
@@ -203,6 +204,7 @@ void Configurator::buildForm() {
   scroll_->setWidget(form_);
   stack_->setCurrentIndex(1);
   connect(form_, &ConfigForm::edited, this, &Configurator::formEdited);
+  connect(form_, &ConfigForm::modelSourceChanged, this, &Configurator::showVerdict);
   for (QWidget* w : std::initializer_list<QWidget*>{preset_combo_, save_, paste_, validate_}) w->setEnabled(true);
   if (has_pending_) {
     has_pending_ = false;
@@ -268,6 +270,7 @@ void Configurator::loadConfig(const json& config, const QString& origin) {
     has_pending_ = true;
     return;
   }
+  check_pending_ = true;  // checked below, once the form shows it
   form_->setConfig(config);
   preset_combo_->setCurrentIndex(-1);
   origin_text_ = origin;
@@ -284,7 +287,29 @@ void Configurator::applyRopeScaling(const json& block) {
   validate();
 }
 
-bool Configurator::isValidated() const { return form_ && !validated_.is_null() && form_->config() == validated_; }
+bool Configurator::isValidated() const {
+  return form_ && !validated_.is_null() && form_->config() == validated_ && !folderBlocks();
+}
+
+bool Configurator::isBusy() const {
+  if (!form_) return fetch_pending_ > 0;
+  QString why;
+  return check_pending_ || (folderBlocks(&why) && why.isEmpty());
+}
+
+bool Configurator::folderBlocks(QString* why) const {
+  const InitPicker* init = form_ ? form_->initPicker() : nullptr;
+  if (!init || !init->isFolder() || init->folder().isEmpty()) return false;  // an empty path fails the check
+  switch (init->folderState()) {
+    case InitPicker::FolderState::Ready: return false;
+    case InitPicker::FolderState::Failed:
+      if (why) *why = init->folderError();
+      return true;
+    default:
+      if (why) why->clear();  // still reading
+      return true;
+  }
+}
 
 void Configurator::validate() {
   debounce_.stop();
@@ -294,6 +319,7 @@ void Configurator::validate() {
 void Configurator::formEdited() {
   edited_ = true;
   updateOrigin();
+  check_pending_ = true;
   launch_->setEnabled(false);
   setStatus("Edited; checking…", "palette(placeholder-text)");
   debounce_.start();
@@ -306,32 +332,57 @@ void Configurator::runCheck(bool reveal) {
   launch_->setEnabled(false);
   auto tmp = writeTemp(cfg);
   if (!tmp) {
+    check_pending_ = false;
     setStatus("✗ cannot write a temporary file in " + QDir::tempPath(), "#c62828");
     return;
   }
+  check_pending_ = true;
   setStatus("Checking with ctxlab-cli…", "palette(placeholder-text)");
   runCli(this, {"check", "--config", tmp->fileName()}, [this, tmp, gen, cfg, reveal](const CliResult& r) {
     if (gen != generation_) return;  // an edit since then asked for a newer check
+    check_pending_ = false;
     form_->clearErrors();
-    QString message;
-    bool ok = false;
+    check_ok_ = false;
+    check_message_.clear();
+    check_where_.clear();
     if (r.json.is_object() && r.json.value("ok", false)) {
-      ok = true;
+      check_ok_ = true;
       validated_ = cfg;
-      setStatus("✓ Valid: ready to launch.", "#2e7d32");
     } else if (r.json.is_object() && r.json.contains("error")) {
-      message = QString::fromStdString(r.json.value("error", std::string()));
+      const QString message = QString::fromStdString(r.json.value("error", std::string()));
       const QString key = QString::fromStdString(r.json.value("field", std::string()));
-      const QString where = form_->showError(key, message, reveal);
-      setStatus("✗ " + message + (where.isEmpty() ? QString() : "  (shown at " + where + ")"), "#c62828");
+      check_message_ = message;
+      check_where_ = form_->showError(key, message, reveal);
     } else {
-      message = "could not validate: " + r.error;
+      const QString message = "could not validate: " + r.error;
       form_->showError(QString(), message, reveal);
-      setStatus("✗ " + message, "#c62828");
+      check_message_ = message;
     }
-    launch_->setEnabled(ok);
-    emit validated(ok, message);
+    showVerdict();
   });
+}
+
+void Configurator::showVerdict() {
+  if (!form_ || check_pending_) return;  // the check's answer comes back here
+  QString why;
+  if (!check_ok_) {
+    setStatus("✗ " + check_message_ + (check_where_.isEmpty() ? QString() : "  (shown at " + check_where_ + ")"),
+              "#c62828");
+    launch_->setEnabled(false);
+    emit validated(false, check_message_);
+  } else if (folderBlocks(&why)) {
+    launch_->setEnabled(false);
+    if (why.isEmpty()) {
+      setStatus("Reading the Hugging Face folder with ctxlab-cli hf-info…", "palette(placeholder-text)");
+      return;  // the verdict comes when it has been read
+    }
+    setStatus("✗ " + why + "  (shown at init)", "#c62828");
+    emit validated(false, why);
+  } else {
+    setStatus("✓ Valid: ready to launch.", "#2e7d32");
+    launch_->setEnabled(true);
+    emit validated(true, QString());
+  }
 }
 
 void Configurator::setStatus(const QString& text, const QString& color) {

@@ -1,6 +1,7 @@
 // The configurator panel: a preset picker, the generated config form, load/save as JSON, pasting
 // a Hugging Face rope_scaling block, validation through `ctxlab-cli check` (on demand and shortly
-// after each edit), and Launch, enabled only for the config that validated.
+// after each edit), and Launch, enabled only for the config that validated (and, with init from a
+// Hugging Face folder, only once `hf-info` has read that folder without error).
 #pragma once
 
 #include <QString>
@@ -31,8 +32,11 @@ class Configurator : public QWidget {
 
   ConfigForm* form() const { return form_; }  // null until the registry has arrived
   bool isReady() const { return form_ != nullptr; }
-  // The current form is the config that last passed `check`.
+  // The current form is the config that last passed `check`, and its Hugging Face folder (if
+  // any) was read without error.
   bool isValidated() const;
+  // Waiting for ctxlab-cli: the registry, a check, or the Hugging Face folder's description.
+  bool isBusy() const;
   QStringList presetNames() const { return presets_; }
   QComboBox* presetCombo() const { return preset_combo_; }
   QPushButton* validateButton() const { return validate_; }
@@ -62,6 +66,8 @@ class Configurator : public QWidget {
   void buildForm();
   void runCheck(bool reveal);
   void formEdited();
+  void showVerdict();  // status, Launch and validated() from the check's answer and the folder's
+  bool folderBlocks(QString* why = nullptr) const;
   void setStatus(const QString& text, const QString& color);
   void updateOrigin();
 
@@ -90,6 +96,10 @@ class Configurator : public QWidget {
   QTimer debounce_;
   int generation_ = 0;
   nlohmann::json validated_;  // the config of the last successful check
+  bool check_pending_ = false;
+  bool check_ok_ = false;
+  QString check_message_;  // the last check's message when it failed
+  QString check_where_;    // the field it is shown at ("" = the banner)
   QString origin_text_;
   bool edited_ = false;
 };

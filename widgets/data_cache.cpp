@@ -23,18 +23,27 @@ const store::Study* DataCache::study(int64_t id) const {
   return nullptr;
 }
 
-const nlohmann::json& DataCache::config(int64_t run) const {
-  static const nlohmann::json empty = nlohmann::json::object();
+const DataCache::ParsedConfig& DataCache::parsed(int64_t run) const {
+  static const ParsedConfig empty{nlohmann::json::object(), {}};
   auto it = configs_.find(run);
   if (it != configs_.end()) return it->second;
   const auto* s = summary(run);
   if (!s) return empty;
-  auto j = nlohmann::json::parse(s->run.config_json, nullptr, false);
-  if (!j.is_object()) j = nlohmann::json::object();
-  j.erase("_given");
-  j.erase("_resolved");
-  return configs_.emplace(run, std::move(j)).first->second;
+  ParsedConfig p;
+  p.config = nlohmann::json::parse(s->run.config_json, nullptr, false);
+  if (!p.config.is_object()) p.config = nlohmann::json::object();
+  if (auto r = p.config.find("_resolved"); r != p.config.end() && r->is_object()) {
+    auto b = r->find("base_model");
+    if (b != r->end() && b->is_string()) p.base_model = b->get<std::string>();
+  }
+  p.config.erase("_given");
+  p.config.erase("_resolved");
+  return configs_.emplace(run, std::move(p)).first->second;
 }
+
+const nlohmann::json& DataCache::config(int64_t run) const { return parsed(run).config; }
+
+const std::string& DataCache::baseModel(int64_t run) const { return parsed(run).base_model; }
 
 void DataCache::setWatched(const QVector<qint64>& runs) {
   if (runs == watched_) return;

@@ -28,6 +28,9 @@ class DataCache : public QObject {
   const store::Study* study(int64_t id) const;
   // The run's config (resolved keys, `_given`/`_resolved` bookkeeping removed), parsed once.
   const nlohmann::json& config(int64_t run) const;
+  // The Hugging Face model the run descends from (`_resolved.base_model`: the init.hf folder's
+  // name, inherited through init.run, an imported run's own name); empty for CtxLab's own models.
+  const std::string& baseModel(int64_t run) const;
 
   QVector<qint64> watched() const { return watched_; }
   void setWatched(const QVector<qint64>& runs);
@@ -58,7 +61,12 @@ class DataCache : public QObject {
   std::vector<int64_t> order_;
   std::vector<store::Study> studies_;
   std::map<int64_t, RunDetail> details_;
-  mutable std::unordered_map<int64_t, nlohmann::json> configs_;
+  struct ParsedConfig {
+    nlohmann::json config;
+    std::string base_model;
+  };
+  const ParsedConfig& parsed(int64_t run) const;
+  mutable std::unordered_map<int64_t, ParsedConfig> configs_;
   QVector<qint64> watched_;
   std::set<std::tuple<int64_t, std::string, int64_t>> pending_;
 };

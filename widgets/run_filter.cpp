@@ -67,7 +67,7 @@ RunFilter parseRunFilter(const QString& text) {
         term.kind = FilterTerm::KeyEq;  // "a<b" with a non-number: nothing sensible but equality
       }
     } else if (colon != std::string::npos && colon > 0) {
-      static const char* fields[] = {"name", "method", "status", "tag", "study", "note"};
+      static const char* fields[] = {"name", "method", "status", "tag", "study", "note", "base"};
       const std::string name = lower(t.substr(0, colon));
       if (std::find(std::begin(fields), std::end(fields), name) != std::end(fields)) {
         term.kind = FilterTerm::Field;
@@ -101,7 +101,7 @@ const nlohmann::json* configAt(const nlohmann::json& config, const std::string& 
 }
 
 bool runMatches(const RunFilter& f, const store::RunSummary& run, const nlohmann::json& config,
-                const std::string& study_name) {
+                const std::string& study_name, const std::string& base_model) {
   const auto& r = run.run;
   const std::string status = store::to_string(r.status);
   auto any_tag = [&](const std::string& needle) {
@@ -112,7 +112,8 @@ bool runMatches(const RunFilter& f, const store::RunSummary& run, const nlohmann
     switch (t.kind) {
       case FilterTerm::Word:
         ok = contains(r.name, t.text) || contains(r.method, t.text) || contains(status, t.text) || any_tag(t.text) ||
-             contains(run.note, t.text) || contains(study_name, t.text) || std::to_string(r.id) == t.text;
+             contains(run.note, t.text) || contains(study_name, t.text) || contains(base_model, t.text) ||
+             std::to_string(r.id) == t.text;
         break;
       case FilterTerm::Field:
         if (t.field == "name") ok = contains(r.name, t.text);
@@ -121,6 +122,7 @@ bool runMatches(const RunFilter& f, const store::RunSummary& run, const nlohmann
         if (t.field == "tag") ok = any_tag(t.text);
         if (t.field == "study") ok = contains(study_name, t.text);
         if (t.field == "note") ok = contains(run.note, t.text);
+        if (t.field == "base") ok = contains(base_model, t.text);
         break;
       case FilterTerm::KeyEq:
       case FilterTerm::KeyLess:

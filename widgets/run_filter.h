@@ -1,6 +1,7 @@
 // The run browser's filter language, as plain functions: space-separated terms, all must match.
-//   yarn            a word: name, method, status, tags, note or study contain it (any case)
-//   status:running  name: method: tag: study: note:  that field contains the text
+//   yarn            a word: name, method, status, tags, note, study or base model contain it (any case)
+//   status:running  name: method: tag: study: note: base:  that field contains the text
+//                   (base: the Hugging Face model a run descends from, _resolved.base_model)
 //   rope_scaling.factor=8   model.position.type=rope   a config key path equals the value
 //   train.steps>100  eval.lengths<2048                 numeric comparison on a config key
 #pragma once
@@ -17,7 +18,7 @@ namespace ctx::gui {
 
 struct FilterTerm {
   enum Kind { Word, Field, KeyEq, KeyLess, KeyGreater } kind = Word;
-  std::string field;  // Field: name/method/status/tag/study/note; Key*: the config key path
+  std::string field;  // Field: name/method/status/tag/study/note/base; Key*: the config key path
   std::string text;   // lower-cased for Word and Field
   double number = 0;  // KeyLess / KeyGreater
 };
@@ -33,6 +34,6 @@ RunFilter parseRunFilter(const QString& text);
 const nlohmann::json* configAt(const nlohmann::json& config, const std::string& path);
 
 bool runMatches(const RunFilter& f, const store::RunSummary& run, const nlohmann::json& config,
-                const std::string& study_name);
+                const std::string& study_name, const std::string& base_model = {});
 
 }  // namespace ctx::gui

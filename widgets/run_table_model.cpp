@@ -150,6 +150,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
       case Name: return QString::fromStdString(r.name);
       case Status: return QString::fromStdString(store::to_string(r.status));
       case Method: return QString::fromStdString(r.method);
+      case BaseModel: return QString::fromStdString(cache_->baseModel(id));
       case Study: {
         const auto* st = r.study ? cache_->study(*r.study) : nullptr;
         return st ? QString::fromStdString(st->name) : QString();
@@ -192,10 +193,12 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
 
 QVariant RunTableModel::headerData(int section, Qt::Orientation o, int role) const {
   if (o != Qt::Horizontal) return {};
-  static const char* names[] = {"ID",   "Name", "Status",      "Method",        "Study", "Created",
-                                "Step", "Loss", "ppl @ train", "ppl @ longest", "Tags",  "Note"};
+  static const char* names[] = {"ID",   "Name", "Status",      "Method",        "Base model", "Study", "Created",
+                                "Step", "Loss", "ppl @ train", "ppl @ longest", "Tags",       "Note"};
   static const char* tips[] = {"Run id in the store", "", "queued, running, finished, failed, interrupted, diverged",
-                               "Position scheme, scaling and sampler", "Study the run was launched in", "",
+                               "Position scheme, scaling and sampler",
+                               "Hugging Face model the run descends from (empty for CtxLab's own models); filter with base:NAME",
+                               "Study the run was launched in", "",
                                "Latest logged step", "Latest training loss",
                                "Perplexity at the run's training length (train.seq_len)",
                                "Perplexity at the longest length evaluated", "Tags (editable)", "Note (editable)"};
@@ -251,7 +254,7 @@ bool RunFilterProxy::filterAcceptsRow(int source_row, const QModelIndex&) const 
   if (study_ != 0 && s->run.study.value_or(0) != study_) return false;
   if (filter_.empty()) return true;
   const auto* st = s->run.study ? m->cache()->study(*s->run.study) : nullptr;
-  return runMatches(filter_, *s, m->cache()->config(id), st ? st->name : std::string());
+  return runMatches(filter_, *s, m->cache()->config(id), st ? st->name : std::string(), m->cache()->baseModel(id));
 }
 
 bool RunFilterProxy::lessThan(const QModelIndex& a, const QModelIndex& b) const {

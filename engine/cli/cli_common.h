@@ -70,6 +70,10 @@ struct AttentionArgs {
 };
 int cmd_attention(const Common& c, const AttentionArgs& a);
 
+// study run FILE / study validate FILE (verbs_study.cpp).
+int cmd_study_run(const Common& c, const std::string& file, const std::string& device);
+int cmd_study_validate(const Common& c, const std::string& file);
+
 // Hugging Face folders (verbs_hf.cpp).
 int cmd_hf_info(const Common& c, const std::string& folder);
 int cmd_import(const Common& c, const std::string& folder, const std::string& name, const std::string& corpus);
@@ -77,6 +81,15 @@ int cmd_export_hf(const Common& c, int64_t run, const std::string& out_dir, cons
 int cmd_tokenize(const Common& c, int64_t run, const std::string& tokenizer, const std::string& text);
 int cmd_logits(const Common& c, int64_t run, const std::string& ids_file, const std::string& out,
                const std::string& device);
+// bench --load FOLDER: loading against reading the files as cat does, with peak memory;
+// bench --tokenizer PATH --text-file F: tokenizer MB/s at each thread count (bench_hf.cpp).
+int cmd_bench_load(const Common& c, const std::string& folder, const std::string& device,
+                   const std::string& dtype, int64_t repeats);
+// bench --shape NAME: Llama-shaped training throughput, TFLOP/s, MFU and peak memory (bench_shapes.cpp).
+int cmd_bench_shape(const Common& c, const std::string& shape, const std::string& device,
+                    const std::string& precision, int64_t steps);
+int cmd_bench_tokenize(const Common& c, const std::string& tokenizer, const std::string& text_file,
+                       const std::vector<int64_t>& threads);
 int cmd_bench_attention(const Common& c, const std::string& lengths, int64_t chunk, int64_t grid, int64_t reps,
                         const std::string& device);
 

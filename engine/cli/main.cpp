@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <sstream>
 
 #include "cli/cli_common.h"
 #include "data/interrupt.h"
@@ -71,6 +72,17 @@ int main(int argc, char** argv) {
   bench->add_option("--lengths", lengths, "--attention: comma-separated lengths (default 128,256,512,1024)");
   bench->add_option("--chunk", bench_chunk, "--attention: query rows per chunk")->capture_default_str();
   bench->add_option("--grid", bench_grid, "--attention: tiles per side")->capture_default_str();
+  std::string bench_load, bench_tokenizer, bench_text, bench_threads = "1", bench_dtype, bench_shape,
+      bench_precision = "bf16";
+  bench->add_option("--shape", bench_shape, "s85m-2k, m350m-8k or l1b-32k-lora: Llama-shaped training tokens/s, TFLOP/s, MFU, peak memory");
+  bench->add_option("--precision", bench_precision, "--shape: fp32 or bf16")->capture_default_str();
+  int64_t bench_repeats = 3;
+  bench->add_option("--load", bench_load, "a Hugging Face folder: load time against reading its files as cat does, peak memory");
+  bench->add_option("--dtype", bench_dtype, "--load: the model's dtype (default: the weights' own)");
+  bench->add_option("--repeats", bench_repeats, "--load: timed loads")->capture_default_str();
+  bench->add_option("--tokenizer", bench_tokenizer, "a tokenizer (folder, tokenizer.json, tokenizer.model): MB/s on --text-file");
+  bench->add_option("--text-file", bench_text, "--tokenizer: the text to encode");
+  bench->add_option("--threads", bench_threads, "--tokenizer: comma-separated thread counts")->capture_default_str();
 
   // Long-context evaluation of a stored run (verbs_longctx.cpp).
   cli::RetrievalArgs ret;
@@ -106,6 +118,18 @@ int main(int argc, char** argv) {
   attention->add_option("--text", att.text, "probe text instead of a validation document");
   attention->add_option("--text-file", att.text_file, "probe text from a file");
   attention->add_option("--device", device, "override the run's device");
+  // Studies (verbs_study.cpp).
+  std::string study_file;
+  auto* study_cmd = app.add_subcommand("study", "a paper's finding as a study file: run it, or validate it");
+  study_cmd->require_subcommand(1);
+  auto* study_run = study_cmd->add_subcommand("run", "train a study's base and runs, evaluate them, report its checks");
+  study_run->add_option("file", study_file, "study JSON (resources/studies/)")->required();
+  study_run->add_option("--device", device, "override every run's device (cpu, cuda, cuda:N)");
+  auto* study_validate = study_cmd->add_subcommand("validate", "check a study file without running it");
+  study_validate->add_option("file", study_file, "study JSON")->required();
+  add_common(study_run);
+  add_common(study_validate);
+
   // Hugging Face folders (verbs_hf.cpp).
   std::string hf_path, hf_name, hf_corpus, hf_dtype, hf_tokenizer, hf_text, hf_ids, hf_out;
   auto* hf_info = app.add_subcommand("hf-info", "what a Hugging Face model folder holds, checked by the engine");
@@ -140,7 +164,7 @@ int main(int argc, char** argv) {
   // Verbs that run for long stop cleanly on SIGINT / SIGTERM at their next poll (training steps,
   // evaluation batches, decoding, attention chunks, corpus reading); the others keep the default
   // action, which ends them at once with nothing half-written.
-  for (auto* s : {train, resume, eval, passkey, needle, kv, attention, logits})
+  for (auto* s : {train, resume, eval, passkey, needle, kv, attention, logits, study_run})
     if (*s) install_stop_handlers();
   try {
     if (*train) return cli::cmd_train(common, config, device, init_run, study);
@@ -155,6 +179,24 @@ int main(int argc, char** argv) {
     if (*check) return cli::cmd_check(common, config);
     if (*methods) return cli::cmd_methods(common);
     if (*bench) {
+      if (!bench_load.empty()) return cli::cmd_bench_load(common, bench_load, device, bench_dtype, bench_repeats);
+      if (!bench_shape.empty()) return cli::cmd_bench_shape(common, bench_shape, device, bench_precision, steps);
+      if (!bench_tokenizer.empty()) {
+        if (bench_text.empty()) throw cli::UsageError("bench --tokenizer needs --text-file");
+        std::vector<int64_t> counts;
+        std::stringstream list(bench_threads);
+        for (std::string item; std::getline(list, item, ',');) {
+          size_t used = 0;
+          int64_t n = 0;
+          try {
+            n = std::stoll(item, &used);
+          } catch (const std::exception&) {
+          }
+          if (used != item.size() || n < 1) throw cli::UsageError("--threads: '" + item + "' is not a thread count");
+          counts.push_back(n);
+        }
+        return cli::cmd_bench_tokenize(common, bench_tokenizer, bench_text, counts);
+      }
       if (bench_attention) return cli::cmd_bench_attention(common, lengths, bench_chunk, bench_grid, std::max<int64_t>(1, steps / 4), device);
       return bench_methods ? cli::cmd_bench_methods(common, steps, device) : cli::cmd_bench(common, sizes, steps, device);
     }
@@ -167,6 +209,8 @@ int main(int argc, char** argv) {
       att.device = device;
       return cli::cmd_attention(common, att);
     }
+    if (*study_run) return cli::cmd_study_run(common, study_file, device);
+    if (*study_validate) return cli::cmd_study_validate(common, study_file);
     if (*hf_info) return cli::cmd_hf_info(common, hf_path);
     if (*import) return cli::cmd_import(common, hf_path, hf_name, hf_corpus);
     if (*export_hf) return cli::cmd_export_hf(common, run, hf_out, hf_dtype);

@@ -193,7 +193,7 @@ int cmd_logits(const Common& c, int64_t run, const std::string& ids_file, const 
                           "'");
   setup_threads(cfg.train.threads);
   const auto device = resolve_device(device_name.empty() ? cfg.train.device : device_name);
-  auto model = build_model(cfg);
+  auto model = build_model(cfg, WeightInit::Skip);
   load_checkpoint(*ck, model);
   model->to(device);
   model->eval();

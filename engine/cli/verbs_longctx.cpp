@@ -7,6 +7,7 @@
 
 #include "cli/cli_common.h"
 #include "io/run_tokenizer.h"
+#include "train/precision.h"
 #include "data/corpus.h"
 #include "eval/attention_capture.h"
 #include "eval/retrieval.h"
@@ -37,9 +38,10 @@ LoadedRun load_run(store::RunStore& db, int64_t run, const std::string& device) 
                           "'");
   setup_threads(r.cfg.train.threads);
   r.device = resolve_device(r.cfg.train.device);
-  r.model = build_model(r.cfg);
+  r.model = build_model(r.cfg, WeightInit::Skip);
   r.step = load_checkpoint(*ck, r.model).step;
   r.model->to(r.device);
+  check_precision(r.cfg.eval.precision, r.device, "eval.precision");
   return r;
 }
 
@@ -87,6 +89,7 @@ int cmd_retrieval(const Common& c, const std::string& task, const RetrievalArgs&
   o.pairs = a.pairs;
   o.seed = static_cast<uint64_t>(a.seed);
   o.batch_size = a.batch;
+  o.tokenizer = io::tokenizer_for(r.cfg);
   check_retrieval_request(r.model, o);
   std::vector<data::Document> docs;
   std::string source;
@@ -101,8 +104,11 @@ int cmd_retrieval(const Common& c, const std::string& task, const RetrievalArgs&
     docs = data::load_corpus(a.filler, co).docs;
     source = a.filler;
   }
-  data::Filler filler(docs, source);
-  auto res = run_retrieval(r.model, filler, o, r.device);
+  RetrievalResult res;
+  {
+    PrecisionScope precision(r.cfg.eval.precision, r.device);
+    res = run_retrieval(r.model, docs, source, o, r.device);
+  }
   db.transaction([&] { store_retrieval(db, a.run, r.step, res); });
 
   if (c.json) {

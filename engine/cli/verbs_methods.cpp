@@ -71,7 +71,7 @@ int cmd_rope(const Common& c, const std::string& config_path, int64_t length, in
     if (!ck)
       throw CheckpointError("run " + std::to_string(run) + " has no checkpoint in '" + rec.run_dir +
                             "'");
-    auto model = build_model(cfg);
+    auto model = build_model(cfg, WeightInit::Skip);
     load_checkpoint(*ck, model);
     f = dynamic_cast<RopeScheme&>(model->position_scheme()).frequencies_in_use(L);
     f.resolved["rope_type"] = rope_scaling_name(cfg.rope_scaling);

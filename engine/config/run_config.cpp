@@ -224,6 +224,26 @@ void parse_data(const nlohmann::json& j, DataConfig& d) {
                       "(268435456 tokens at most)");
 }
 
+void parse_lora(const nlohmann::json& j, LoraConfig& l) {
+  Section s(j, "train.lora");
+  l.enabled = true;
+  s.integer("rank", l.rank, 1, 4096);
+  s.number("alpha", l.alpha, 0.0, 1e6);
+  if (s.has("targets")) {
+    const auto& v = s.raw("targets");
+    if (!v.is_array() || v.empty()) throw ConfigError("train.lora.targets: must be a non-empty list of module names");
+    l.targets.clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_string())
+        throw ConfigError("train.lora.targets[" + std::to_string(i) + "]: must be a module name (got " + v[i].dump() + ")");
+      l.targets.push_back(v[i].get<std::string>());
+    }
+  }
+  s.boolean("train_embeddings", l.train_embeddings);
+  s.boolean("train_norms", l.train_norms);
+  s.finish();
+}
+
 void parse_train(const nlohmann::json& j, TrainConfig& t) {
   Section s(j, "train");
   s.integer("seq_len", t.seq_len, 2, 1e8);
@@ -244,6 +264,9 @@ void parse_train(const nlohmann::json& j, TrainConfig& t) {
     throw ConfigError("train.device: unknown device '" + t.device + "' (cpu, cuda or cuda:N)");
   s.integer("threads", t.threads, 0, 4096);
   method_ref(s, "positions", t.positions, t.positions_params);
+  s.string("precision", t.precision, {"fp32", "bf16"});
+  s.boolean("checkpointing", t.checkpointing);
+  if (s.has("lora")) parse_lora(s.raw("lora"), t.lora);
   if (s.has("stages")) {
     const auto& v = s.raw("stages");
     if (!v.is_array())
@@ -316,6 +339,7 @@ nlohmann::json retrieval_json(const std::string& task, const RetrievalRequest& r
 void parse_eval(const nlohmann::json& j, EvalConfig& e) {
   Section s(j, "eval");
   s.boolean("enabled", e.enabled);
+  s.string("precision", e.precision, {"fp32", "bf16"});
   if (s.has("lengths")) {
     const auto& v = s.raw("lengths");
     if (!v.is_array() || v.empty())
@@ -401,6 +425,15 @@ void parse_init(Section& top, InitConfig& init) {
   s.finish();
   if (init.kind == "scratch")
     throw ConfigError("init: an object needs \"run\", \"run_named\", \"checkpoint\" or \"hf\"");
+}
+
+nlohmann::json lora_json(const LoraConfig& l) {
+  if (!l.enabled) return nullptr;
+  return {{"rank", l.rank},
+          {"alpha", l.alpha},
+          {"targets", l.targets},
+          {"train_embeddings", l.train_embeddings},
+          {"train_norms", l.train_norms}};
 }
 
 nlohmann::json stages_json(const TrainConfig& t) {
@@ -555,9 +588,13 @@ nlohmann::json to_json(const RunConfig& c) {
         {"log_every", c.train.log_every},
         {"device", c.train.device},
         {"threads", c.train.threads},
+        {"precision", c.train.precision},
+        {"checkpointing", c.train.checkpointing},
+        {"lora", lora_json(c.train.lora)},
         {"positions", positions}}},
       {"eval",
        {{"enabled", c.eval.enabled},
+        {"precision", c.eval.precision},
         {"lengths", c.eval.lengths},
         {"mode", c.eval.modes},
         {"stride", c.eval.stride},

@@ -82,6 +82,17 @@ struct DataConfig {
   int64_t min_doc_tokens = 1;
 };
 
+// LoRA adapters (Hu et al.; LongLoRA's trainable embeddings and norms as options): the base weights
+// are frozen, each target projection W gains (alpha / rank) B A with A [rank, in], B [out, rank].
+struct LoraConfig {
+  bool enabled = false;
+  int64_t rank = 8;
+  double alpha = 16;
+  std::vector<std::string> targets = {"q_proj", "k_proj", "v_proj", "o_proj"};
+  bool train_embeddings = false;  // LongLoRA: the embedding (and an untied head) train in full
+  bool train_norms = false;       // LongLoRA: the RMSNorm weights train in full
+};
+
 struct TrainConfig {
   int64_t seq_len = 128;
   int64_t batch_size = 16;
@@ -103,6 +114,11 @@ struct TrainConfig {
   // Staged training (Shortformer): (seq_len, steps) pairs run in order under one LR schedule.
   // When given, steps is their sum and seq_len the first stage's.
   std::vector<std::pair<int64_t, int64_t>> stages;
+  // "fp32", or "bf16": bf16 matrix products and attention (autocast), softmax, loss and norm
+  // statistics in fp32, fp32 master weights and optimizer state. CUDA only.
+  std::string precision = "fp32";
+  bool checkpointing = false;  // recompute each block's activations in the backward pass
+  LoraConfig lora;             // train.lora; absent = full fine-tuning
   int64_t seq_len_at(int64_t step) const;     // step counts from 1
   int64_t tokens_before(int64_t step) const;  // per batch row, before `step`
 };
@@ -121,6 +137,7 @@ struct RetrievalRequest {
 
 struct EvalConfig {
   bool enabled = true;  // evaluate when training ends
+  std::string precision = "fp32";  // fp32 | bf16 (CUDA), as train.precision
   std::vector<int64_t> lengths = {128, 256, 512, 1024};
   std::vector<std::string> modes = {"nonoverlap"};  // nonoverlap | sliding
   int64_t stride = 0;                               // sliding-window stride; 0 = half the length

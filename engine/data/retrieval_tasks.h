@@ -41,6 +41,9 @@ struct RetrievalPrompt {
   double depth = 0;         // fact_pos / (context before the question - statement), 0..1
   int64_t pair_index = -1;  // key-value retrieval: which pair (0-based) of `pairs`
   int64_t pairs = 0;
+  // Natural-language prompts (retrieval_prompts_nl.h) also fill these; byte prompts leave them "".
+  std::string text;        // the prompt's text: `tokens` is its encoding with the specials
+  std::string completion;  // the reference answer continuing `text` (" 48213."), in the length
 };
 
 // Every prompt is sized so that prompt + answer is `length` + 1 tokens: the last decoding step

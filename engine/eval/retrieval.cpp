@@ -5,14 +5,21 @@
 #include <torch/utils.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 
-#include "data/interrupt.h"
-#include "data/rng.h"
 #include "config/run_config.h"
+#include "data/interrupt.h"
+#include "data/retrieval_prompts_nl.h"
+#include "data/rng.h"
+#include "data/text_filler.h"
 
 namespace ctx {
 namespace {
+
+bool natural_language(const RetrievalOptions& opt) {
+  return opt.tokenizer && opt.tokenizer->kind() != "byte";
+}
 
 std::vector<double> depths_of(const RetrievalOptions& opt) {
   if (opt.task == "needle" && opt.depths.empty()) return {0, 20, 40, 60, 80, 100};
@@ -36,10 +43,12 @@ void check_retrieval_request(LanguageModel& model, const RetrievalOptions& opt) 
   const double hi = opt.task == "needle" ? 100.0 : 1.0;
   for (double d : opt.task == "kvretrieval" ? std::vector<double>{} : opt.depths)
     if (!(d >= 0 && d <= hi))
-      throw ConfigError("depth " + config_number(d) + ": must be in [0, " + config_number(hi) + "]" +
-                        (opt.task == "needle" ? " (percent)" : ""));
+      throw ConfigError("depth " + config_number(d) + ": must be in [0, " + config_number(hi) +
+                        "]" + (opt.task == "needle" ? " (percent)" : ""));
   const int64_t limit = model->position_scheme().max_position();
-  const int64_t min_len = data::min_prompt_length(opt.task);
+  const int64_t min_len = natural_language(opt)
+                              ? data::min_nl_prompt_length(*opt.tokenizer, opt.task)
+                              : data::min_prompt_length(opt.task);
   for (auto L : opt.lengths) {
     if (L < min_len)
       throw ConfigError("length " + std::to_string(L) + ": too short for a " + opt.task +
@@ -73,13 +82,22 @@ std::vector<std::vector<data::Token>> greedy_decode(
   return out;
 }
 
-RetrievalResult run_retrieval(LanguageModel& model, const data::Filler& filler,
-                              const RetrievalOptions& opt, const torch::Device& device) {
+namespace {
+
+// One prompt of a cell; `y` is the cell's depth (or the relative position for key-value).
+using MakePrompt =
+    std::function<data::RetrievalPrompt(std::mt19937_64& rng, int64_t length, double y)>;
+
+RetrievalResult sweep(LanguageModel& model, const RetrievalOptions& opt, const std::string& source,
+                      const MakePrompt& make,
+                      const std::function<std::string(const std::vector<data::Token>&)>& decode,
+                      const std::function<bool(const std::string&, const std::string&)>& score,
+                      const torch::Device& device) {
   check_retrieval_request(model, opt);
   const auto t0 = std::chrono::steady_clock::now();
   RetrievalResult r;
   r.task = opt.task;
-  r.filler = filler.source();
+  r.filler = source;
   r.seed = opt.seed;
   torch::NoGradGuard ng;
   const bool was_training = model->is_training();
@@ -99,34 +117,29 @@ RetrievalResult run_retrieval(LanguageModel& model, const data::Filler& filler,
         // Depth tasks share the seed across depths: trial t has the same fact and filler at every
         // depth.
         std::mt19937_64 rng(data::trial_seed(opt.seed, opt.task, L, by_position ? c : 0, t));
-        if (opt.task == "passkey") {
-          prompts.push_back(data::make_passkey_prompt(filler, rng, L, cell.y));
-        } else if (opt.task == "needle") {
-          prompts.push_back(data::make_needle_prompt(filler, rng, L, cell.y / 100.0));
-        } else {
-          const double u = data::uniform_unit(rng);
-          prompts.push_back(
-              data::make_kv_prompt(filler, rng, L, opt.pairs,
-                                   (static_cast<double>(c) + u) / static_cast<double>(opt.bins)));
-        }
+        double y = cell.y;
+        if (by_position)
+          y = (static_cast<double>(c) + data::uniform_unit(rng)) / static_cast<double>(opt.bins);
+        if (opt.task == "needle") y /= 100.0;
+        prompts.push_back(make(rng, L, y));
       }
-      // Prompts of one cell differ in length only through the answer's digit count: batch by it.
-      std::map<int64_t, std::vector<size_t>> groups;
-      for (size_t i = 0; i < prompts.size(); ++i) groups[prompts[i].new_tokens].push_back(i);
+      // Batch prompts of equal length that generate equally many tokens.
+      std::map<std::pair<size_t, int64_t>, std::vector<size_t>> groups;
+      for (size_t i = 0; i < prompts.size(); ++i)
+        groups[{prompts[i].tokens.size(), prompts[i].new_tokens}].push_back(i);
       std::vector<std::string> got(prompts.size());
-      for (const auto& [n, members] : groups) {
+      for (const auto& [key, members] : groups) {
         for (size_t b0 = 0; b0 < members.size(); b0 += static_cast<size_t>(opt.batch_size)) {
           const size_t b1 = std::min(members.size(), b0 + static_cast<size_t>(opt.batch_size));
           std::vector<std::vector<data::Token>> batch;
           for (size_t i = b0; i < b1; ++i) batch.push_back(prompts[members[i]].tokens);
-          auto outs = greedy_decode(model, batch, n, device);
-          for (size_t i = b0; i < b1; ++i)
-            got[members[i]] = data::ByteTokenizer::decode(outs[i - b0]);
+          auto outs = greedy_decode(model, batch, key.second, device);
+          for (size_t i = b0; i < b1; ++i) got[members[i]] = decode(outs[i - b0]);
         }
       }
       for (size_t i = 0; i < prompts.size(); ++i) {
         cell.trials += 1;
-        cell.correct += data::score_answer(got[i], prompts[i].answer) ? 1 : 0;
+        cell.correct += score(got[i], prompts[i].answer) ? 1 : 0;
         cell.mean_depth += prompts[i].depth / static_cast<double>(prompts.size());
         cell.mean_pairs +=
             static_cast<double>(prompts[i].pairs) / static_cast<double>(prompts.size());
@@ -138,6 +151,44 @@ RetrievalResult run_retrieval(LanguageModel& model, const data::Filler& filler,
   if (was_training) model->train();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+}  // namespace
+
+RetrievalResult run_retrieval(LanguageModel& model, const data::Filler& filler,
+                              const RetrievalOptions& opt, const torch::Device& device) {
+  MakePrompt make = [&](std::mt19937_64& rng, int64_t L, double y) {
+    if (opt.task == "passkey") return data::make_passkey_prompt(filler, rng, L, y);
+    if (opt.task == "needle") return data::make_needle_prompt(filler, rng, L, y);
+    return data::make_kv_prompt(filler, rng, L, opt.pairs, y);
+  };
+  return sweep(
+      model, opt, filler.source(), make,
+      [](const std::vector<data::Token>& ids) { return data::ByteTokenizer::decode(ids); },
+      [](const std::string& got, const std::string& answer) {
+        return data::score_answer(got, answer);
+      },
+      device);
+}
+
+RetrievalResult run_retrieval(LanguageModel& model, const std::vector<data::Document>& docs,
+                              const std::string& source, const RetrievalOptions& opt,
+                              const torch::Device& device) {
+  if (!natural_language(opt)) return run_retrieval(model, data::Filler(docs, source), opt, device);
+  const auto& tok = *opt.tokenizer;
+  const data::TextFiller filler(docs, tok, source);
+  MakePrompt make = [&](std::mt19937_64& rng, int64_t L, double y) {
+    if (opt.task == "passkey") return data::make_nl_passkey_prompt(tok, rng, L, y);
+    if (opt.task == "needle") return data::make_nl_needle_prompt(filler, tok, rng, L, y);
+    return data::make_nl_kv_prompt(filler, tok, rng, L, opt.pairs, y);
+  };
+  return sweep(
+      model, opt, source, make,
+      [&](const std::vector<data::Token>& ids) { return tok.decode(ids, true); },
+      [&](const std::string& got, const std::string& answer) {
+        return data::score_nl_answer(opt.task, got, answer);
+      },
+      device);
 }
 
 void store_retrieval(store::RunStore& db, int64_t run, int64_t step, const RetrievalResult& r) {

@@ -25,6 +25,10 @@ struct RetrievalOptions {
   int64_t pairs = 0;    // kvretrieval: facts in the record; 0 = as many as fit
   uint64_t seed = 1;
   int64_t batch_size = 8;
+  // The model's tokenizer. Null or the byte tokenizer: the fact-format prompts of
+  // data/retrieval_tasks.h; a real tokenizer: the papers' natural-language prompts
+  // (data/retrieval_prompts_nl.h), sized in its tokens, answers decoded with it.
+  std::shared_ptr<const data::Tokenizer> tokenizer;
 };
 
 // Raises ConfigError naming the value: unknown task, a length below the prompt's minimum or past
@@ -33,6 +37,11 @@ void check_retrieval_request(LanguageModel& model, const RetrievalOptions& opt);
 
 RetrievalResult run_retrieval(LanguageModel& model, const data::Filler& filler,
                               const RetrievalOptions& opt, const torch::Device& device);
+// The same with the haystack cut from `docs` (named `source`), byte or natural-language prompts as
+// opt.tokenizer says.
+RetrievalResult run_retrieval(LanguageModel& model, const std::vector<data::Document>& docs,
+                              const std::string& source, const RetrievalOptions& opt,
+                              const torch::Device& device);
 
 // Greedy continuation of equally long prompts: `new_tokens` tokens each, one full forward pass per
 // token (answers are a few bytes; positions 0..n-1 every time, so dynamic scalings see the length).

@@ -100,6 +100,31 @@ void check_sliding_window(const RunConfig& c) {
     check(c.eval.attention_lengths[i], "eval.attention_lengths[" + std::to_string(i) + "]");
 }
 
+// LoRA targets must exist in the family; checkpointing needs blocks that can run twice.
+void check_memory_options(const RunConfig& c) {
+  const auto& lora = c.train.lora;
+  if (lora.enabled) {
+    if (c.model.arch != "llama")
+      throw ConfigError("train.lora: adapters attach to the llama family's projections (model.arch is " +
+                        c.model.arch + ")");
+    static const std::vector<std::string> modules = {"q_proj", "k_proj",  "v_proj",   "o_proj",
+                                                     "gate_proj", "up_proj", "down_proj"};
+    for (size_t i = 0; i < lora.targets.size(); ++i)
+      if (std::find(modules.begin(), modules.end(), lora.targets[i]) == modules.end())
+        throw ConfigError("train.lora.targets[" + std::to_string(i) + "]: '" + lora.targets[i] +
+                          "' is not a module of the llama family (q_proj, k_proj, v_proj, o_proj, gate_proj, "
+                          "up_proj, down_proj)");
+  }
+  if (c.train.checkpointing) {
+    if (c.model.position == "pia" && c.model.position_params.value("cache", false))
+      throw ConfigError("train.checkpointing: model.position pia with its cache carries states from window to "
+                        "window, which a recomputed block would overwrite (set the cache off or checkpointing off)");
+    if (rope_scaling_name(c.rope_scaling) == "clex")
+      throw ConfigError("train.checkpointing: CLEX's frequencies come from its ODE outside the blocks and are "
+                        "trained through every block, which a recomputed block cannot carry (checkpointing off)");
+  }
+}
+
 }  // namespace
 
 RunConfig parse_run_config(const nlohmann::json& j) {
@@ -108,6 +133,7 @@ RunConfig parse_run_config(const nlohmann::json& j) {
   check_retrieval_lengths(c);
   check_sliding_window(c);
   resolve_methods(c);
+  check_memory_options(c);
   return c;
 }
 

@@ -114,7 +114,7 @@ torch::Tensor GptLMImpl::hidden(const torch::Tensor& tokens, const torch::Tensor
   if (memory) memory->resize(blocks_->size());
   for (int64_t l = 0; l < layer_count(); ++l) {
     if (!memory) {
-      h = block(l).forward(h, *pos_);
+      h = run_layer_maybe_checkpointed(l, h, [this, l](const torch::Tensor& x) { return block(l).forward(x, *pos_); });
       continue;
     }
     auto& slot = (*memory)[static_cast<size_t>(l)];

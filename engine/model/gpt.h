@@ -61,6 +61,7 @@ class GptLMImpl : public LanguageModelImpl {
     return chunk > 0 ? block(layer).forward_chunked(h, *pos_, chunk)
                      : block(layer).forward(h, *pos_);
   }
+  std::vector<torch::Tensor> layer_parameters(int64_t l) override { return block(l).parameters(); }
 
  private:
   torch::nn::Embedding tok_{nullptr};

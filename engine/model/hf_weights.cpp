@@ -2,6 +2,7 @@
 // aligned copy when the file's offset is unaligned), converted into the parameter, then released.
 #include "model/hf_weights.h"
 
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <sstream>
 
 #include "io/safetensors.h"
+#include "model/lora.h"
 
 namespace fs = std::filesystem;
 
@@ -75,6 +77,31 @@ bool derived_buffer(const std::string& name) {
   return name.size() >= 20 && name.compare(name.size() - 20, 20, "rotary_emb.inv_freq") == 0;
 }
 
+// Host to GPU through a pinned staging buffer, 64 MiB at a time: a copy from pageable memory (the
+// mapped file) runs at a few GB/s, a pinned one at the bus's speed. Different dtypes are converted
+// on the GPU, after the copy.
+void copy_to_device(const torch::Tensor& host, torch::Tensor& param) {
+  constexpr int64_t kChunkBytes = int64_t{64} << 20;
+  static thread_local torch::Tensor staging;
+  if (!staging.defined())
+    staging = torch::empty({kChunkBytes}, torch::TensorOptions().dtype(torch::kByte).pinned_memory(true));
+  const auto src = host.flatten();
+  auto dst = param.view({-1});
+  const int64_t per_chunk = std::max<int64_t>(1, kChunkBytes / static_cast<int64_t>(src.element_size()));
+  for (int64_t at = 0; at < src.numel(); at += per_chunk) {
+    const int64_t n = std::min(per_chunk, src.numel() - at);
+    auto stage = staging.narrow(0, 0, n * static_cast<int64_t>(src.element_size())).view(src.scalar_type());
+    stage.copy_(src.narrow(0, at, n));
+    auto part = dst.narrow(0, at, n);
+    if (part.scalar_type() == stage.scalar_type()) {
+      part.copy_(stage, /*non_blocking=*/true);
+    } else {
+      part.copy_(stage.to(param.device(), /*non_blocking=*/true));
+    }
+    torch::cuda::synchronize();  // the staging buffer is reused by the next chunk
+  }
+}
+
 // Copies one stored tensor into `param` (converting dtype, on param's device).
 void copy_into(const io::SafetensorsFile& file, const io::TensorInfo& info, torch::Tensor& param,
                const std::string& where) {
@@ -93,7 +120,10 @@ void copy_into(const io::SafetensorsFile& file, const io::TensorInfo& info, torc
       torch::from_blob(const_cast<void*>(data), shape,
                        torch::TensorOptions().dtype(torch_dtype(info.dtype)).device(torch::kCPU));
   torch::NoGradGuard ng;
-  param.copy_(view);
+  if (param.is_cuda() && param.is_contiguous())
+    copy_to_device(view, param);
+  else
+    param.copy_(view);
   file.release(info);
 }
 
@@ -133,6 +163,10 @@ HfLoadReport load_hf_weights(const std::string& folder, LanguageModel& model) {
   try {
     for (auto& p : model->named_parameters()) {
       if (p.key().rfind(kPositionPrefix, 0) == 0) continue;
+      if (is_lora_parameter(p.key())) {  // adapters start at their init: B = 0 keeps the base
+        report.fresh.push_back(p.key());
+        continue;
+      }
       auto ref = set.find(p.key());
       if (!ref) {
         missing.push_back(p.key());
@@ -231,6 +265,7 @@ std::vector<std::string> export_hf_weights(LanguageModel& model, const std::stri
   std::vector<io::TensorToWrite> weights, position;
   torch::NoGradGuard ng;
   for (auto& p : model->named_parameters()) {
+    if (is_lora_parameter(p.key())) continue;  // merged into the weights by the caller (merge_lora)
     const bool pos = p.key().rfind(kPositionPrefix, 0) == 0;
     // Position parameters keep fp32: they are tiny and precision-sensitive (CLEX's ODE).
     const auto want = pos ? torch::kFloat : torch_dtype(io_dtype(dtype));

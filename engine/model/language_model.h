@@ -56,6 +56,11 @@ class LanguageModelImpl : public torch::nn::Module {
                        int64_t chunk = 0);
 
   virtual int64_t layer_count() const = 0;
+  // Activation checkpointing per layer while training with gradients (train.checkpointing).
+  void set_checkpointing(bool on) { checkpointing_ = on; }
+  // Rows per chunk of the loss (model/chunked_loss.h); 0 = chunked only when the logits of a
+  // batch would exceed 256 MiB of fp32.
+  void set_loss_chunk_rows(int64_t rows) { loss_chunk_rows_ = rows; }
   PositionScheme& position_scheme() { return *pos_; }
   int64_t parameter_count() const;
   int64_t vocab_size() const { return vocab_; }
@@ -68,9 +73,17 @@ class LanguageModelImpl : public torch::nn::Module {
   virtual AttentionInputs layer_attention_inputs(int64_t layer, const torch::Tensor& h) = 0;
   virtual torch::Tensor run_layer(int64_t layer, const torch::Tensor& h, int64_t chunk) = 0;
 
+  // Runs one layer, through activation checkpointing when it is on and a graph is being built.
+  torch::Tensor run_layer_maybe_checkpointed(int64_t layer, const torch::Tensor& h,
+                                             const std::function<torch::Tensor(const torch::Tensor&)>& fn);
+  virtual std::vector<torch::Tensor> layer_parameters(int64_t layer) = 0;
+
   ModelConfig cfg_;
   int64_t vocab_;
   std::shared_ptr<PositionScheme> pos_;
+  bool checkpointing_ = false;
+  int64_t loss_chunk_rows_ = 0;
+  int64_t chunk_rows_for(int64_t rows) const;  // 0: the full logits fit the budget
 };
 
 class LanguageModel : public torch::nn::ModuleHolder<LanguageModelImpl> {
@@ -79,17 +92,23 @@ class LanguageModel : public torch::nn::ModuleHolder<LanguageModelImpl> {
   LanguageModel() : ModuleHolder(nullptr) {}
 };
 
-// A model family: a name (config model.arch) and how to build it.
+// A model family: a name (config model.arch), how to build it and how to initialise it for
+// training from scratch (null: its modules initialise themselves when built).
 struct ModelFamily {
   std::string name;
   std::string doc;
   std::function<LanguageModel(const ModelConfig&, const nlohmann::json& rope_scaling,
                               int64_t vocab)>
       make;
+  std::function<void(LanguageModelImpl&)> init;
 };
 const std::vector<ModelFamily>& model_family_registry();
+
+// Random: weights as for training from scratch (seeded by the caller). Skip: whatever the
+// allocation holds, for a model whose weights are loaded next (a 1B model builds in a second).
+enum class WeightInit { Random, Skip };
 // Builds c.arch's family with `vocab` outputs. Throws ConfigError for an unknown family.
 LanguageModel make_language_model(const ModelConfig& c, const nlohmann::json& rope_scaling,
-                                  int64_t vocab);
+                                  int64_t vocab, WeightInit init = WeightInit::Random);
 
 }  // namespace ctx

@@ -1,5 +1,6 @@
 // The llama family: Hugging Face's LlamaForCausalLM computation (modeling_llama.py) on explicit
-// position ids. Init for training from scratch: N(0, 0.02) weights, zero biases, unit norms.
+// position ids. Parameters are created empty; init_llama_weights fills them for training from
+// scratch, a checkpoint otherwise.
 #include "model/llama.h"
 
 #include <torch/nn/functional/activation.h>
@@ -11,6 +12,30 @@
 namespace ctx {
 
 namespace F = torch::nn::functional;
+
+DenseImpl::DenseImpl(int64_t in, int64_t out, bool with_bias) {
+  weight = register_parameter("weight", torch::empty({out, in}));
+  if (with_bias) bias = register_parameter("bias", torch::empty({out}));
+}
+
+torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
+  auto y = torch::nn::functional::linear(x, weight, bias);
+  if (!lora_A.defined()) return y;
+  return y + torch::nn::functional::linear(torch::nn::functional::linear(x, lora_A), lora_B) * lora_scale;
+}
+
+void DenseImpl::add_lora(int64_t rank, double alpha) {
+  const int64_t out = weight.size(0), in = weight.size(1);
+  auto opts = weight.options();
+  lora_A = register_parameter("lora_A", torch::empty({rank, in}, opts));
+  lora_B = register_parameter("lora_B", torch::zeros({out, rank}, opts));
+  torch::NoGradGuard ng;
+  // As peft: A like a linear layer's default init (Kaiming-uniform, a = sqrt(5)), B zero, so the
+  // adapted model starts as the base.
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+  lora_A.uniform_(-bound, bound);
+  lora_scale = alpha / static_cast<double>(rank);
+}
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
   weight = register_parameter("weight", torch::ones({dim}));
@@ -24,13 +49,7 @@ torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
 
 namespace {
 
-torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
-  torch::nn::Linear l(torch::nn::LinearOptions(in, out).bias(bias));
-  torch::NoGradGuard ng;
-  l->weight.normal_(0, 0.02);
-  if (bias) l->bias.zero_();
-  return l;
-}
+Dense linear(int64_t in, int64_t out, bool bias) { return Dense(in, out, bias); }
 
 // [B, T, H*Dh] -> [B, H, T, Dh]
 torch::Tensor heads_first(const torch::Tensor& t, int64_t heads, int64_t dh) {
@@ -108,11 +127,8 @@ AttentionInputs LlamaLayerImpl::attention_inputs(const torch::Tensor& x, Positio
 }
 
 LlamaBodyImpl::LlamaBodyImpl(const ModelConfig& c, int64_t vocab) {
-  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(vocab, c.d_model));
-  {
-    torch::NoGradGuard ng;
-    embed_tokens->weight.normal_(0, 0.02);
-  }
+  embed_tokens = register_module("embed_tokens", std::make_shared<torch::nn::Module>());
+  embed_weight = embed_tokens->register_parameter("weight", torch::empty({vocab, c.d_model}));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.layers; ++i) layers->push_back(LlamaLayer(c, i));
   norm = register_module("norm", RMSNorm(c.d_model, c.norm_eps));
@@ -125,8 +141,24 @@ LlamaLMImpl::LlamaLMImpl(const ModelConfig& c, const nlohmann::json& rope_scalin
   pos_ = register_module("pos", make_position_scheme(c, rope_scaling));
 }
 
-torch::Tensor LlamaLMImpl::head_weight() {
-  return lm_head_ ? lm_head_->weight : model_->embed_tokens->weight;
+torch::Tensor LlamaBodyImpl::embed(const torch::Tensor& tokens) { return torch::embedding(embed_weight, tokens); }
+
+torch::Tensor LlamaLMImpl::head_weight() { return lm_head_ ? lm_head_->weight : model_->embed_weight; }
+
+void init_llama_weights(LanguageModelImpl& model) {
+  torch::NoGradGuard ng;
+  for (auto& p : model.named_parameters()) {
+    const auto& name = p.key();
+    if (name.rfind("pos.", 0) == 0) continue;
+    auto& t = p.value();
+    if (name.find("norm.weight") != std::string::npos) {
+      t.fill_(1.0);
+    } else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) {
+      t.zero_();
+    } else {
+      t.normal_(0, 0.02);
+    }
+  }
 }
 
 torch::Tensor LlamaLMImpl::hidden(const torch::Tensor& tokens, const torch::Tensor& positions,
@@ -136,7 +168,7 @@ torch::Tensor LlamaLMImpl::hidden(const torch::Tensor& tokens, const torch::Tens
   if (memory) memory->resize(static_cast<size_t>(layer_count()));
   for (int64_t l = 0; l < layer_count(); ++l) {
     if (!memory) {
-      h = layer(l).forward(h, *pos_);
+      h = run_layer_maybe_checkpointed(l, h, [this, l](const torch::Tensor& x) { return layer(l).forward(x, *pos_); });
       continue;
     }
     auto& slot = (*memory)[static_cast<size_t>(l)];

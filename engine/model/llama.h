@@ -8,12 +8,24 @@
 #pragma once
 
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 
 #include "model/language_model.h"
 
 namespace ctx {
+
+// A dense layer y = x W^T + b whose parameters are created empty ("weight" [out, in], "bias"
+// [out]): a 1B model is built in the time it takes to allocate it, and init_llama_weights or a
+// checkpoint fills it. (torch::nn::Linear initialises on construction: ~10 s at 1B parameters.)
+class DenseImpl : public torch::nn::Module {
+ public:
+  DenseImpl(int64_t in, int64_t out, bool bias);
+  torch::Tensor forward(const torch::Tensor& x);
+  // LoRA (model/lora.h): y += scale * (x A^T) B^T with "lora_A" [rank, in], "lora_B" [out, rank].
+  void add_lora(int64_t rank, double alpha);
+  torch::Tensor weight, bias, lora_A, lora_B;
+  double lora_scale = 0;
+};
+TORCH_MODULE(Dense);
 
 // Llama's RMSNorm: statistics in fp32, x * rsqrt(mean(x^2) + eps), then the weight (in x's dtype).
 class RMSNormImpl : public torch::nn::Module {
@@ -30,7 +42,7 @@ TORCH_MODULE(RMSNorm);
 class LlamaAttentionImpl : public torch::nn::Module {
  public:
   LlamaAttentionImpl(const ModelConfig& c);
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  Dense q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   int64_t heads, kv_heads, head_dim;
 };
 TORCH_MODULE(LlamaAttention);
@@ -39,7 +51,7 @@ class LlamaMlpImpl : public torch::nn::Module {
  public:
   LlamaMlpImpl(const ModelConfig& c);
   torch::Tensor forward(const torch::Tensor& x);  // down(silu(gate(x)) * up(x))
-  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  Dense gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
 TORCH_MODULE(LlamaMlp);
 
@@ -70,7 +82,9 @@ TORCH_MODULE(LlamaLayer);
 class LlamaBodyImpl : public torch::nn::Module {
  public:
   LlamaBodyImpl(const ModelConfig& c, int64_t vocab);
-  torch::nn::Embedding embed_tokens{nullptr};
+  torch::Tensor embed(const torch::Tensor& tokens);  // rows of embed_tokens.weight
+  std::shared_ptr<torch::nn::Module> embed_tokens;   // holds "weight" [vocab, d]
+  torch::Tensor embed_weight;
   torch::nn::ModuleList layers;
   RMSNorm norm{nullptr};
 };
@@ -89,7 +103,7 @@ class LlamaLMImpl : public LanguageModelImpl {
 
  protected:
   torch::Tensor embed_input(const torch::Tensor& tokens) override {
-    return pos_->embed(model_->embed_tokens(tokens));
+    return pos_->embed(model_->embed(tokens));
   }
   AttentionInputs layer_attention_inputs(int64_t l, const torch::Tensor& h) override {
     return layer(l).attention_inputs(h, *pos_);
@@ -97,11 +111,16 @@ class LlamaLMImpl : public LanguageModelImpl {
   torch::Tensor run_layer(int64_t l, const torch::Tensor& h, int64_t chunk) override {
     return layer(l).forward(h, *pos_, {}, nullptr, chunk);
   }
+  std::vector<torch::Tensor> layer_parameters(int64_t l) override { return layer(l).parameters(); }
 
  private:
   LlamaBody model_{nullptr};
-  torch::nn::Linear lm_head_{nullptr};  // null when tied
+  Dense lm_head_{nullptr};  // null when tied
 };
+
+// Training from scratch: N(0, 0.02) weights and embeddings, zero biases, unit norms (as
+// transformers initialises Llama). Position-scheme parameters keep their own initialisation.
+void init_llama_weights(LanguageModelImpl& model);
 
 // The parameters a llama model of this config has, by name, with their shapes (position-scheme
 // parameters apart): what a Hugging Face folder must hold, checked without building the model.

@@ -10,6 +10,7 @@
 
 #include "io/checked_file.h"
 #include "model/hf_weights.h"
+#include "model/lora.h"
 
 namespace fs = std::filesystem;
 
@@ -112,7 +113,8 @@ CheckpointInfo load_checkpoint(const std::string& path, LanguageModel& model, to
       throw CheckpointError(e.what());
     }
     if (optim) throw CheckpointError("'" + path + "' is a Hugging Face folder: it holds no optimizer state to resume");
-    if (!allow_new_position_params && !info.fresh.empty())
+    const bool only_adapters = std::all_of(info.fresh.begin(), info.fresh.end(), is_lora_parameter);
+    if (!allow_new_position_params && !info.fresh.empty() && !only_adapters)
       throw CheckpointError("'" + path + "' has no " + info.fresh.front() + " (a position scheme the folder was not made with)");
     return info;
   }
@@ -126,7 +128,8 @@ CheckpointInfo load_checkpoint(const std::string& path, LanguageModel& model, to
     for (auto& p : model->named_parameters()) {
       torch::Tensor t;
       bool found = read_nested(m, p.key(), t, false);
-      const bool position = p.key().rfind("pos.", 0) == 0;
+      // Parameters a base checkpoint may lack: position-scheme ones and LoRA adapters.
+      const bool position = p.key().rfind("pos.", 0) == 0 || is_lora_parameter(p.key());
       if (!found && allow_new_position_params && p.key().rfind("pos.base.", 0) == 0)
         found = read_nested(m, "pos." + p.key().substr(9), t, false);
       if (!found && allow_new_position_params && position) {

@@ -12,6 +12,7 @@
 #include "methods/rope_scaling.h"
 #include "model/hf_weights.h"
 #include "model/llama.h"
+#include "model/lora.h"
 #include "train/checkpoint.h"
 #include "train/run_setup.h"
 
@@ -262,8 +263,9 @@ std::vector<std::string> export_run_to_hf(const store::RunRecord& rec, const Run
   const auto d = parse_export_dtype(
       dtype.empty() ? (cfg.model.weights_dtype.empty() ? "fp32" : cfg.model.weights_dtype) : dtype);
   const auto tok = io::tokenizer_for(cfg);
-  auto model = build_model(cfg);
+  auto model = build_model(cfg, WeightInit::Skip);
   load_checkpoint(*ck, model);
+  merge_lora(*model);  // transformers reads plain weights: W += alpha/rank B A
   fs::create_directories(out_dir);
   auto files = export_hf_weights(model, out_dir, d);
   const auto h = hf_config_of(cfg, *tok, hf_dtype_name(d));

@@ -90,7 +90,8 @@ std::vector<RetrievalResult> run_requested_retrieval(store::RunStore& db, int64_
       o.lengths.push_back(L);
     }
     if (o.lengths.empty()) continue;
-    auto r = run_retrieval(model, data::Filler(validation, "validation split"), o, device);
+    o.tokenizer = io::tokenizer_for(c);
+    auto r = run_retrieval(model, validation, "validation split", o, device);
     db.transaction([&] { store_retrieval(db, run, step, r); });
     for (const auto& cell : r.cells) {
       std::ostringstream s;

@@ -7,6 +7,7 @@
 #include "io/run_tokenizer.h"
 #include "train/checkpoint.h"
 #include "train/run_setup.h"
+#include "train/precision.h"
 #include "train/runtime.h"
 
 namespace ctx {
@@ -90,9 +91,11 @@ std::vector<PplResult> evaluate_run(store::RunStore& db, int64_t run_id,
   setup_threads(c.train.threads);
   const auto device = resolve_device(c.train.device);
   auto split = load_run_split(c, cache_dir_for(db.path()));
-  auto model = build_model(c);
+  auto model = build_model(c, WeightInit::Skip);
   auto info = load_checkpoint(*ck, model);
   model->to(device);
+  check_precision(c.eval.precision, device, "eval.precision");
+  PrecisionScope precision(c.eval.precision, device);
   return run_evals(db, run_id, info.step, model, c, split.validation, lengths, modes, device,
                    events);
 }

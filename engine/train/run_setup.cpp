@@ -9,11 +9,16 @@
 #include "config/json_strict.h"
 #include "config/model_memory.h"
 #include "data/corpus.h"
+#include "data/retrieval_prompts_nl.h"
 #include "io/run_tokenizer.h"
 #include "methods/registry.h"
+#include "model/hf_weights.h"
+#include "model/lora.h"
+#include "model/llama.h"
 #include "train/checkpoint.h"
 #include "train/longctx_evals.h"
 #include "train/position_stats.h"
+#include "train/precision.h"
 #include "train/runtime.h"
 
 namespace fs = std::filesystem;
@@ -64,14 +69,33 @@ std::string init_checkpoint(store::RunStore& db, const InitConfig& init) {
 
 data::Split load_run_split(const RunConfig& c, const std::string& cache_dir) { return load_split(c, cache_dir); }
 
-LanguageModel build_model(const RunConfig& c) {
+LanguageModel build_model(const RunConfig& c, WeightInit init) {
   torch::manual_seed(static_cast<uint64_t>(c.seed));
-  return make_language_model(c.model, c.rope_scaling, io::model_vocab(c, *io::tokenizer_for(c)));
+  auto m = make_language_model(c.model, c.rope_scaling, io::model_vocab(c, *io::tokenizer_for(c)), init);
+  if (c.train.lora.enabled) apply_lora(*m, c.train.lora);
+  return m;
 }
 
 std::string cache_dir_for(const std::string& db_path) {
   fs::path p(db_path);
   return fs::absolute(p.parent_path() / (p.stem().string() + ".cache")).lexically_normal().string();
+}
+
+// Retrieval prompts in a real tokenizer's tokens need more room than the byte prompts the config
+// check knows: refuse lengths that cannot hold them before the run exists, not after training.
+void check_prompt_lengths(const RunConfig& cfg, const data::Tokenizer& tok) {
+  if (tok.kind() == "byte") return;
+  for (auto [task, r] : {std::pair<const char*, const RetrievalRequest*>{"passkey", &cfg.eval.passkey},
+                         {"needle", &cfg.eval.needle},
+                         {"kvretrieval", &cfg.eval.kvretrieval}}) {
+    if (!r->enabled) continue;
+    const int64_t need = data::min_nl_prompt_length(tok, task);
+    for (size_t i = 0; i < r->lengths.size(); ++i)
+      if (r->lengths[i] < need)
+        throw ConfigError(std::string("eval.") + task + ".lengths[" + std::to_string(i) + "]: " +
+                          std::to_string(r->lengths[i]) + " tokens cannot hold a " + task + " prompt in " +
+                          tokenizer_source(cfg) + "'s tokens (at least " + std::to_string(need) + ")");
+  }
 }
 
 void inherit_from_base(store::RunStore& db, RunConfig& cfg) {
@@ -88,8 +112,10 @@ void inherit_from_base(store::RunStore& db, RunConfig& cfg) {
 
 std::unique_ptr<torch::optim::AdamW> build_optimizer(LanguageModel& model, const TrainConfig& t) {
   // Weight decay on matrices only; norms and the position table's 1-D parts are left alone.
+  // Frozen weights (LoRA) get no optimizer state at all.
   std::vector<torch::Tensor> decay, no_decay;
   for (auto& p : model->named_parameters()) {
+    if (!p.value().requires_grad()) continue;
     if (p.value().dim() >= 2 && p.key().find("pos.") != 0)
       decay.push_back(p.value());
     else
@@ -157,13 +183,16 @@ Preflight preflight(store::RunStore* db, const std::string& db_path, RunConfig& 
   if (db) inherit_from_base(*db, cfg);
   // A device that is not there fails before the corpus is read (a large built-in corpus takes
   // tens of seconds to generate).
-  resolve_device(cfg.train.device);
+  const auto device = resolve_device(cfg.train.device);
+  check_precision(cfg.train.precision, device, "train.precision");
+  if (cfg.eval.enabled) check_precision(cfg.eval.precision, device, "eval.precision");
   Preflight p;
   const auto tok = io::tokenizer_for(cfg);
   if (cfg.model.vocab_size > 0 && tok->vocab_size() > cfg.model.vocab_size)
     throw ConfigError("model.vocab_size: " + std::to_string(cfg.model.vocab_size) + " is smaller than the tokenizer's " +
                       std::to_string(tok->vocab_size()) + " ids (" + tokenizer_source(cfg) + ")");
   check_model_fits(cfg, cfg.model.vocab_size > 0 ? cfg.model.vocab_size : tok->vocab_size());
+  check_prompt_lengths(cfg, *tok);
   p.split =
       std::make_shared<const data::Split>(load_split(cfg, cache_dir_for(db_path), &p.warnings));
   if (p.split->train.empty())
@@ -180,13 +209,21 @@ Preflight preflight(store::RunStore* db, const std::string& db_path, RunConfig& 
   const auto* smeta = get_method(MethodKind::Sampler, cfg.train.positions, "train.positions.type");
   p.sampler = smeta->sampler(cfg.train.positions_params, sctx);
   p.init_checkpoint = db ? init_checkpoint(*db, cfg.init) : init_checkpoint_file(cfg.init);
-  if (!p.init_checkpoint.empty()) {
-    auto model = build_model(cfg);
+  if (!p.init_checkpoint.empty() && is_hf_checkpoint(p.init_checkpoint) && cfg.model.arch == "llama") {
+    // Names and shapes from the safetensors headers: no 1B model is built and filled twice.
+    try {
+      verify_hf_weights(p.init_checkpoint, llama_parameter_shapes(cfg.model, io::model_vocab(cfg, *tok)),
+                        cfg.model.tie_embeddings);
+    } catch (const HfWeightsError& e) {
+      throw CheckpointError(e.what());
+    }
+  } else if (!p.init_checkpoint.empty()) {
+    auto model = build_model(cfg, WeightInit::Skip);
     load_checkpoint(p.init_checkpoint, model, nullptr,
                     true);  // shape mismatches surface before the run exists
   }
   if (cfg.eval.attention_every > 0) {
-    auto model = build_model(cfg);
+    auto model = build_model(cfg, WeightInit::Skip);  // only its shapes and position table matter
     check_training_capture(cfg, model,
                            p.split->validation);  // a probe too short fails before the run exists
   }

@@ -48,7 +48,7 @@ data::Split load_run_split(const RunConfig& c, const std::string& cache_dir = ""
 std::string cache_dir_for(const std::string& db_path);
 
 // The model pieces the trainer and the benchmarks build from a config.
-LanguageModel build_model(const RunConfig& c);
+LanguageModel build_model(const RunConfig& c, WeightInit init = WeightInit::Random);
 std::unique_ptr<torch::optim::AdamW> build_optimizer(LanguageModel& model, const TrainConfig& t);
 
 // "<db without extension>.runs/run-N" beside the store.

@@ -16,6 +16,8 @@
 #include "io/run_tokenizer.h"
 #include "methods/registry.h"
 #include "train/checkpoint.h"
+#include "train/fused_adamw.h"
+#include "train/precision.h"
 #include "train/longctx_evals.h"
 #include "train/lr_schedule.h"
 #include "train/position_stats.h"
@@ -54,6 +56,7 @@ struct Session {
   Preflight prep;
   LanguageModel model;
   std::unique_ptr<torch::optim::AdamW> optim;
+  std::unique_ptr<FusedAdamW> fused;  // the fused CUDA update on optim's state, when available
   std::shared_ptr<PositionSampler> sampler;
   int64_t sampler_len = 0;
   data::Token separator = data::ByteTokenizer::kBos;  // between packed documents
@@ -83,6 +86,7 @@ void load_start_state(Session& s) {
                             (fresh.empty() ? "" : "; new, at their initialisation: " + fresh));
   }
   s.model->to(s.device);
+  s.model->set_checkpointing(s.c.train.checkpointing);
   s.optim = build_optimizer(s.model, s.c.train);
   if (!s.req.resume) return;
   if (auto ck = latest_checkpoint(s.run_dir)) {
@@ -94,6 +98,15 @@ void load_start_state(Session& s) {
     s.events.on_message("warning", "no checkpoint in '" + s.run_dir + "': restarting from step 0");
   }
   s.db.truncate_metrics_after(s.req.run_id, s.start);
+}
+
+// The optimizer step: one fused kernel per group on CUDA (LibTorch 2.x), the plain step elsewhere.
+void optimizer_step(Session& s) {
+  if (!s.fused && FusedAdamW::available(*s.optim)) s.fused = std::make_unique<FusedAdamW>(*s.optim);
+  if (s.fused)
+    s.fused->step();
+  else
+    s.optim->step();
 }
 
 // Builds model, optimizer and data, loads the checkpoint it starts from, then marks the run running
@@ -113,7 +126,7 @@ void setup_session(Session& s) {
 
   RunConfig resolved = c;
   s.prep = s.req.prepared.split ? s.req.prepared : preflight(s.db, resolved);
-  s.model = build_model(c);
+  s.model = build_model(c, s.req.resume || !s.prep.init_checkpoint.empty() ? WeightInit::Skip : WeightInit::Random);
   s.config_json = to_json(c).dump();
   load_start_state(s);
   s.db.mark_running(s.req.run_id, static_cast<int64_t>(getpid()), store::host_name(),
@@ -189,15 +202,19 @@ StepResult train_step(Session& s, int64_t step) {
                             &s.stats);
     auto b = to_tensors(batch, s.device);
     auto* memory = s.window_cache ? &s.memories[static_cast<size_t>(micro)] : nullptr;
-    auto loss = s.model->loss(b.tokens, b.positions, b.targets, b.mask, memory) /
-                static_cast<double>(t.grad_accum);
+    torch::Tensor loss;
+    {
+      PrecisionScope precision(t.precision, s.device);  // the forward pass only, as autocast wants
+      loss = s.model->loss(b.tokens, b.positions, b.targets, b.mask, memory) /
+             static_cast<double>(t.grad_accum);
+    }
     loss.backward();
     r.loss += loss.item<double>();
   }
   if (!std::isfinite(r.loss)) return r;
   if (t.grad_clip > 0)
     r.grad_norm = torch::nn::utils::clip_grad_norm_(s.model->parameters(), t.grad_clip);
-  s.optim->step();
+  optimizer_step(s);
   return r;
 }
 
@@ -246,6 +263,7 @@ void save_step_checkpoint(Session& s, int64_t step) {
 // Perplexity and the retrieval sweeps the config asks for, after the last step.
 void final_evaluation(Session& s, int64_t step, TrainOutcome& out) {
   const auto& val = s.prep.split->validation;
+  PrecisionScope precision(s.c.eval.precision, s.device);
   out.evals = run_evals(s.db, s.req.run_id, step, s.model, s.c, val, s.c.eval.lengths,
                         s.c.eval.modes, s.device, s.events);
   out.retrieval =

@@ -2,6 +2,8 @@
 // non-zero exit with one line naming the key, file or value while the store stays byte-identical.
 #include <gtest/gtest.h>
 
+#include "cli_runner.h"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <csignal>
 #include <sys/wait.h>
@@ -18,17 +20,9 @@ using nlohmann::json;
 
 namespace {
 
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using cli_test::Result;
+using cli_test::last_json_line;
+using cli_test::slurp;
 
 fs::path dir() {
   auto d = fs::path(CTXLAB_TEST_TMP) / "cli";
@@ -36,27 +30,7 @@ fs::path dir() {
   return d;
 }
 
-Result cli(const std::string& args) {
-  static int n = 0;
-  auto errf = dir() / ("stderr-" + std::to_string(getpid()) + "-" + std::to_string(n++));
-  std::string cmd = std::string(CTXLAB_CLI) + " " + args + " 2>" + errf.string();
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t k;
-  while ((k = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, k);
-  int st = pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.err = slurp(errf);
-  fs::remove(errf);
-  return r;
-}
-
-json last_json_line(const std::string& out) {
-  auto end = out.find_last_not_of('\n');
-  auto start = out.rfind('\n', end);
-  return json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1));
-}
+Result cli(const std::string& args) { return cli_test::run_cli(args, dir()); }
 
 json tiny_config() {
   return {{"name", "tiny"},

@@ -1,0 +1,90 @@
+// The chunked loss as a custom autograd function: forward computes the loss and, when a graph is
+// wanted, the gradients of hidden and W for a unit output gradient; backward scales them.
+#include "model/chunked_loss.h"
+
+#include <torch/autograd.h>
+
+#include <algorithm>
+
+namespace ctx {
+namespace {
+
+struct ChunkedCE : torch::autograd::Function<ChunkedCE> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden,
+                               const torch::Tensor& W, const torch::Tensor& targets,
+                               const c10::optional<torch::Tensor>& row_weights, int64_t chunk) {
+    const torch::Tensor weights = row_weights.has_value() ? *row_weights : torch::Tensor();
+    const int64_t N = hidden.size(0);
+    const bool need_h = hidden.requires_grad(), need_w = W.requires_grad();
+    auto w = weights.defined() ? weights.to(torch::kFloat)
+                               : torch::ones({N}, hidden.options().dtype(torch::kFloat));
+    const auto denom = w.sum().clamp_min(1.0);
+    auto total = torch::zeros({}, hidden.options().dtype(torch::kFloat));
+    torch::Tensor grad_h = need_h ? torch::empty_like(hidden) : torch::Tensor();
+    torch::Tensor grad_w =
+        need_w ? torch::zeros(W.sizes(), W.options().dtype(torch::kFloat)) : torch::Tensor();
+    for (int64_t r0 = 0; r0 < N; r0 += chunk) {
+      const int64_t n = std::min(chunk, N - r0);
+      auto h = hidden.narrow(0, r0, n);
+      auto t = targets.narrow(0, r0, n);
+      auto wc = w.narrow(0, r0, n);
+      auto logits = torch::matmul(h, W.t()).to(torch::kFloat);  // [n, V]
+      auto lse = torch::logsumexp(logits, -1);
+      auto picked = logits.gather(1, t.unsqueeze(1)).squeeze(1);
+      total += ((lse - picked) * wc).sum();
+      if (!need_h && !need_w) continue;
+      // d loss / d logits = (softmax - onehot) * w_i / denom
+      auto g = torch::exp(logits - lse.unsqueeze(1));
+      g.scatter_add_(1, t.unsqueeze(1), -torch::ones({n, 1}, g.options()));
+      g.mul_((wc / denom).unsqueeze(1));
+      if (need_h)
+        grad_h.narrow(0, r0, n).copy_(
+            torch::matmul(g.to(W.scalar_type()), W).to(hidden.scalar_type()));
+      if (need_w) grad_w.add_(torch::matmul(g.t(), h.to(torch::kFloat)));
+    }
+    ctx->save_for_backward({grad_h, grad_w});
+    return total / denom;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    auto saved = ctx->get_saved_variables();
+    const auto scale = grad_out[0];
+    torch::Tensor gh =
+        saved[0].defined() ? saved[0] * scale.to(saved[0].scalar_type()) : torch::Tensor();
+    torch::Tensor gw = saved[1].defined() ? saved[1] * scale : torch::Tensor();
+    return {gh, gw, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor chunked_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& W,
+                                    const torch::Tensor& targets, const torch::Tensor& weights,
+                                    int64_t chunk_rows) {
+  // Optional, not an undefined tensor: autograd records every tensor input's device.
+  return ChunkedCE::apply(hidden, W, targets,
+                          weights.defined() ? c10::optional<torch::Tensor>(weights) : c10::nullopt,
+                          std::max<int64_t>(1, chunk_rows));
+}
+
+torch::Tensor chunked_token_losses(const torch::Tensor& hidden, const torch::Tensor& W,
+                                   const torch::Tensor& targets, int64_t chunk_rows) {
+  torch::NoGradGuard ng;
+  const int64_t N = hidden.size(0), chunk = std::max<int64_t>(1, chunk_rows);
+  auto out = torch::empty({N}, hidden.options().dtype(torch::kFloat));
+  for (int64_t r0 = 0; r0 < N; r0 += chunk) {
+    const int64_t n = std::min(chunk, N - r0);
+    auto logits = torch::matmul(hidden.narrow(0, r0, n), W.t()).to(torch::kFloat);
+    auto t = targets.narrow(0, r0, n);
+    out.narrow(0, r0, n).copy_(torch::logsumexp(logits, -1) -
+                               logits.gather(1, t.unsqueeze(1)).squeeze(1));
+  }
+  return out;
+}
+
+int64_t loss_chunk_rows(int64_t vocab, int64_t budget_bytes) {
+  return std::max<int64_t>(1, budget_bytes / (4 * std::max<int64_t>(1, vocab)));
+}
+
+}  // namespace ctx

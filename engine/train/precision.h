@@ -1,0 +1,31 @@
+// Training and evaluation precision (train.precision, eval.precision): "fp32", or "bf16" on a GPU —
+// bf16 matrix products and attention through autocast, with softmax, losses and norm statistics in
+// fp32, and fp32 master weights and optimizer state. The CPU runs fp32 only.
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+
+namespace ctx {
+
+// ConfigError naming `key` when `precision` cannot run on `device` (bf16 on the CPU, or on a GPU
+// whose kernels refuse bf16).
+void check_precision(const std::string& precision, const torch::Device& device,
+                     const std::string& key);
+
+// Autocast to bf16 on CUDA for its lifetime when precision is "bf16"; nothing for "fp32".
+class PrecisionScope {
+ public:
+  PrecisionScope(const std::string& precision, const torch::Device& device);
+  ~PrecisionScope();
+  PrecisionScope(const PrecisionScope&) = delete;
+  PrecisionScope& operator=(const PrecisionScope&) = delete;
+
+ private:
+  bool active_ = false;
+  bool was_enabled_ = false;
+  c10::ScalarType was_dtype_ = c10::ScalarType::Half;
+};
+
+}  // namespace ctx
