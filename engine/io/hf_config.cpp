@@ -3,6 +3,7 @@
 #include "io/hf_config.h"
 
 #include <cmath>
+#include <sstream>
 
 #include "io/safetensors_format.h"  // quote_name
 
@@ -24,6 +25,26 @@ struct Check {
     }
   }
 };
+
+// Every count below is at most the total, so a total under 2^53 counts exactly in int64_t.
+constexpr double kMaxParameters = 9007199254740992.0;  // 2^53
+
+// Embedding, every layer's attention (with biases), MLP and two norms, the final norm, the LM
+// head unless tied; in T (double to bound it, int64_t once bounded).
+template <class T>
+T parameters_of(const HfModelConfig& c) {
+  const T h = static_cast<T>(c.hidden_size), q = static_cast<T>(c.num_attention_heads) * static_cast<T>(c.head_dim),
+          kv = static_cast<T>(c.num_key_value_heads) * static_cast<T>(c.head_dim),
+          f = static_cast<T>(c.intermediate_size);
+  T attention = h * q + 2 * h * kv + q * h;
+  if (c.qkv_bias) attention += q + 2 * kv;
+  if (c.o_bias) attention += h;
+  T mlp = 3 * h * f;
+  if (c.mlp_bias) mlp += 2 * f + h;
+  const T layer = attention + mlp + 2 * h;  // + input and post-attention norms
+  const T embedding = static_cast<T>(c.vocab_size) * h;
+  return embedding + static_cast<T>(c.num_hidden_layers) * layer + h + (c.tie_word_embeddings ? 0 : embedding);
+}
 
 std::string yes_no(bool b) {
   return b ? "true" : "false";
@@ -62,6 +83,14 @@ void check_shapes(const HfModelConfig& c, const Check& check) {
   }
   if (c.head_dim % 2 != 0) {
     check.fail("head_dim " + std::to_string(c.head_dim) + " must be even (rotary pairs)");
+  }
+  // Counted in floating point first: sizes no real model has would overflow the exact count.
+  const double params = parameters_of<double>(c);
+  if (!(params < kMaxParameters)) {
+    std::ostringstream n;
+    n.precision(3);
+    n << params;
+    check.fail("the sizes describe " + n.str() + " parameters (at most 2^53 are counted)");
   }
 }
 
@@ -148,16 +177,9 @@ void validate_hf_config(const HfModelConfig& cfg, const std::string& what) {
 }
 
 int64_t count_parameters(const HfModelConfig& c) {
-  const int64_t h = c.hidden_size, q = c.num_attention_heads * c.head_dim,
-                kv = c.num_key_value_heads * c.head_dim, f = c.intermediate_size;
-  int64_t attention = h * q + 2 * h * kv + q * h;
-  if (c.qkv_bias) attention += q + 2 * kv;
-  if (c.o_bias) attention += h;
-  int64_t mlp = 3 * h * f;
-  if (c.mlp_bias) mlp += 2 * f + h;
-  const int64_t layer = attention + mlp + 2 * h;  // + input and post-attention norms
-  const int64_t embedding = c.vocab_size * h;
-  return embedding + c.num_hidden_layers * layer + h + (c.tie_word_embeddings ? 0 : embedding);
+  if (!(parameters_of<double>(c) < kMaxParameters))  // validate_hf_config refuses such sizes
+    throw HfConfigError("config.json: the sizes describe more than 2^53 parameters");
+  return parameters_of<int64_t>(c);
 }
 
 }  // namespace ctx::io

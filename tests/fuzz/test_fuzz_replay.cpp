@@ -54,3 +54,6 @@ TEST(FuzzReplay, SafetensorsHeader) {
 TEST(FuzzReplay, TokenizerJson) {
   replay("tokenizer_json");
 }
+TEST(FuzzReplay, HfConfig) {
+  replay("hf_config");
+}
