@@ -41,7 +41,8 @@ int cmd_study_validate(const Common& c, const std::string& file) {
 }
 
 int cmd_study_run(const Common& c, const std::string& file, const std::string& device) {
-  const auto s = read_study(file);  // a bad study file exits before the store is touched
+  const auto s = read_study(file);     // a bad study file exits before the store is touched
+  check_study_data(s, presets_dir());  // and so does a corpus that is not there
   store::RunStore db(c.db);
   auto sink = make_event_sink(c.json);
   const auto out = run_study(db, s, device, presets_dir(), *sink);

@@ -175,13 +175,15 @@ void validate_check(const nlohmann::json& c, size_t i, const std::set<std::strin
 
 StudyFile parse_study(const nlohmann::json& j, const std::string& what) {
   try {
-    check_keys(j, {"name", "claim", "paper", "figure", "base", "runs", "evaluations", "checks"},
-               "study");
+    check_keys(
+        j, {"name", "claim", "paper", "figure", "setup", "base", "runs", "evaluations", "checks"},
+        "study");
     StudyFile s;
     s.name = get<std::string>(j, "name", "study");
     s.claim = j.value("claim", "");
     s.paper = j.value("paper", "");
     s.figure = j.value("figure", "");
+    s.setup = j.value("setup", "");
     if (!j.contains("base"))
       throw ConfigError("study.base: required (a preset, config, run_named or hf folder)");
     s.base = j["base"];

@@ -27,6 +27,7 @@ struct StudyEvaluation {
 
 struct StudyFile {
   std::string name, claim, paper, figure;
+  std::string setup;  // what to run before the study (a data script), in words
   nlohmann::json
       base;  // {"preset": NAME} | {"config": {...}} | {"run_named": NAME} | {"hf": FOLDER}
   std::vector<StudyRun> runs;

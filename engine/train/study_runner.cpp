@@ -3,6 +3,7 @@
 #include "train/study_runner.h"
 
 #include <filesystem>
+#include <optional>
 
 #include "data/interrupt.h"
 #include "train/hf_runs.h"
@@ -22,9 +23,26 @@ int64_t new_study(store::RunStore& db, const StudyFile& s) {
   return db.create_study(name, s.claim);
 }
 
+nlohmann::json with_device(nlohmann::json given, const std::string& device) {
+  if (!device.empty()) given["train"]["device"] = device;
+  return given;
+}
+
+// A base trained once serves every study that names the same preset or config: the newest
+// finished run whose config, as given, equals this one (device included) is reused.
+std::optional<int64_t> finished_run_with_config(const store::RunStore& db,
+                                                const nlohmann::json& given) {
+  for (const auto& r : db.list_runs()) {
+    if (r.status != store::RunStatus::Finished) continue;
+    const auto stored = nlohmann::json::parse(r.config_json, nullptr, false);
+    if (stored.is_object() && stored.contains("_given") && stored["_given"] == given) return r.id;
+  }
+  return std::nullopt;
+}
+
 int64_t train_one(store::RunStore& db, nlohmann::json given, const std::string& device,
                   int64_t study, EventSink& events) {
-  if (!device.empty()) given["train"]["device"] = device;
+  given = with_device(std::move(given), device);
   RunConfig cfg = parse_run_config(given);
   auto prepared = preflight(db, cfg);
   TrainRequest req;
@@ -42,6 +60,23 @@ int64_t train_one(store::RunStore& db, nlohmann::json given, const std::string& 
   return req.run_id;
 }
 
+nlohmann::json base_config(const StudyFile& s, const std::string& presets) {
+  const auto& b = s.base;
+  if (b.contains("preset"))
+    return read_config_file(
+        (fs::path(presets) / (b["preset"].get<std::string>() + ".json")).string());
+  return b.value("config", nlohmann::json());
+}
+
+nlohmann::json run_config(const StudyRun& run, const std::string& presets) {
+  nlohmann::json cfg =
+      run.preset.empty() ? nlohmann::json::object()
+                         : read_config_file((fs::path(presets) / (run.preset + ".json")).string());
+  cfg.merge_patch(run.config);
+  if (!run.config.contains("name")) cfg["name"] = run.name;
+  return cfg;
+}
+
 int64_t base_run(store::RunStore& db, const StudyFile& s, const std::string& device,
                  const std::string& presets, int64_t study, EventSink& events) {
   const auto& b = s.base;
@@ -55,17 +90,30 @@ int64_t base_run(store::RunStore& db, const StudyFile& s, const std::string& dev
     const auto folder = b["hf"].get<std::string>();
     return import_hf_folder(db, folder, inspect_hf_folder(folder), "", "").run_id;
   }
-  nlohmann::json config;
-  if (b.contains("preset")) {
-    const auto path = fs::path(presets) / (b["preset"].get<std::string>() + ".json");
-    config = read_config_file(path.string());
-  } else {
-    config = b["config"];
+  const nlohmann::json config = base_config(s, presets);
+  if (const auto reused = finished_run_with_config(db, with_device(config, device))) {
+    events.on_message("info", "study '" + s.name + "': base is run " + std::to_string(*reused) +
+                                  ", trained earlier with the same config");
+    return *reused;
   }
   return train_one(db, config, device, study, events);
 }
 
 }  // namespace
+
+// The data a study reads is there before anything is stored: a corpus path that does not exist
+// is named, with the study's own setup line (the script that fetches it).
+void check_study_data(const StudyFile& s, const std::string& presets) {
+  std::vector<std::pair<std::string, nlohmann::json>> configs{{"base", base_config(s, presets)}};
+  for (const auto& r : s.runs) configs.emplace_back(r.name, run_config(r, presets));
+  for (const auto& [name, cfg] : configs) {
+    if (!cfg.is_object() || !cfg.contains("data") || !cfg["data"].contains("corpus")) continue;
+    const auto corpus = cfg["data"]["corpus"].get<std::string>();
+    if (corpus.rfind("builtin:", 0) == 0 || fs::exists(corpus)) continue;
+    throw ConfigError("study '" + s.name + "', run " + name + ": corpus '" + corpus +
+                      "' does not exist" + (s.setup.empty() ? "" : "; setup: " + s.setup));
+  }
+}
 
 StudyResults collect_results(store::RunStore& db, const std::map<std::string, int64_t>& run_ids) {
   StudyResults r;
@@ -83,6 +131,7 @@ StudyResults collect_results(store::RunStore& db, const std::map<std::string, in
 
 StudyOutcome run_study(store::RunStore& db, const StudyFile& s, const std::string& device,
                        const std::string& presets_dir, EventSink& events) {
+  check_study_data(s, presets_dir);
   StudyOutcome out;
   out.study_id = new_study(db, s);
   events.on_message("info", "study '" + s.name + "': base");
@@ -90,12 +139,7 @@ StudyOutcome run_study(store::RunStore& db, const StudyFile& s, const std::strin
   for (const auto& name : study_order(s)) {
     const auto& run = *std::find_if(s.runs.begin(), s.runs.end(),
                                     [&](const StudyRun& r) { return r.name == name; });
-    nlohmann::json cfg =
-        run.preset.empty()
-            ? nlohmann::json::object()
-            : read_config_file((fs::path(presets_dir) / (run.preset + ".json")).string());
-    cfg.merge_patch(run.config);
-    if (!run.config.contains("name")) cfg["name"] = run.name;
+    nlohmann::json cfg = run_config(run, presets_dir);
     if (!run.init.empty()) cfg["init"] = {{"run", out.run_ids.at(run.init)}};
     events.on_message("info", "study '" + s.name + "': " + run.name);
     out.run_ids[run.name] = train_one(db, cfg, device, out.study_id, events);

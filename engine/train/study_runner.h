@@ -23,6 +23,10 @@ StudyOutcome run_study(store::RunStore& db, const StudyFile& s, const std::strin
                        const std::string& presets_dir, EventSink& events);
 
 // The results the checks read, from the store.
+// Throws ConfigError naming a corpus path that a run of `s` reads and that does not exist, with
+// the study's setup line; run_study calls it before it stores anything.
+void check_study_data(const StudyFile& s, const std::string& presets_dir);
+
 StudyResults collect_results(store::RunStore& db, const std::map<std::string, int64_t>& run_ids);
 
 }  // namespace ctx

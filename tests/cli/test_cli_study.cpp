@@ -1,6 +1,7 @@
 // ctxlab-cli study: a tiny study runs end to end on the CPU (a base trained from a config, two
 // fine-tunes from it, an evaluation, one check that holds and one that cannot), its runs are
-// grouped in one study of the store, and an invalid study file exits 2 with the store untouched.
+// grouped in one study of the store, a second run of the study reuses its finished base, and an
+// invalid study file exits 2 with the store untouched.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -68,6 +69,23 @@ TEST(CliStudy, ATinyStudyRunsAndReportsItsChecks) {
   auto runs = cli("runs --db " + db.string() + " --json");
   ASSERT_EQ(runs.rc, 0);
   EXPECT_EQ(cli_test::last_json_line(runs.out).size(), 3u);
+
+  // The same study again: the finished base (same config as given) is reused, the fine-tunes are
+  // trained again into a second study group.
+  auto again = cli("study run " + file.string() + " --db " + db.string() + " --json");
+  ASSERT_EQ(again.rc, 0) << again.err;
+  const auto j2 = cli_test::last_json_line(again.out);
+  EXPECT_EQ(j2["runs"]["base"], j["runs"]["base"]);
+  EXPECT_NE(j2["runs"]["pi"], j["runs"]["pi"]);
+  runs = cli("runs --db " + db.string() + " --json");
+  EXPECT_EQ(cli_test::last_json_line(runs.out).size(), 5u);
+
+  // A base whose config differs (another seed) is trained anew.
+  study["base"]["config"]["seed"] = 9;
+  std::ofstream(file) << study.dump(2);
+  auto third = cli("study run " + file.string() + " --db " + db.string() + " --json");
+  ASSERT_EQ(third.rc, 0) << third.err;
+  EXPECT_NE(cli_test::last_json_line(third.out)["runs"]["base"], j["runs"]["base"]);
 }
 
 TEST(CliStudy, AnInvalidStudyIsRefusedBeforeTheStore) {
@@ -80,6 +98,25 @@ TEST(CliStudy, AnInvalidStudyIsRefusedBeforeTheStore) {
   auto r = cli("study run " + file.string() + " --db " + db.string());
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("runs[0].init: no run 'b'"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  EXPECT_FALSE(fs::exists(db));
+}
+
+TEST(CliStudy, AMissingCorpusIsNamedWithTheSetupLineBeforeTheStore) {
+  json base = tiny(2);
+  base["data"] = {{"corpus", (dir() / "absent" / "docs.jsonl").string()}};
+  json study = {{"name", "needs-data"},
+                {"setup", "scripts/fetch-long-docs"},
+                {"base", {{"config", base}}},
+                {"runs", json::array()}};
+  const auto file = dir() / "needs-data.json";
+  std::ofstream(file) << study.dump();
+  const auto db = dir() / "needs-data.db";
+  auto r = cli("study run " + file.string() + " --db " + db.string());
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("docs.jsonl' does not exist; setup: scripts/fetch-long-docs"),
+            std::string::npos)
+      << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
   EXPECT_FALSE(fs::exists(db));
 }
