@@ -108,6 +108,9 @@ void check_study_data(const StudyFile& s, const std::string& presets) {
   for (const auto& r : s.runs) configs.emplace_back(r.name, run_config(r, presets));
   for (const auto& [name, cfg] : configs) {
     if (!cfg.is_object() || !cfg.contains("data") || !cfg["data"].contains("corpus")) continue;
+    if (!cfg["data"]["corpus"].is_string())  // bad input like any other, not a JSON type error
+      throw ConfigError("study '" + s.name + "', run " + name + ": data.corpus: must be a string, got " +
+                        cfg["data"]["corpus"].dump());
     const auto corpus = cfg["data"]["corpus"].get<std::string>();
     if (corpus.rfind("builtin:", 0) == 0 || fs::exists(corpus)) continue;
     throw ConfigError("study '" + s.name + "', run " + name + ": corpus '" + corpus +

@@ -119,6 +119,14 @@ TEST(CliStudy, AMissingCorpusIsNamedWithTheSetupLineBeforeTheStore) {
       << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
   EXPECT_FALSE(fs::exists(db));
+  // A corpus that is not even a string is bad input too (exit 2, one line), not a JSON type error.
+  study["base"]["config"]["data"]["corpus"] = 5;
+  std::ofstream(file) << study.dump();
+  r = cli("study run " + file.string() + " --db " + db.string());
+  EXPECT_EQ(r.rc, 2) << r.err;
+  EXPECT_NE(r.err.find("run base: data.corpus: must be a string, got 5"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  EXPECT_FALSE(fs::exists(db));
 }
 
 TEST(CliStudy, EveryShippedStudyIsValid) {
