@@ -31,13 +31,13 @@ int cmd_check(const Common& c, const std::string& config_path) {
   } catch (const InputError& e) {
     const std::string msg = e.what();
     if (!c.json) {
-      std::cerr << "error: " << config_path << ": " << msg << "\n";
+      std::cerr << "error: " << one_line(config_path + ": " + msg) << "\n";
       return 2;
     }
     const auto colon = msg.find(": ");
     const std::string field =
         colon == std::string::npos || msg.find(' ') < colon ? "" : msg.substr(0, colon);
-    std::cerr << "error: " << msg << "\n";
+    std::cerr << "error: " << one_line(msg) << "\n";
     print_json({{"ok", false}, {"error", msg}, {"field", field}});
     return 2;
   }

@@ -21,6 +21,31 @@ struct JsonError : InputError {
   using InputError::InputError;
 };
 
+// A key or name from user input as a message may show it: control characters escaped (\n, \t,
+// \xHH), so that the message stays on one line whatever the file held.
+inline std::string printable(std::string_view text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 namespace json_detail {
 
 // nlohmann's messages start with "[json.exception.parse_error.101] parse error at line 1, column 2:
@@ -57,7 +82,8 @@ inline nlohmann::json parse_json_strict(std::string_view text, const std::string
       if (!keys.empty()) keys.pop_back();
     } else if (event == Event::key) {
       const auto& k = parsed.get_ref<const std::string&>();
-      if (!keys.empty() && !keys.back().insert(k).second) problem = "duplicate key '" + k + "'";
+      if (!keys.empty() && !keys.back().insert(k).second)
+        problem = "duplicate key '" + printable(k) + "'";
     }
     return true;
   };

@@ -41,7 +41,9 @@ class Section {
       throw ConfigError((path_.empty() ? "config" : path_) + ": must be an object (got " +
                         j_.dump() + ")");
   }
-  std::string key(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
+  std::string key(const std::string& k) const {
+    return path_.empty() ? printable(k) : path_ + "." + printable(k);
+  }
   bool has(const std::string& k) {
     seen_.insert(k);
     return j_.is_object() && j_.contains(k) && !j_[k].is_null();

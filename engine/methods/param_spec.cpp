@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "config/json_strict.h"  // printable
 #include "config/run_config.h"
 
 namespace ctx {
@@ -88,7 +89,7 @@ nlohmann::json resolve_params(const std::vector<ParamSpec>& specs, const nlohman
       if (!known) {
         std::string all;
         for (auto& p : specs) all += (all.empty() ? "" : ", ") + p.key;
-        throw ConfigError(where + "." + k + ": unknown key" + (all.empty() ? "" : " (known: " + all + ")"));
+        throw ConfigError(where + "." + printable(k) + ": unknown key" + (all.empty() ? "" : " (known: " + all + ")"));
       }
     }
   }
