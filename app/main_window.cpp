@@ -38,6 +38,7 @@
 #include "widgets/positions_tab.h"
 #include "widgets/retrieval_tab.h"
 #include "widgets/store_follower.h"
+#include "widgets/tasks_tab.h"
 #include "widgets/training_tab.h"
 
 // The presets and icon are compiled into the static ctxlab_app library, whose resource
@@ -81,6 +82,7 @@ void MainWindow::build_ui() {
   add(new FrequenciesTab(cache_, this), "Frequencies");
   add(new AttentionTab(cache_, this), "Attention");
   add(new RetrievalTab(cache_, this), "Retrieval");
+  add(new TasksTab(cache_, this), "Tasks");
   add(new CompareTab(cache_, this), "Compare");
 
   banner_ = new QFrame(this);

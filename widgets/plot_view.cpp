@@ -27,6 +27,8 @@ PlotView::PlotView(QWidget* parent) : QCustomPlot(parent) {
   message_->setColor(QColor(130, 130, 130));
   message_->setFont(QFont(font().family(), 11));
   message_->setVisible(false);
+  // After the layout, before drawing: the axis rect's width is known.
+  connect(this, &QCustomPlot::afterLayout, this, [this] { wrap_message(); });
 }
 
 PlotView::~PlotView() {
@@ -85,7 +87,8 @@ void PlotView::refreshSeries() {
 
 void PlotView::fitAndReplot() {
   bool any = false;
-  QCPRange xr, yr;
+  QCPRange xr;
+  std::map<QCPAxis*, QCPRange> yr;  // per value axis: a second one (yAxis2) fits on its own
   auto grow = [](QCPRange& r, double v, bool first) {
     if (first) {
       r = QCPRange(v, v);
@@ -94,15 +97,17 @@ void PlotView::fitAndReplot() {
     }
   };
   const bool log_x = xAxis->scaleType() == QCPAxis::stLogarithmic;
-  const bool log_y = yAxis->scaleType() == QCPAxis::stLogarithmic;
   for (int i = 0; i < graphCount(); ++i) {
     auto* g = graph(i);
     if (!g->visible()) continue;
     auto it = full_.find(g);
+    QCPAxis* value_axis = g->valueAxis();
+    const bool log_y = value_axis->scaleType() == QCPAxis::stLogarithmic;
     auto visit = [&](double x, double y) {
       if (!std::isfinite(x) || !std::isfinite(y) || (log_x && x <= 0) || (log_y && y <= 0)) return;
       grow(xr, x, !any);
-      grow(yr, y, !any);
+      const bool first = !yr.count(value_axis);
+      grow(yr[value_axis], y, first);
       any = true;
     };
     if (it != full_.end()) {
@@ -119,7 +124,7 @@ void PlotView::fitAndReplot() {
       return QCPRange(r.lower - m, r.upper + m);
     };
     xAxis->setRange(pad(xr, log_x));
-    yAxis->setRange(pad(yr, log_y));
+    for (auto& [axis, r] : yr) axis->setRange(pad(r, axis->scaleType() == QCPAxis::stLogarithmic));
     refreshing_ = false;
   }
   refreshSeries();
@@ -127,8 +132,32 @@ void PlotView::fitAndReplot() {
 }
 
 void PlotView::setEmptyMessage(const QString& text) {
+  message_text_ = text;
   message_->setText(text);
   message_->setVisible(!text.isEmpty());
+  wrap_message();
+}
+
+void PlotView::wrap_message() {
+  if (message_text_.isEmpty()) return;
+  const int room = std::max(80, axisRect()->width() - 16);
+  const QFontMetrics fm(message_->font());
+  QStringList lines;
+  for (const QString& para : message_text_.split('\n')) {
+    QString line;
+    for (const QString& word : para.split(' ', Qt::SkipEmptyParts)) {
+      const QString candidate = line.isEmpty() ? word : line + ' ' + word;
+      if (!line.isEmpty() && fm.horizontalAdvance(candidate) > room) {
+        lines << line;
+        line = word;
+      } else {
+        line = candidate;
+      }
+    }
+    lines << line;
+  }
+  const QString wrapped = lines.join('\n');
+  if (message_->text() != wrapped) message_->setText(wrapped);
 }
 
 void PlotView::resizeEvent(QResizeEvent* e) {

@@ -27,8 +27,10 @@ class PlotView : public QCustomPlot {
   void refreshSeries();
   // Fits the axes to the data of all series (decimation aside) and replots.
   void fitAndReplot();
-  // A centred grey message in an otherwise empty plot ("select a run", "no evaluation yet").
+  // A centred grey message in an otherwise empty plot ("select a run", "no evaluation yet"),
+  // wrapped at spaces to the width of the axis rect so it never runs past the plot's edges.
   void setEmptyMessage(const QString& text);
+  QString emptyMessage() const { return message_text_; }
 
  signals:
   void exported(const QString& path);
@@ -42,7 +44,9 @@ class PlotView : public QCustomPlot {
     std::vector<double> x, y;
   };
   std::map<QCPGraph*, Full> full_;
+  void wrap_message();
   QCPItemText* message_ = nullptr;
+  QString message_text_;
   bool refreshing_ = false;
 };
 
