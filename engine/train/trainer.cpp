@@ -16,6 +16,7 @@
 #include "methods/registry.h"
 #include "train/checkpoint.h"
 #include "train/fused_adamw.h"
+#include "train/gpu_monitor.h"
 #include "train/precision.h"
 #include "train/longctx_evals.h"
 #include "train/lr_schedule.h"
@@ -236,6 +237,7 @@ void record_step(Session& s, int64_t step, const StepResult& r) {
         {"tokens_per_s", e.tokens_per_s},
         {"tokens_seen", static_cast<double>(e.tokens_seen)}};
     for (const auto& [k, v] : s.stats.last_info()) values.emplace_back(k, v);
+    append_gpu_metrics(s.device.is_cuda() ? std::max<int>(s.device.index(), 0) : -1, values);
     s.db.log_metrics(s.req.run_id, step, values);
   }
   s.events.on_step(e);
