@@ -337,10 +337,7 @@ void TrainingTab::redraw() {
     fitShared();
     gpu_->yAxis2->setRange(-3, 103);  // utilisation is a percentage: the whole scale
   } else {
-    for (PlotView* p : plots()) {
-      p->refreshSeries();
-      p->replot(QCustomPlot::rpQueuedReplot);
-    }
+    for (PlotView* p : plots()) p->replot(QCustomPlot::rpQueuedReplot);
   }
   alignMargins();
 }
@@ -359,10 +356,7 @@ void TrainingTab::fitShared() {
     any = true;
   }
   if (any)
-    for (PlotView* p : plots()) {
-      p->xAxis->setRange(x);
-      p->refreshSeries();
-    }
+    for (PlotView* p : plots()) p->xAxis->setRange(x);
   syncing_ = false;
 }
 
