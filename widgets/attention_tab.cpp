@@ -56,12 +56,11 @@ AttentionTab::AttentionTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
     bar->addWidget(w);
   };
   show_box_ = new QComboBox;
-  // Short names: the bar holds every picker at the window's usual width.
-  show_box_->addItem("one run's lengths", false);
+  show_box_->addItem("one run, lengths side by side", false);
   show_box_->addItem("runs side by side", true);
   show_box_->setToolTip("Compare the selected runs at one layer, head and length, with a difference map of two");
   run_box_ = new QComboBox;
-  run_box_->setMinimumContentsLength(10);
+  run_box_->setMinimumContentsLength(14);
   layer_box_ = new QComboBox;
   head_box_ = new QComboBox;
   head_box_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
@@ -73,12 +72,12 @@ AttentionTab::AttentionTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
   kind_box_->setToolTip("Pooling of the probabilities inside each tile");
   log_box_ = new QCheckBox("log colour");
   slider_ = new QSlider(Qt::Horizontal);
-  slider_->setMinimumWidth(80);
+  slider_->setMinimumWidth(160);
   slider_->setToolTip("Training step of the captured maps");
   play_ = new QPushButton("▶ Play");
   play_->setToolTip("Step through the captures in training order");
   step_label_ = new QLabel;
-  step_label_->setMinimumWidth(70);
+  step_label_->setMinimumWidth(90);
   add("", show_box_);
   auto* run_label = new QLabel("Run");
   bar->addWidget(run_label);
@@ -87,13 +86,15 @@ AttentionTab::AttentionTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
   add("Head", head_box_);
   add("Map", kind_box_);
   add("", log_box_);
-  bar->addSpacing(12);
-  auto* step_text = new QLabel("Step");
-  bar->addWidget(step_text);
-  add("", slider_);
-  add("", step_label_);
-  add("", play_);
   bar->addStretch(1);
+  // The training-step playback of the one-run view on a row of its own: the pickers above keep
+  // their width in a window of ordinary size.
+  auto* steps = new QHBoxLayout;
+  auto* step_text = new QLabel("Step");
+  steps->addWidget(step_text);
+  steps->addWidget(slider_, 1);
+  steps->addWidget(step_label_);
+  steps->addWidget(play_);
   single_only_ = {run_label, run_box_, step_text, slider_, step_label_, play_};
   hover_ = new QLabel;
   hover_->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -153,6 +154,7 @@ AttentionTab::AttentionTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
   connect(compare_, &AttentionCompare::changed, this, [this] { scheduleRedraw(); });
   auto* v = new QVBoxLayout(this);
   v->addLayout(bar);
+  v->addLayout(steps);
   v->addWidget(heat_, 3);
   v->addWidget(hover_);
   v->addWidget(profiles_, 2);
