@@ -1,7 +1,7 @@
 # Several processes through PyTorch's distributed engine (c10d, launched by torchrun): which of its
 # process groups this LibTorch can give us, found by compiling against its own headers.
 #   NCCL: a CUDA LibTorch whose ProcessGroupNCCL.hpp and nccl.h compile (the pip wheel's nccl.h
-#         lives in site-packages/nvidia/nccl; CTXLAB_NCCL_DIR points elsewhere).
+#         lives in site-packages/nvidia/nccl or nvidia/cu13; CTXLAB_NCCL_DIR points elsewhere).
 #   Gloo: ProcessGroupGloo.hpp with gloo's headers (Debian: libgloo-dev; LibTorch 1.13 ships the
 #         symbols in libtorch_cpu). The CPU build and its two-process tests use it.
 # Neither: the engine builds without c10d and refuses a torchrun launch with one line.
@@ -64,13 +64,14 @@ int main() { return sizeof(c10d::Reducer) > 0 ? 0 : 1; }")
     endif()
   endif()
 
-  # NCCL: only in a CUDA LibTorch.
-  if(TORCH_CUDA_LIBRARIES)
+  # NCCL: only in a CUDA LibTorch (libtorch_cuda beside libtorch; TORCH_CUDA_LIBRARIES may be empty).
+  if(TORCH_CUDA_LIBRARIES OR EXISTS "${TORCH_INSTALL_PREFIX}/lib/libtorch_cuda.so")
     get_filename_component(_site "${TORCH_INSTALL_PREFIX}/.." ABSOLUTE)
+    # The wheels' layouts: nvidia/nccl (nvidia-nccl-cu12 and earlier), nvidia/cu13 (CUDA 13 wheels).
     find_path(CTXLAB_NCCL_INCLUDE nccl.h HINTS ${CTXLAB_NCCL_DIR}/include ${_site}/nvidia/nccl/include
-              ${TORCH_INCLUDE_DIRS} $ENV{NCCL_HOME}/include)
+              ${_site}/nvidia/cu13/include ${TORCH_INCLUDE_DIRS} $ENV{NCCL_HOME}/include)
     find_library(CTXLAB_NCCL_LIB NAMES nccl libnccl.so.2 HINTS ${CTXLAB_NCCL_DIR}/lib ${_site}/nvidia/nccl/lib
-                 $ENV{NCCL_HOME}/lib)
+                 ${_site}/nvidia/cu13/lib $ENV{NCCL_HOME}/lib)
     if(CTXLAB_NCCL_INCLUDE)
       string(REPLACE "BACKEND_HEADER" "torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp" src "${reducer_src}")
       set(nccl_libs "")
