@@ -54,6 +54,7 @@ BlockGrads exact_block_backward(const torch::Tensor& q, const torch::Tensor& k, 
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   auto qf = q.to(torch::kFloat), kf = k.to(torch::kFloat), vf = v.to(torch::kFloat);
   auto go = grad_out.to(torch::kFloat);
+  const auto lse_f = lse.to(torch::kFloat), delta_f = delta.to(torch::kFloat);  // fp32 throughout
   BlockGrads g{torch::zeros_like(qf), torch::zeros_like(kf), torch::zeros_like(vf)};
   for (int64_t r0 = 0; r0 < tq; r0 += chunk) {
     const int64_t r1 = std::min(tq, r0 + chunk), n = r1 - r0;
@@ -62,9 +63,9 @@ BlockGrads exact_block_backward(const torch::Tensor& q, const torch::Tensor& k, 
     auto qc = rows(qf, r0, n), goc = rows(go, r0, n);
     auto s = torch::matmul(qc, kc.transpose(-2, -1)).mul_(scale);
     if (causal) s.masked_fill_(causal_block_mask(r0, r1, q.device()), -std::numeric_limits<float>::infinity());
-    auto p = torch::exp(s - lse.narrow(2, r0, n).unsqueeze(-1));  // the final softmax's probabilities
+    auto p = torch::exp(s - lse_f.narrow(2, r0, n).unsqueeze(-1));  // the final softmax's probabilities
     g.dv.narrow(2, 0, kn).add_(torch::matmul(p.transpose(-2, -1), goc));
-    auto ds = p * (torch::matmul(goc, vc.transpose(-2, -1)) - delta.narrow(2, r0, n).unsqueeze(-1));
+    auto ds = p * (torch::matmul(goc, vc.transpose(-2, -1)) - delta_f.narrow(2, r0, n).unsqueeze(-1));
     rows(g.dq, r0, n).copy_(torch::matmul(ds, kc).mul_(scale));
     g.dk.narrow(2, 0, kn).add_(torch::matmul(ds.transpose(-2, -1), qc).mul_(scale));
   }
