@@ -2,7 +2,7 @@
 // reducer over every rank, ZeRO-1 AdamW, ring attention over --context-parallel ranks per
 // sequence) on a Llama shape. Rank 0 prints the global tokens/s, the MFU per GPU, the peak memory
 // of every rank, and with --max-length the longest sequence one step trains (doubling, then
-// bisecting to within 1/16; every rank must fit it) and its tokens/s. Random tokens: this
+// bisecting to within 1/8; every rank must fit it) and that step's tokens/s. Random tokens: this
 // measures the engine.
 #include <torch/cuda.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -12,6 +12,8 @@
 #include <iostream>
 #include <optional>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #if __has_include(<c10/cuda/CUDACachingAllocator.h>) && __has_include(<cuda_runtime_api.h>)
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -79,15 +81,18 @@ struct Bench {
     last_loss = loss.item<double>();
   }
 
-  // Whether one step at T fits on every rank.
-  bool fits(int64_t T) {
+  // Whether one step at T fits on every rank; when it does, the seconds it took (every rank).
+  std::optional<double> fits(int64_t T) {
     bool failed = false;
+    const auto t0 = std::chrono::steady_clock::now();
     try {
       step(T);
+      if (dev.is_cuda()) torch::cuda::synchronize();
     } catch (const c10::Error& e) {
       if (std::string(e.what()).find("out of memory") == std::string::npos) throw;
       failed = true;
     }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (failed) {
 #ifdef CTXLAB_BENCH_EMPTY_CACHE
       if (dev.is_cuda()) c10::cuda::CUDACachingAllocator::emptyCache();
@@ -95,28 +100,40 @@ struct Bench {
     }
     const bool any_failed = dist.any(failed);
     if (any_failed) build_sync();
-    return !any_failed;
+    if (dist.root())  // progress: a search cut short by a time limit still says what fitted
+      std::fprintf(stderr, any_failed ? "max-length: %lld tokens do not fit\n" : "max-length: %lld tokens fit (%.1f s)\n",
+                   static_cast<long long>(T), secs);
+    if (any_failed) return std::nullopt;
+    return dist.sum(secs) / dist.world();
   }
 };
 
-// The longest T (a multiple of `unit`) one step trains: doubling from `start`, then bisecting
-// until the gap is under 1/16 of what fits (each step near the limit takes minutes at 1B x 256k).
-int64_t longest(Bench& b, int64_t start, int64_t unit) {
+// The longest T (a multiple of `unit`) one step trains, doubling from `start`, then bisecting
+// until the gap is under 1/8 of what fits (each step near the limit takes minutes at 1B x 400k),
+// and the global tokens/s of that step (its first at that length: allocator warm-up included).
+std::pair<int64_t, double> longest(Bench& b, int64_t start, int64_t unit) {
   int64_t good = 0, bad = 0, T = start;
-  while (bad == 0 && T <= (int64_t{1} << 24)) {
-    if (b.fits(T)) {
-      good = T;
-      T *= 2;
+  double good_secs = 0;
+  auto attempt = [&](int64_t len) {
+    const auto secs = b.fits(len);
+    if (secs) {
+      good = len;
+      good_secs = *secs;
     } else {
-      bad = T;
+      bad = len;
     }
+  };
+  while (bad == 0 && T <= (int64_t{1} << 24)) {
+    attempt(T);
+    T *= 2;
   }
-  while (bad > 0 && bad - good > std::max(unit, good / 16)) {
+  while (bad > 0 && bad - good > std::max(unit, good / 8)) {
     const int64_t mid = (good + bad) / 2 / unit * unit;
     if (mid <= good) break;
-    (b.fits(mid) ? good : bad) = mid;
+    attempt(mid);
   }
-  return good;
+  const double tps = good > 0 ? static_cast<double>(b.shape.B * good * b.dist.dp_size()) / good_secs : 0.0;
+  return {good, tps};
 }
 
 // Global tokens/s of `steps` training steps at T (every rank timed together).
@@ -158,7 +175,8 @@ int cmd_bench_shape_dist(const Common& c, const DistEnv& launch, const BenchDist
                                 : torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
   check_precision(a.precision, dev, "--precision");
   if (cpu) setup_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / env.local_world));
-  auto dist = Distributed::connect(env, dev, cp, std::chrono::seconds(1800));
+  // A step near the longest length takes minutes; a rank stuck longer than this fails the bench.
+  auto dist = Distributed::connect(env, dev, cp, std::chrono::seconds(600));
   if (cp > 1) install_ring(dist->ring());
   Bench b{s, *dist, dev, a.precision, build_shape_model(s, dev), nullptr, nullptr, nullptr, {}, 0};
   for (auto& p : b.model->parameters())
@@ -180,10 +198,8 @@ int cmd_bench_shape_dist(const Common& c, const DistEnv& launch, const BenchDist
   double max_tps = 0;
   if (a.max_length) {
     reset_peak(dev);
-    max_len = longest(b, s.T, 512 * 2 * cp);
+    std::tie(max_len, max_tps) = longest(b, s.T, 512 * 2 * cp);
     max_peaks = peaks_per_rank(*dist, dev);
-    // Its speed: a few steps at that length (the search left the allocator warm for it).
-    if (max_len > 0) max_tps = tokens_per_s(b, max_len, std::max<int64_t>(2, a.steps / 4));
   }
   if (cp > 1) install_ring(nullptr);
   if (!dist->root()) return 0;
