@@ -11,6 +11,7 @@
 #include "cli/progress.h"
 #include "cli/verbs_dist.h"
 #include "store/run_store.h"
+#include "train/dist_training.h"
 #include "train/trainer.h"
 
 namespace ctx::cli {
@@ -58,6 +59,7 @@ int cmd_train(const Common& c, const std::string& config_path, const std::string
   RunConfig cfg;
   try {
     cfg = parse_run_config(given);  // config problems exit before the store is touched
+    check_distributed_config(cfg, 1);  // [distributed] context parallel needs torchrun
   } catch (const ConfigError& e) {
     throw ConfigError(config_path + ": " + e.what());
   }

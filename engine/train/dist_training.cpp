@@ -206,6 +206,9 @@ std::string distributed_failure(Distributed& dist, const std::exception& e, cons
 
 void check_distributed_config(const RunConfig& c, int world) {
   const int64_t cp = c.train.context_parallel;
+  if (world == 1 && cp > 1)
+    throw ConfigError("train.context_parallel: " + std::to_string(cp) + " ranks per sequence need a torchrun launch " +
+                      "(torchrun --nproc_per_node a multiple of " + std::to_string(cp) + " --no-python ctxlab-cli ...)");
   if (world % cp != 0)
     throw ConfigError("train.context_parallel: " + std::to_string(cp) + " does not divide the world size " +
                       std::to_string(world) + " (ranks per sequence must split the ranks evenly)");

@@ -88,7 +88,7 @@ class DistTraining {
 std::string distributed_failure(Distributed& dist, const std::exception& e, const std::string& own);
 
 // Config checks for a launch of `world` ranks, before anything runs (ConfigError, one line):
-// context_parallel divides the world, every training length splits into 2 x context_parallel
+// context parallel needs a launch (world 1 refuses it), context_parallel divides the world, every training length splits into 2 x context_parallel
 // chunks, and the position scheme can run on the ring.
 void check_distributed_config(const RunConfig& c, int world);
 

@@ -123,6 +123,7 @@ void expect_refused(const ctx::RunConfig& c, int world, const std::string& part)
 TEST(DistributedConfig, RefusesWhatTheRingCannotCarry) {
   EXPECT_NO_THROW(ctx::check_distributed_config(config_with({}, {{"context_parallel", 2}}), 4));
   expect_refused(config_with({}, {{"context_parallel", 3}}), 4, "does not divide the world size 4");
+  expect_refused(config_with({}, {{"context_parallel", 2}}), 1, "2 ranks per sequence need a torchrun launch");
   expect_refused(config_with({}, {{"context_parallel", 2}, {"seq_len", 30}}), 2, "train.seq_len: 30 tokens");
   const nlohmann::json stages = {{{"seq_len", 32}, {"steps", 1}}, {{"seq_len", 34}, {"steps", 1}}};
   expect_refused(config_with({}, {{"context_parallel", 2}, {"steps", 2}, {"stages", stages}}), 2,
