@@ -1,6 +1,7 @@
 // Launching N processes as torchrun would: each gets RANK, WORLD_SIZE, LOCAL_RANK,
 // LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT (a free local port), its stdout and stderr in
-// files; wait() collects exit statuses with a deadline and kills what outlives it.
+// files; wait() collects exit statuses with a deadline and kills what outlives it. NEEDS_GLOO()
+// skips a CPU case in a build without Gloo.
 #pragma once
 
 #include <netinet/in.h>
@@ -151,6 +152,13 @@ class Launch {
   std::vector<std::filesystem::path> outs_, errs_;
 };
 
+// Whether this build has Gloo: the CPU cases need it, and a CUDA build may have only NCCL.
+#ifdef CTXLAB_HAVE_GLOO
+constexpr bool kGloo = true;
+#else
+constexpr bool kGloo = false;
+#endif
+
 // Splits a command line on spaces (test arguments never hold spaces).
 inline std::vector<std::string> words(const std::string& exe, const std::string& args) {
   std::vector<std::string> w{exe};
@@ -160,3 +168,7 @@ inline std::vector<std::string> words(const std::string& exe, const std::string&
 }
 
 }  // namespace dist_test
+
+// The first line of a test whose ranks run on the CPU (Gloo): skipped in a build without it.
+#define NEEDS_GLOO() \
+  if (!dist_test::kGloo) GTEST_SKIP() << "this build has no Gloo process group (CPU ranks)"

@@ -123,6 +123,7 @@ std::string train_args(const fs::path& cfg, const fs::path& db) {
 }
 
 TEST(DataParallel, TwoRanksEqualOneProcessWithTheGlobalBatch) {
+  NEEDS_GLOO();
   auto db1 = fresh_db("dp-one.db"), db2 = fresh_db("dp-two.db");
   auto one = single(train_args(write_config("dp-one.json", tiny(4)), db1));
   ASSERT_EQ(one.rc, 0) << one.err;
@@ -151,6 +152,7 @@ TEST(DataParallel, TwoRanksEqualOneProcessWithTheGlobalBatch) {
 }
 
 TEST(DataParallel, AccumulationAndRanksMultiply) {
+  NEEDS_GLOO();
   auto db1 = fresh_db("acc-one.db"), db2 = fresh_db("acc-two.db");
   auto cfg1 = tiny(2, 3), cfg2 = tiny(1, 3);
   cfg1["train"]["grad_accum"] = 2;
@@ -174,6 +176,7 @@ json context_parallel_config(int64_t cp) {
 }
 
 TEST(ContextParallel, TwoRanksOnOneSequenceEqualOneProcess) {
+  NEEDS_GLOO();
   auto db1 = fresh_db("cp-one.db"), db2 = fresh_db("cp-two.db");
   auto one = single(train_args(write_config("cp-one.json", context_parallel_config(1)), db1));
   ASSERT_EQ(one.rc, 0) << one.err;
@@ -189,6 +192,7 @@ TEST(ContextParallel, TwoRanksOnOneSequenceEqualOneProcess) {
 }
 
 TEST(ContextParallel, EvalUnderTorchrunSplitsWindowsOverTheRanks) {
+  NEEDS_GLOO();
   auto db = fresh_db("cp-eval.db");
   auto cfg = context_parallel_config(1);
   cfg["eval"]["enabled"] = false;
@@ -206,6 +210,7 @@ TEST(ContextParallel, EvalUnderTorchrunSplitsWindowsOverTheRanks) {
 }
 
 TEST(DistributedFailures, ARankThatFailsEndsTheRunWithItsMessage) {
+  NEEDS_GLOO();
   auto db = fresh_db("fail.db");
   auto res = ranks(2, train_args(write_config("fail.json", tiny(2, 6)), db), {{"CTXLAB_DIST_FAIL", "1:3"}});
   EXPECT_EQ(res[0].rc, 1) << all_output(res);
@@ -219,6 +224,7 @@ TEST(DistributedFailures, ARankThatFailsEndsTheRunWithItsMessage) {
 }
 
 TEST(DistributedFailures, ARankThatStopsAnsweringEndsTheRunAtTheTimeout) {
+  NEEDS_GLOO();
   auto db = fresh_db("hang.db");
   auto cfg = tiny(2, 6);
   cfg["train"]["dist_timeout"] = 8;
@@ -241,6 +247,7 @@ void expect_bad_input(const json& cfg, const std::string& name, const std::strin
 }
 
 TEST(DistributedFailures, BadInputExitsTwoOnEveryRankWithTheLineOnRankZero) {
+  NEEDS_GLOO();
   auto alibi = context_parallel_config(2);
   alibi["model"]["position"] = "alibi";
   alibi.erase("rope_scaling");
@@ -254,6 +261,7 @@ TEST(DistributedFailures, BadInputExitsTwoOnEveryRankWithTheLineOnRankZero) {
 }
 
 TEST(DistributedResume, ResumesOnTheSameWorldSizeAndRefusesAnother) {
+  NEEDS_GLOO();
   auto db = fresh_db("resume.db"), whole = fresh_db("resume-whole.db");
   auto cfg = tiny(2, 6);
   auto path = write_config("resume.json", cfg);

@@ -29,11 +29,18 @@ void expect_all_pass(int world, const std::string& args) {
 
 bool two_gpus() { return torch::cuda::is_available() && torch::cuda::device_count() >= 2; }
 
-TEST(RingProcesses, TwoRanksEqualCausalAttentionForwardAndBackward) { expect_all_pass(2, "ring cpu f64"); }
+TEST(RingProcesses, TwoRanksEqualCausalAttentionForwardAndBackward) {
+  NEEDS_GLOO();
+  expect_all_pass(2, "ring cpu f64");
+}
 
-TEST(RingProcesses, ThreeRanksEqualCausalAttention) { expect_all_pass(3, "ring cpu f64"); }
+TEST(RingProcesses, ThreeRanksEqualCausalAttention) {
+  NEEDS_GLOO();
+  expect_all_pass(3, "ring cpu f64");
+}
 
 TEST(RingProcesses, ModelWithYarnAndFractionalIdsEqualsOneProcess) {
+  NEEDS_GLOO();
   expect_all_pass(2, "model cpu yarn 0");
   expect_all_pass(2, "model cpu dynamic 1");  // the span of the whole sequence; recomputed blocks
 }
