@@ -13,11 +13,13 @@ option(CTXLAB_DISTRIBUTED "build c10d support (torchrun launches) when this LibT
 
 include(CheckCXXSourceCompiles)
 
+# Compiles only (a static library, nothing linked): LibTorch 2.x's TORCH_LIBRARIES are imported
+# targets that a try_compile project does not know; the real build links the symbols.
 function(_ctxlab_try_c10d result defs includes libs source)
+  set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
   set(CMAKE_REQUIRED_FLAGS "-std=c++17")
   set(CMAKE_REQUIRED_DEFINITIONS ${defs})
-  set(CMAKE_REQUIRED_INCLUDES ${TORCH_INCLUDE_DIRS} ${includes})
-  set(CMAKE_REQUIRED_LIBRARIES ${TORCH_LIBRARIES} ${libs})
+  set(CMAKE_REQUIRED_INCLUDES ${TORCH_INCLUDE_DIRS} ${CUDAToolkit_INCLUDE_DIRS} ${includes})
   set(CMAKE_REQUIRED_QUIET ON)
   check_cxx_source_compiles("${source}" ${result})
   set(${result} ${${result}} PARENT_SCOPE)
