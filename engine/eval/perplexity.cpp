@@ -8,6 +8,7 @@
 #include <torch/utils.h>
 
 #include "data/interrupt.h"
+#include "model/context_parallel.h"
 
 namespace ctx {
 
@@ -94,7 +95,9 @@ PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Docu
     }
     auto tin = torch::from_blob(in.data(), {B, L}, torch::kLong).to(device);
     auto ttg = torch::from_blob(tg.data(), {B, L}, torch::kLong).to(device);
-    auto losses = model->token_losses(tin, positions.expand({B, L}).to(device), ttg, memory ? &mem : nullptr)
+    // Split over the context-parallel ring when one is installed (lengths past one GPU's memory).
+    auto losses = context_parallel_token_losses(model, tin, positions.expand({B, L}).to(device), ttg,
+                                                memory ? &mem : nullptr)
                       .to(torch::kCPU)
                       .to(torch::kDouble)
                       .contiguous();
