@@ -1,0 +1,33 @@
+// The sections of the study report (study_report.h), each from the runs' records: runs, config
+// differences, perplexity, retrieval (passkey, needle, key-value) and the RULER-style suite. A
+// section with nothing to show returns "". Internal to report/.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/run_store.h"
+
+namespace ctx::report {
+
+struct RunData {
+  store::RunRecord run;
+  nlohmann::json config;  // the resolved config ("_given" removed)
+  std::vector<store::EvalRecord> evals;
+  std::string label() const;  // "#3 yarn-x4"
+};
+
+// An HTML table; cells are escaped.
+std::string html_table(const std::vector<std::string>& header,
+                       const std::vector<std::vector<std::string>>& rows);
+
+std::string runs_section(const std::vector<RunData>& runs);
+std::string config_section(const std::vector<RunData>& runs);
+std::string perplexity_section(const std::vector<RunData>& runs);
+std::string retrieval_section(const std::vector<RunData>& runs);
+std::string ruler_section(const std::vector<RunData>& runs);
+
+}  // namespace ctx::report
