@@ -150,6 +150,20 @@ std::string runs_section(const std::vector<RunData>& runs) {
          html_table({"run", "status", "method", "parent", "train.seq_len", "device"}, rows);
 }
 
+std::string checks_section(const std::string& claim, const std::vector<CheckRow>& checks) {
+  if (checks.empty()) return "";
+  std::vector<std::vector<std::string>> rows;
+  size_t held = 0;
+  for (const auto& c : checks) {
+    rows.push_back({c.description, c.held ? "held" : "did not hold", c.detail});
+    held += c.held ? 1 : 0;
+  }
+  std::string s = "<h2>Checks</h2>\n";
+  if (!claim.empty()) s += "<p>Claim: " + xml_escape(claim) + "</p>\n";
+  s += "<p>" + std::to_string(held) + " of " + std::to_string(checks.size()) + " checks held.</p>\n";
+  return s + html_table({"check", "outcome", "numbers"}, rows);
+}
+
 std::string config_section(const std::vector<RunData>& runs) {
   std::vector<std::map<std::string, std::string>> flat(runs.size());
   std::set<std::string> keys;

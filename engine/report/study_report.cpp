@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "report/report_sections.h"
 #include "report/svg_plot.h"
@@ -49,6 +50,25 @@ std::vector<RunData> read_runs(const store::RunStore& db, int64_t study) {
   return out;
 }
 
+// The check outcomes `study run` stored for this study: task "study_check" on its base run, which
+// may belong to another study when it was reused, so every run is looked at; in check order.
+std::vector<CheckRow> read_checks(const store::RunStore& db, int64_t study) {
+  std::map<double, CheckRow> by_index;
+  for (const auto& run : db.list_runs()) {
+    for (const auto& e : db.evals(run.id, "study_check")) {
+      const auto extra = nlohmann::json::parse(e.extra_json, nullptr, false);
+      if (!extra.is_object() || extra.value("study_id", int64_t{-1}) != study) continue;
+      CheckRow& c = by_index[e.x];
+      c.description = extra.value("description", "");
+      c.detail = extra.value("detail", "");
+      c.held = e.value >= 0.5;
+    }
+  }
+  std::vector<CheckRow> out;
+  for (const auto& [i, c] : by_index) out.push_back(c);
+  return out;
+}
+
 }  // namespace
 
 std::string study_report_html(const store::RunStore& db, const std::string& study) {
@@ -63,7 +83,8 @@ std::string study_report_html(const store::RunStore& db, const std::string& stud
   html += "<p class=\"note\">" + std::to_string(runs.size()) + " run" +
           (runs.size() == 1 ? "" : "s") + " from " + xml_escape(db.path()) +
           ". Figures are inline SVG; this page loads nothing else.</p>\n";
-  for (const auto& section : {runs_section(runs), config_section(runs), perplexity_section(runs),
+  for (const auto& section : {runs_section(runs), checks_section(s.description, read_checks(db, s.id)),
+                              config_section(runs), perplexity_section(runs),
                               retrieval_section(runs), ruler_section(runs)})
     html += section;
   return html + "</body>\n</html>\n";

@@ -1,6 +1,6 @@
 // `ctxlab-cli report`: a study's runs as one self-contained HTML page (index.html): each run's
-// config differences, perplexity against length (one line per run, log axes), retrieval and RULER
-// tables and heatmaps when present. Figures are inline SVG (report/svg_plot.h); the page loads
+// config differences, the study's checks (held or not), perplexity against length (one line per
+// run, log axes), retrieval and RULER tables and heatmaps when present. Figures are inline SVG (report/svg_plot.h); the page loads
 // nothing from elsewhere (no scripts, links, images or fonts). Reads the store only; no LibTorch.
 #pragma once
 

@@ -1,7 +1,8 @@
-// ctxlab-cli report on a small fixture store: index.html names the study's runs (and no other),
-// every inline SVG is well-formed XML, the page references nothing outside itself, the store is
-// left byte-identical, and an unknown study exits 2 with one line and writes nothing. The SVG
-// helpers escape what they are given, and the XML check itself rejects malformed input.
+// ctxlab-cli report on a small fixture store: index.html names the study's runs (and no other) and
+// its stored check outcomes (and no other study's), every inline SVG is well-formed XML, the page
+// references nothing outside itself, the store is left byte-identical, and an unknown study exits
+// 2 with one line and writes nothing. The SVG helpers escape what they are given, and the XML check
+// itself rejects malformed input.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -57,7 +58,15 @@ fs::path fixture_store() {
   };
   const int64_t base = add("base-run", {{"train", {{"seq_len", 128}}}, {"rope_scaling", nullptr}}, study);
   const int64_t yarn = add("yarn-run", {{"train", {{"seq_len", 128}}}, {"rope_scaling", {{"rope_type", "yarn"}, {"factor", 4}}}}, study);
-  add("outsider-run", json::object(), std::nullopt);
+  // The study's check outcomes sit on its base, here a run reused from outside the study; a check
+  // of another study on the same run stays out of the page.
+  const int64_t outsider = add("outsider-run", json::object(), std::nullopt);
+  eval(db, outsider, "study_check", "demo", 0, -1, "held", 1,
+       {{"description", "yarn ppl at 1024 at most base's"}, {"detail", "2.5 <= 4.5"}, {"study_id", study}});
+  eval(db, outsider, "study_check", "demo", 1, -1, "held", 0,
+       {{"description", "passkey at 1024 at least 0.9"}, {"detail", "0.5 < 0.9"}, {"study_id", study}});
+  eval(db, outsider, "study_check", "other", 0, -1, "held", 1,
+       {{"description", "a check of another study"}, {"detail", ""}, {"study_id", study + 1}});
   for (int64_t run : {base, yarn}) {
     const double k = run == base ? 1.0 : 0.5;
     for (double L : {128.0, 256.0, 512.0, 1024.0}) {
@@ -135,6 +144,11 @@ TEST(Report, StudyPageIsSelfContainedAndNamesItsRuns) {
   EXPECT_NE(html.find("#2 yarn-run"), std::string::npos);
   EXPECT_EQ(html.find("outsider-run"), std::string::npos);
   EXPECT_NE(html.find("YaRN &lt;x4&gt; &amp; more"), std::string::npos);
+  // The checks `study run` stored, held or not, and only this study's.
+  EXPECT_NE(html.find("1 of 2 checks held"), std::string::npos);
+  EXPECT_NE(html.find("yarn ppl at 1024 at most base&#39;s"), std::string::npos);
+  EXPECT_NE(html.find("did not hold"), std::string::npos);
+  EXPECT_EQ(html.find("a check of another study"), std::string::npos);
   // Config differences name the key that differs and not the ones that agree.
   EXPECT_NE(html.find("rope_scaling.factor"), std::string::npos);
   EXPECT_EQ(html.find("<td>train.seq_len</td>"), std::string::npos);
