@@ -61,7 +61,8 @@ TEST(EffectiveLength, DefaultThresholdIsNinetyPercentOfTheTrainingLength) {
   // Trained below every length: the shortest is the reference.
   EXPECT_EQ(effective_length(a, 512).reference_length, 1024);
   // A given threshold wins over the default; none qualifying gives 0.
-  EXPECT_EQ(effective_length(a, 2048, 0.6).length, 4096);
+  EXPECT_EQ(effective_length(a, 2048, 0.75).length, 4096);
+  EXPECT_EQ(effective_length(a, 2048, 0.6).length, 16384);
   EXPECT_EQ(effective_length(a, 2048, 0.96).length, 0);
   // A model that scores nothing at its own length has no effective length.
   EXPECT_EQ(effective_length({{128, 0.0}, {256, 0.0}}, 128).length, 0);
