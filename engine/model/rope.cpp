@@ -6,6 +6,8 @@
 
 #include <torch/nn/functional/activation.h>
 
+#include "model/context_parallel.h"
+
 namespace ctx {
 
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, RopePairing p) {
@@ -79,8 +81,10 @@ torch::Tensor RopeScheme::inv_freq_tensor(const torch::Tensor& positions, int64_
 RopeFreqs RopeScheme::frequencies(int64_t seq_len) const { return rope_frequencies(scaling_, base_, seq_len); }
 
 void RopeScheme::prepare(const torch::Tensor& positions) {
-  // Length-dependent scalings (dynamic NTK, ...) see the span of ids actually present.
-  const int64_t seq_len = static_cast<int64_t>(std::ceil(positions.max().item<double>())) + 1;
+  // Length-dependent scalings (dynamic NTK, ...) see the span of ids actually present: the whole
+  // sequence's when this rank holds only its context-parallel part.
+  const int64_t seq_len = sequence_sharded() ? sharded_span()
+                                             : static_cast<int64_t>(std::ceil(positions.max().item<double>())) + 1;
   auto inv = inv_freq_tensor(positions, seq_len);
   auto angles = positions.to(torch::kFloat).unsqueeze(-1) * inv;  // [B, T, d/2]
   const auto af = static_cast<float>(last_.attention_factor);
