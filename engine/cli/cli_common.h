@@ -31,7 +31,10 @@ int exit_status_of(const std::exception& e);
 // The first line of an error message.
 std::string one_line(const std::string& msg);
 
+// "512,1024" or ranges "2048:32768:2048" (FROM:TO:STEP, TO included), mixed, each length once in
+// the order given; UsageError otherwise.
 std::vector<int64_t> parse_lengths(const std::string& csv, const std::string& option);
+std::vector<double> parse_numbers(const std::string& csv, const std::string& option);
 std::string format_time(double unix_seconds);
 std::string format_number(double v, int precision = 4);
 
@@ -59,6 +62,21 @@ struct RetrievalArgs {
   std::string device;
 };
 int cmd_retrieval(const Common& c, const std::string& task, const RetrievalArgs& a);
+// ruler: the RULER-style task suite on a run's checkpoint, with its effective length (verbs_ruler.cpp).
+struct RulerArgs {
+  int64_t run = 0;
+  std::string lengths, tasks, depths;  // comma-separated; empty = eval.lengths / RULER's eleven / random
+  int64_t samples = 20, seed = 1, batch = 8;
+  double threshold = -1;  // < 0: 0.9 x the average at train.seq_len
+  std::string device;
+  std::string precision;  // overrides eval.precision when set (fp32 | bf16)
+};
+int cmd_ruler(const Common& c, const RulerArgs& a);
+// eval --mode longdoc: long-document perplexity (verbs_longdoc.cpp).
+int cmd_eval_longdoc(const Common& c, int64_t run, const std::string& lengths, int64_t stride, int64_t docs,
+                     const std::string& device);
+// report: a study's runs as one self-contained HTML page (verbs_report.cpp).
+int cmd_report(const Common& c, const std::string& study, const std::string& out_dir);
 // attention: pooled maps, distance profile, sink mass and entropy for a run's checkpoint.
 struct AttentionArgs {
   int64_t run = 0;

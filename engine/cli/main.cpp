@@ -40,8 +40,11 @@ int main(int argc, char** argv) {
   auto* eval = app.add_subcommand("eval", "evaluate a run's checkpoint at more lengths");
   eval->add_option("--run", run, "run id")->required();
   eval->add_option("--lengths", lengths, "comma-separated lengths (default: the run's eval.lengths)");
-  eval->add_option("--mode", modes, "nonoverlap, sliding, or both comma-separated (default: the run's)");
+  eval->add_option("--mode", modes, "nonoverlap, sliding, or both comma-separated (default: the run's); or longdoc alone");
   eval->add_option("--device", device, "override the run's device");
+  int64_t longdoc_stride = 256, longdoc_docs = 10;
+  eval->add_option("--stride", longdoc_stride, "longdoc: sliding-window stride in tokens")->capture_default_str();
+  eval->add_option("--docs", longdoc_docs, "longdoc: documents used, at most (0 = all long enough)")->capture_default_str();
   auto* list = app.add_subcommand("runs", "list runs");
   auto* show = app.add_subcommand("show", "one run: config, status, metrics, evaluation");
   show->add_option("run", run, "run id")->required();
@@ -110,6 +113,22 @@ int main(int argc, char** argv) {
   auto* kv = add_retrieval("kvretrieval", "key-value retrieval accuracy against the position of the pair", "");
   kv->add_option("--bins", ret.bins, "position bins over the record")->capture_default_str();
   kv->add_option("--pairs", ret.pairs, "facts per record (0 = as many as fit)")->capture_default_str();
+  cli::RulerArgs rul;
+  auto* ruler = app.add_subcommand("ruler", "RULER-style tasks (needles, variable tracking, common/frequent words) and the effective length");
+  ruler->add_option("--run", rul.run, "run id")->required();
+  ruler->add_option("--lengths", rul.lengths, "comma-separated lengths in tokens (default: the run's eval.lengths)");
+  ruler->add_option("--tasks", rul.tasks, "comma-separated task names (default: RULER's eleven)");
+  ruler->add_option("--samples", rul.samples, "prompts per cell")->capture_default_str();
+  ruler->add_option("--depths", rul.depths, "needle depths as fractions 0..1 (default: a random depth per prompt)");
+  ruler->add_option("--seed", rul.seed, "prompt seed (the same seed gives the same prompts for every run)")->capture_default_str();
+  ruler->add_option("--threshold", rul.threshold, "effective-length threshold (default: 0.9 x the average at train.seq_len)");
+  ruler->add_option("--batch", rul.batch, "prompts decoded at once")->capture_default_str();
+  ruler->add_option("--device", device, "override the run's device");
+  ruler->add_option("--precision", rul.precision, "fp32 or bf16 (CUDA), overriding the run's eval.precision");
+  std::string report_study, report_out;
+  auto* report = app.add_subcommand("report", "a study's runs as one self-contained HTML page (SVG figures, tables)");
+  report->add_option("--study", report_study, "study name")->required();
+  report->add_option("--out", report_out, "folder to write index.html into")->required();
   cli::AttentionArgs att;
   auto* attention = app.add_subcommand("attention", "pooled attention maps, distance profile, sink mass and entropy of a run");
   attention->add_option("--run", att.run, "run id")->required();
@@ -157,7 +176,7 @@ int main(int argc, char** argv) {
   logits->add_option("--out", hf_out, "output .npy (sequences x tokens x vocab); one file per length, suffixed -T, when lengths differ")->required();
   logits->add_option("--device", device, "override the run's device");
   for (auto* s : {train, resume, eval, list, show, compare, exp, rope, positions, check, methods, bench, passkey, needle, kv,
-                  attention, hf_info, import, export_hf, tokenize, logits})
+                  ruler, report, attention, hf_info, import, export_hf, tokenize, logits})
     add_common(s);
 
   try {
@@ -174,6 +193,8 @@ int main(int argc, char** argv) {
   try {
     if (*train) return cli::cmd_train(common, config, device, init_run, study);
     if (*resume) return cli::cmd_resume(common, run);
+    if (*eval && modes == "longdoc")
+      return cli::cmd_eval_longdoc(common, run, lengths, longdoc_stride, longdoc_docs, device);
     if (*eval) return cli::cmd_eval(common, run, lengths, modes, device);
     if (*list) return cli::cmd_runs(common);
     if (*show) return cli::cmd_show(common, run);
@@ -220,6 +241,11 @@ int main(int argc, char** argv) {
         ret.device = device;
         return cli::cmd_retrieval(common, task, ret);
       }
+    if (*ruler) {
+      rul.device = device;
+      return cli::cmd_ruler(common, rul);
+    }
+    if (*report) return cli::cmd_report(common, report_study, report_out);
     if (*attention) {
       att.device = device;
       return cli::cmd_attention(common, att);

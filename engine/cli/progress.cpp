@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -32,6 +33,9 @@ class JsonSink : public EventSink {
   void on_eval(const EvalEvent& e) override {
     emit({{"event", "eval"}, {"task", e.task}, {"mode", e.mode}, {"length", e.length}, {"loss", e.loss},
           {"ppl", e.ppl}, {"tokens", e.tokens}, {"tokens_per_s", e.tokens_per_s}});
+  }
+  void on_progress(const ProgressEvent& e) override {
+    emit({{"event", "progress"}, {"done", e.done}, {"total", e.total}, {"what", e.what}});
   }
   void on_message(const std::string& level, const std::string& text) override {
     emit({{"event", "message"}, {"level", level}, {"text", text}});
@@ -73,13 +77,32 @@ class HumanSink : public EventSink {
                   static_cast<long long>(e.length), e.loss, e.ppl, static_cast<long long>(e.tokens));
     std::cerr << line << "\n";
   }
+  void on_progress(const ProgressEvent& e) override {
+    const auto now = std::chrono::steady_clock::now();
+    const bool last = e.done >= e.total;
+    const double gap = std::chrono::duration<double>(now - last_).count();
+    if (!last && gap < (tty_ ? 0.1 : 5.0)) return;
+    last_ = now;
+    if (e.done <= 0 || progress_start_ == std::chrono::steady_clock::time_point{}) progress_start_ = now;
+    const double elapsed = std::chrono::duration<double>(now - progress_start_).count();
+    const double eta = e.done > 0 ? elapsed * static_cast<double>(e.total - e.done) / static_cast<double>(e.done) : -1;
+    const int width = 28;
+    const int filled = e.total > 0 ? static_cast<int>(width * e.done / e.total) : width;
+    std::string bar(static_cast<size_t>(std::clamp(filled, 0, width)), '#');
+    bar.resize(width, '.');
+    char line[256];
+    std::snprintf(line, sizeof line, "%lld/%lld [%s] %s elapsed %s eta %s", static_cast<long long>(e.done),
+                  static_cast<long long>(e.total), bar.c_str(), e.what.c_str(), hms(elapsed).c_str(), hms(eta).c_str());
+    if (tty_) std::cerr << "\r" << line << "\033[K" << (last ? "\n" : "") << std::flush;
+    else std::cerr << line << "\n";
+  }
   void on_message(const std::string& level, const std::string& text) override {
     std::cerr << (level == "warning" ? "warning: " : "") << text << "\n";
   }
 
  private:
   bool tty_;
-  std::chrono::steady_clock::time_point last_{};
+  std::chrono::steady_clock::time_point last_{}, progress_start_{};
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/cli_common.h"
+#include "cli/run_loader.h"
 #include "io/run_tokenizer.h"
 #include "train/precision.h"
 #include "data/corpus.h"
@@ -19,51 +20,6 @@
 
 namespace ctx::cli {
 namespace {
-
-struct LoadedRun {
-  RunConfig cfg;
-  LanguageModel model{nullptr};
-  int64_t step = 0;
-  torch::Device device = torch::kCPU;
-};
-
-LoadedRun load_run(store::RunStore& db, int64_t run, const std::string& device) {
-  const auto rec = db.get_run(run);
-  LoadedRun r;
-  r.cfg = config_of_run(rec);
-  if (!device.empty()) r.cfg.train.device = device;
-  const auto ck = latest_checkpoint(rec.run_dir);
-  if (!ck)
-    throw CheckpointError("run " + std::to_string(run) + " has no checkpoint in '" + rec.run_dir +
-                          "'");
-  setup_threads(r.cfg.train.threads);
-  r.device = resolve_device(r.cfg.train.device);
-  r.model = build_model(r.cfg, WeightInit::Skip);
-  r.step = load_checkpoint(*ck, r.model).step;
-  r.model->to(r.device);
-  check_precision(r.cfg.eval.precision, r.device, "eval.precision");
-  return r;
-}
-
-std::vector<double> parse_numbers(const std::string& csv, const std::string& option) {
-  std::vector<double> out;
-  std::stringstream ss(csv);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.empty()) continue;
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (...) {
-      used = 0;
-    }
-    if (used != item.size()) throw UsageError(option + ": '" + item + "' is not a number");
-    out.push_back(v);
-  }
-  if (out.empty()) throw UsageError(option + ": no values given");
-  return out;
-}
 
 std::vector<int64_t> parse_indices(const std::string& csv, const std::string& option) {
   std::vector<int64_t> out;

@@ -108,7 +108,9 @@ int cmd_eval(const Common& c, int64_t run, const std::string& lengths, const std
     std::stringstream ss(modes);
     std::string m;
     while (std::getline(ss, m, ',')) {
-      if (m != "nonoverlap" && m != "sliding") throw UsageError("--mode: unknown mode '" + m + "' (nonoverlap or sliding)");
+      if (m == "longdoc") throw UsageError("--mode longdoc: give it alone (it has its own documents and stride)");
+      if (m != "nonoverlap" && m != "sliding")
+        throw UsageError("--mode: unknown mode '" + m + "' (nonoverlap, sliding or longdoc)");
       if (std::find(M.begin(), M.end(), m) == M.end()) M.push_back(m);
     }
   }

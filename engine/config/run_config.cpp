@@ -340,6 +340,48 @@ nlohmann::json retrieval_json(const std::string& task, const RetrievalRequest& r
   return j;
 }
 
+// Task names are checked against the registry in methods/resolve_config.cpp.
+void parse_ruler(Section& parent, RulerRequest& r) {
+  if (!parent.has("ruler")) return;
+  Section s(parent.raw("ruler"), "eval.ruler");
+  r.enabled = true;
+  if (s.has("lengths")) r.lengths = int_list(s.raw("lengths"), s.key("lengths"), 2);
+  if (s.has("tasks")) {
+    const auto& v = s.raw("tasks");
+    if (!v.is_array() || v.empty())
+      throw ConfigError(s.key("tasks") + ": must be a non-empty list of task names");
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_string())
+        throw ConfigError(s.key("tasks") + "[" + std::to_string(i) + "]: must be a string (got " +
+                          v[i].dump() + ")");
+      r.tasks.push_back(v[i].get<std::string>());
+    }
+  }
+  s.integer("samples", r.samples, 1, 1e6);
+  if (s.has("depths")) {
+    const auto& v = s.raw("depths");
+    if (!v.is_array() || v.empty())
+      throw ConfigError(s.key("depths") + ": must be a non-empty list of numbers");
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_number() || v[i].get<double>() < 0 || v[i].get<double>() > 1)
+        throw ConfigError(s.key("depths") + "[" + std::to_string(i) +
+                          "]: must be a number in [0, 1] (got " + v[i].dump() + ")");
+      r.depths.push_back(v[i].get<double>());
+    }
+  }
+  s.number("threshold", r.threshold, 0.0, 1.0);
+  s.finish();
+}
+
+nlohmann::json ruler_json(const RulerRequest& r) {
+  if (!r.enabled) return nullptr;
+  nlohmann::json j{{"lengths", r.lengths}, {"samples", r.samples}};
+  if (!r.tasks.empty()) j["tasks"] = r.tasks;
+  if (!r.depths.empty()) j["depths"] = r.depths;
+  if (r.threshold >= 0) j["threshold"] = r.threshold;
+  return j;
+}
+
 void parse_eval(const nlohmann::json& j, EvalConfig& e) {
   Section s(j, "eval");
   s.boolean("enabled", e.enabled);
@@ -379,6 +421,7 @@ void parse_eval(const nlohmann::json& j, EvalConfig& e) {
   parse_retrieval(s, "passkey", e.passkey);
   parse_retrieval(s, "needle", e.needle);
   parse_retrieval(s, "kvretrieval", e.kvretrieval);
+  parse_ruler(s, e.ruler);
   s.integer("attention_every", e.attention_every, 0, 1e9);
   if (s.has("attention_lengths"))
     e.attention_lengths =
@@ -389,6 +432,7 @@ void parse_eval(const nlohmann::json& j, EvalConfig& e) {
   s.finish();
   for (auto* r : {&e.passkey, &e.needle, &e.kvretrieval})
     if (r->enabled && r->lengths.empty()) r->lengths = e.lengths;
+  if (e.ruler.enabled && e.ruler.lengths.empty()) e.ruler.lengths = e.lengths;
 }
 
 void parse_init(Section& top, InitConfig& init) {
@@ -609,6 +653,7 @@ nlohmann::json to_json(const RunConfig& c) {
         {"passkey", retrieval_json("passkey", c.eval.passkey)},
         {"needle", retrieval_json("needle", c.eval.needle)},
         {"kvretrieval", retrieval_json("kvretrieval", c.eval.kvretrieval)},
+        {"ruler", ruler_json(c.eval.ruler)},
         {"attention_every", c.eval.attention_every},
         {"attention_lengths", c.eval.attention_lengths},
         {"attention_layers", c.eval.attention_layers},

@@ -139,6 +139,17 @@ struct RetrievalRequest {
   int64_t pairs = 0;  // kvretrieval: facts per record, 0 = as many as fit
 };
 
+// The RULER-style suite run when training ends: eval.ruler, absent/null (off) or {"lengths": [...],
+// "tasks": [...], "samples": N, "depths": [...], "threshold": X} (see eval/ruler.h).
+struct RulerRequest {
+  bool enabled = false;
+  std::vector<int64_t> lengths;    // default: eval.lengths
+  std::vector<std::string> tasks;  // default: RULER's eleven
+  int64_t samples = 20;
+  std::vector<double> depths;  // fractions 0..1 for the needle tasks; empty = random depths
+  double threshold = -1;       // effective length; < 0 = 0.9 x the average at train.seq_len
+};
+
 struct EvalConfig {
   bool enabled = true;  // evaluate when training ends
   std::string precision = "fp32";  // fp32 | bf16 (CUDA), as train.precision
@@ -148,6 +159,7 @@ struct EvalConfig {
   int64_t max_tokens = 32768;                       // scored tokens per (length, mode), at most
   int64_t batch_size = 4;
   RetrievalRequest passkey, needle, kvretrieval;
+  RulerRequest ruler;
   // Attention capture during training on a fixed probe (the first validation document long
   // enough): every `attention_every` steps and at the last step; 0 = off.
   int64_t attention_every = 0;

@@ -4,6 +4,7 @@
 
 #include "config/run_config.h"
 #include "data/retrieval_tasks.h"
+#include "data/ruler_tasks.h"
 #include "methods/hf_model.h"
 #include "methods/registry.h"
 
@@ -73,6 +74,17 @@ void check_retrieval_lengths(const RunConfig& c) {
   }
 }
 
+// RULER task names must be known (lengths are checked against the tokenizer's prompts at run time).
+void check_ruler_tasks(const RunConfig& c) {
+  for (size_t i = 0; i < c.eval.ruler.tasks.size(); ++i) {
+    try {
+      data::ruler_task(c.eval.ruler.tasks[i]);
+    } catch (const data::DataError& e) {
+      throw ConfigError("eval.ruler.tasks[" + std::to_string(i) + "]: " + e.what());
+    }
+  }
+}
+
 // CtxLab attends over the whole window; a model trained with a sliding window (Mistral) gives the
 // same results only while every length used fits inside that window.
 void check_sliding_window(const RunConfig& c) {
@@ -131,6 +143,7 @@ RunConfig parse_run_config(const nlohmann::json& j) {
   RunConfig c = read_run_config_fields(j);
   if (c.init.kind == "hf") apply_hf_model(c, j.contains("model"), j.contains("rope_scaling"));
   check_retrieval_lengths(c);
+  check_ruler_tasks(c);
   check_sliding_window(c);
   resolve_methods(c);
   check_memory_options(c);

@@ -25,12 +25,20 @@ struct EvalEvent {
   double tokens_per_s = 0;
 };
 
+// Work done so far in a long evaluation ("longdoc 8192", "ruler vt 4096"): `done` of `total`
+// units (windows, prompts) of the whole call.
+struct ProgressEvent {
+  int64_t done = 0, total = 0;
+  std::string what;
+};
+
 class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void on_start(int64_t /*run_id*/, const nlohmann::json& /*info*/) {}
   virtual void on_step(const StepEvent& /*e*/) {}
   virtual void on_eval(const EvalEvent& /*e*/) {}
+  virtual void on_progress(const ProgressEvent& /*e*/) {}
   // level: "info" | "warning"
   virtual void on_message(const std::string& /*level*/, const std::string& /*text*/) {}
 };

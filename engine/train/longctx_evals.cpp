@@ -5,6 +5,7 @@
 #include "io/run_tokenizer.h"
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
 namespace ctx {
@@ -103,6 +104,52 @@ std::vector<RetrievalResult> run_requested_retrieval(store::RunStore& db, int64_
     out.push_back(std::move(r));
   }
   return out;
+}
+
+bool run_requested_ruler(store::RunStore& db, int64_t run, int64_t step, LanguageModel& model,
+                         const RunConfig& c, const std::vector<data::Document>& validation,
+                         const torch::Device& device, EventSink& events) {
+  const auto& req = c.eval.ruler;
+  if (!req.enabled) return false;
+  RulerOptions o;
+  o.tasks = req.tasks.empty() ? data::ruler_default_tasks() : req.tasks;
+  o.samples = req.samples;
+  o.depths = req.depths;
+  o.seed = c.seed;
+  o.batch_size = std::max<int64_t>(c.eval.batch_size, 8);
+  o.tokenizer = io::tokenizer_for(c);
+  const data::Tokenizer* tok = o.tokenizer->kind() == "byte" ? nullptr : o.tokenizer.get();
+  int64_t shortest = 0;  // the longest minimum over the tasks
+  for (const auto& t : o.tasks)
+    shortest = std::max(shortest, data::min_ruler_length(data::ruler_task(t), tok));
+  const int64_t limit = model->position_scheme().max_position();
+  for (auto L : req.lengths) {
+    if ((limit > 0 && L > limit) || L < shortest) {
+      events.on_message("warning", "ruler length " + std::to_string(L) + " skipped: " +
+                                       (L < shortest ? "shorter than the tasks' prompts (" +
+                                                           std::to_string(shortest) + " tokens)"
+                                                     : "past the model's positions"));
+      continue;
+    }
+    o.lengths.push_back(L);
+  }
+  if (o.lengths.empty()) return false;
+  const data::TextFiller corpus(validation, *o.tokenizer, "validation split");
+  data::RulerSources src;
+  src.corpus = &corpus;
+  o.progress = [&](int64_t done, int64_t total, const std::string& what) {
+    events.on_progress({done, total, what});
+  };
+  const auto r = run_ruler(model, src, o, device);
+  std::optional<double> threshold;
+  if (req.threshold >= 0) threshold = req.threshold;
+  const auto e = effective_length(average_over_tasks(task_scores(r)), c.train.seq_len, threshold);
+  db.transaction([&] { store_ruler(db, run, step, r, e); });
+  std::ostringstream s;
+  s << "ruler: effective length " << e.length << " (threshold " << e.threshold << ");";
+  for (const auto& [L, avg] : e.averages) s << " " << L << ": " << avg;
+  events.on_message("info", s.str());
+  return true;
 }
 
 }  // namespace ctx

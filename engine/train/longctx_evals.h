@@ -1,5 +1,6 @@
 // The long-context evaluations a run's config asks for: attention captured on a fixed probe every
-// eval.attention_every steps, and the passkey / needle / kvretrieval sweeps when training ends.
+// eval.attention_every steps, and the passkey / needle / kvretrieval sweeps and the RULER-style
+// suite when training ends.
 // Each capture or sweep is stored in one transaction.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include "data/corpus.h"
 #include "eval/attention_capture.h"
 #include "eval/retrieval.h"
+#include "eval/ruler.h"
 #include "store/run_store.h"
 #include "train/events.h"
 #include "config/run_config.h"
@@ -44,5 +46,12 @@ std::vector<RetrievalResult> run_requested_retrieval(store::RunStore& db, int64_
                                                      const std::vector<data::Document>& validation,
                                                      const torch::Device& device,
                                                      EventSink& events);
+
+// The RULER-style suite eval.ruler requests, the validation documents as the corpus haystack,
+// stored with its effective length (reference: train.seq_len). Lengths past the position table or
+// too short for a task's prompt are skipped with a warning. Returns false when it did not run.
+bool run_requested_ruler(store::RunStore& db, int64_t run, int64_t step, LanguageModel& model,
+                         const RunConfig& c, const std::vector<data::Document>& validation,
+                         const torch::Device& device, EventSink& events);
 
 }  // namespace ctx

@@ -299,6 +299,7 @@ void final_evaluation(Session& s, int64_t step, TrainOutcome& out) {
                         s.c.eval.modes, s.device, s.events);
   out.retrieval =
       run_requested_retrieval(s.db, s.req.run_id, step, s.model, s.c, val, s.device, s.events);
+  run_requested_ruler(s.db, s.req.run_id, step, s.model, s.c, val, s.device, s.events);
 }
 
 }  // namespace

@@ -142,3 +142,29 @@ TEST(Config, MethodLabel) {
   auto c = parse_run_config({{"rope_scaling", {{"type", "linear"}, {"factor", 8}}}});
   EXPECT_EQ(ctx::method_label(c), "rope+linear x8 / contiguous");
 }
+
+TEST(Config, RulerRequestIsParsedCheckedAndRoundTrips) {
+  auto c = parse_run_config(json::object());
+  EXPECT_FALSE(c.eval.ruler.enabled);
+  EXPECT_TRUE(ctx::to_json(c)["eval"]["ruler"].is_null());
+  const json given = {{"eval", {{"lengths", {256, 512}},
+                                {"ruler", {{"tasks", {"niah_single_1", "vt"}}, {"samples", 5},
+                                           {"depths", {0, 0.5}}, {"threshold", 0.4}}}}}};
+  c = parse_run_config(given);
+  EXPECT_TRUE(c.eval.ruler.enabled);
+  EXPECT_EQ(c.eval.ruler.lengths, (std::vector<int64_t>{256, 512}));  // eval.lengths by default
+  EXPECT_EQ(c.eval.ruler.tasks, (std::vector<std::string>{"niah_single_1", "vt"}));
+  EXPECT_EQ(c.eval.ruler.samples, 5);
+  EXPECT_EQ(c.eval.ruler.depths, (std::vector<double>{0, 0.5}));
+  EXPECT_DOUBLE_EQ(c.eval.ruler.threshold, 0.4);
+  EXPECT_EQ(ctx::to_json(parse_run_config(ctx::to_json(c))), ctx::to_json(c));
+  EXPECT_NE(error_of({{"eval", {{"ruler", {{"tasks", {"niah_single_9"}}}}}}})
+                .find("eval.ruler.tasks[0]: task 'niah_single_9': unknown"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"eval", {{"ruler", {{"depths", {1.5}}}}}}}).find("eval.ruler.depths[0]"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"eval", {{"ruler", {{"samples", 0}}}}}}).find("eval.ruler.samples"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"eval", {{"ruler", {{"tasks", "vt"}}}}}}).find("eval.ruler.tasks"),
+            std::string::npos);
+}
