@@ -62,6 +62,10 @@ struct AttentionArgs {
 };
 int cmd_attention(const Common& c, const AttentionArgs& a);
 
+// study run FILE / study validate FILE (verbs_study.cpp).
+int cmd_study_run(const Common& c, const std::string& file, const std::string& device);
+int cmd_study_validate(const Common& c, const std::string& file);
+
 // Hugging Face folders (verbs_hf.cpp).
 int cmd_hf_info(const Common& c, const std::string& folder);
 int cmd_import(const Common& c, const std::string& folder, const std::string& name, const std::string& corpus);

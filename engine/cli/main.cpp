@@ -125,6 +125,18 @@ int main(int argc, char** argv) {
   attention->add_option("--text", att.text, "probe text instead of a validation document");
   attention->add_option("--text-file", att.text_file, "probe text from a file");
   attention->add_option("--device", device, "override the run's device");
+  // Studies (verbs_study.cpp).
+  std::string study_file;
+  auto* study_cmd = app.add_subcommand("study", "a paper's finding as a study file: run it, or validate it");
+  study_cmd->require_subcommand(1);
+  auto* study_run = study_cmd->add_subcommand("run", "train a study's base and runs, evaluate them, report its checks");
+  study_run->add_option("file", study_file, "study JSON (resources/studies/)")->required();
+  study_run->add_option("--device", device, "override every run's device (cpu, cuda, cuda:N)");
+  auto* study_validate = study_cmd->add_subcommand("validate", "check a study file without running it");
+  study_validate->add_option("file", study_file, "study JSON")->required();
+  add_common(study_run);
+  add_common(study_validate);
+
   // Hugging Face folders (verbs_hf.cpp).
   std::string hf_path, hf_name, hf_corpus, hf_dtype, hf_tokenizer, hf_text, hf_ids, hf_out;
   auto* hf_info = app.add_subcommand("hf-info", "what a Hugging Face model folder holds, checked by the engine");
@@ -199,6 +211,8 @@ int main(int argc, char** argv) {
       att.device = device;
       return cli::cmd_attention(common, att);
     }
+    if (*study_run) return cli::cmd_study_run(common, study_file, device);
+    if (*study_validate) return cli::cmd_study_validate(common, study_file);
     if (*hf_info) return cli::cmd_hf_info(common, hf_path);
     if (*import) return cli::cmd_import(common, hf_path, hf_name, hf_corpus);
     if (*export_hf) return cli::cmd_export_hf(common, run, hf_out, hf_dtype);

@@ -90,14 +90,15 @@ std::vector<int64_t> tile_bounds(int64_t T, int64_t G) {
   return b;
 }
 
-PoolAccumulator begin_pooling(int64_t heads, int64_t T, int64_t grid, int64_t sink_k) {
+PoolAccumulator begin_pooling(int64_t heads, int64_t T, int64_t grid, int64_t sink_k,
+                              const torch::Device& device) {
   PoolAccumulator a;
   a.T = T;
   a.G = std::min(grid, T);
   a.sink_k = sink_k;
   a.bounds = tile_bounds(T, a.G);
   a.edges = distance_edges(T);
-  auto o = torch::TensorOptions().dtype(torch::kDouble);
+  auto o = torch::TensorOptions().dtype(torch::kDouble).device(device);
   const int64_t B = static_cast<int64_t>(a.edges.size()) - 1;
   a.sum = torch::zeros({heads, a.G, a.G}, o);
   a.max = torch::zeros({heads, a.G, a.G}, o);  // probabilities are >= 0: 0 is a neutral start
@@ -142,6 +143,7 @@ void pool_rows(PoolAccumulator& acc, const torch::Tensor& probs, int64_t r0) {
 }
 
 LayerCapture end_pooling(PoolAccumulator& acc) {
+  for (auto* t : {&acc.sum, &acc.max, &acc.dist, &acc.ent, &acc.sink}) *t = t->to(torch::kCPU);
   LayerCapture c;
   auto w =
       torch::tensor(std::vector<int64_t>(acc.bounds.begin() + 1, acc.bounds.end()), torch::kLong) -
@@ -224,7 +226,8 @@ LengthCapture capture_attention(LanguageModel& model, const std::vector<data::To
           if (bias.size(0) > 1) bias = bias.index_select(0, head_idx);
         }
         const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-        auto acc = begin_pooling(static_cast<int64_t>(heads.size()), T, opt.grid, opt.sink_k);
+        auto acc =
+            begin_pooling(static_cast<int64_t>(heads.size()), T, opt.grid, opt.sink_k, device);
         for (int64_t r0 = 0; r0 < T; r0 += opt.chunk) {
           const int64_t r1 = std::min(T, r0 + opt.chunk), C = r1 - r0;
           // The same arithmetic as attend_explicit, on rows [r0, r1) against keys [0, r1).
@@ -254,7 +257,8 @@ void store_capture(store::RunStore& db, int64_t run, int64_t step, const LengthC
   if (!token_texts.empty()) {
     const auto n = std::min<size_t>(token_texts.size(), static_cast<size_t>(c.length));
     const std::string text =
-        nlohmann::json(std::vector<std::string>(token_texts.begin(), token_texts.begin() + static_cast<long>(n)))
+        nlohmann::json(std::vector<std::string>(token_texts.begin(),
+                                                token_texts.begin() + static_cast<long>(n)))
             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     store::Artifact a;
     a.name = base + "tokens";

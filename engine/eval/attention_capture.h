@@ -58,14 +58,16 @@ LengthCapture capture_attention(LanguageModel& model, const std::vector<data::To
 // Pools explicitly given probabilities of rows [r0, r0 + probs.size(1)) against keys [0,
 // probs.size(2))
 // ([H, rows, keys]) into `out` (the chunked capture's inner step; tests drive it directly). `out`
-// must come from begin_pooling and is finished by end_pooling.
+// must come from begin_pooling and is finished by end_pooling. The accumulators live on `device`
+// (the probabilities' device); end_pooling brings the result to the CPU.
 struct PoolAccumulator {
   int64_t T = 0, G = 0, sink_k = 0;
   std::vector<int64_t> bounds;
   std::vector<double> edges;
   torch::Tensor sum, max, dist, ent, sink;  // float64 accumulators
 };
-PoolAccumulator begin_pooling(int64_t heads, int64_t T, int64_t grid, int64_t sink_k);
+PoolAccumulator begin_pooling(int64_t heads, int64_t T, int64_t grid, int64_t sink_k,
+                              const torch::Device& device = torch::kCPU);
 void pool_rows(PoolAccumulator& acc, const torch::Tensor& probs, int64_t r0);
 LayerCapture end_pooling(PoolAccumulator& acc);
 

@@ -3,6 +3,7 @@
 // (uneven tiles, chunks that cut tiles, a bias scheme); rows sum to 1; the chunked block forward
 // equals the fused one; bad requests are named; the store gets the documented names and shapes.
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include <cmath>
 #include <filesystem>
@@ -181,6 +182,32 @@ TEST(AttentionCapture, HeadSubsetAndChunkedForward) {
         (block->forward_chunked(x, m->position_scheme(), chunk) - full).abs().max().item<double>(),
         1e-5)
         << chunk;
+}
+
+// The capture a CUDA run makes during training (eval.attention_every) pools on the GPU and gives
+// the CPU's maps; before the fix its accumulators stayed on the CPU and the first capture of any
+// CUDA run failed ("Expected all tensors to be on the same device").
+TEST(AttentionCapture, OnTheGpuEqualsTheCpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto m = model_for("rope");
+  const int64_t T = 29;
+  std::vector<data::Token> probe(T);
+  for (int64_t i = 0; i < T; ++i)
+    probe[static_cast<size_t>(i)] = static_cast<data::Token>((i * 17) % 256);
+  CaptureOptions o;
+  o.grid = 8;
+  o.chunk = 5;
+  auto cpu = capture_attention(m, probe, T, o, torch::kCPU);
+  m->to(torch::kCUDA);
+  auto gpu = capture_attention(m, probe, T, o, torch::kCUDA);
+  m->to(torch::kCPU);
+  ASSERT_EQ(gpu.layers.size(), cpu.layers.size());
+  for (size_t l = 0; l < cpu.layers.size(); ++l) {
+    EXPECT_TRUE(gpu.layers[l].mean.device().is_cpu());
+    EXPECT_LT((gpu.layers[l].mean - cpu.layers[l].mean).abs().max().item<double>(), 1e-4) << l;
+    EXPECT_LT((gpu.layers[l].distance - cpu.layers[l].distance).abs().max().item<double>(), 1e-4);
+    EXPECT_NEAR(gpu.layers[l].sink_mass, cpu.layers[l].sink_mass, 1e-4);
+  }
 }
 
 TEST(AttentionCapture, BadRequestsAreNamed) {

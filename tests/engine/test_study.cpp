@@ -1,0 +1,142 @@
+// Study files: invalid ones (an unknown run reference, a missing base, a cycle, a duplicate name,
+// an unknown check) are refused by name; runs come in dependency order; every check kind is
+// evaluated correctly on stored-looking results, both when the finding holds and when it fails.
+#include <gtest/gtest.h>
+
+#include "config/run_config.h"
+#include "train/study.h"
+
+using namespace ctx;
+using nlohmann::json;
+
+namespace {
+
+json minimal() {
+  return {
+      {"name", "s"},
+      {"base", {{"preset", "quickstart"}}},
+      {"runs", {{{"name", "pi"}, {"config", json::object()}}, {{"name", "yarn"}, {"init", "pi"}}}}};
+}
+
+std::string error_of(const json& j) {
+  try {
+    parse_study(j, "s.json");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+StudyFile with_checks(const json& checks) {
+  auto j = minimal();
+  j["checks"] = checks;
+  return parse_study(j, "s.json");
+}
+
+StudyResults results() {
+  StudyResults r;
+  r.ppl["base"] = {{{"nonoverlap", 128}, 3.0}, {{"nonoverlap", 512}, 9.0}};
+  r.ppl["pi"] = {{{"nonoverlap", 128}, 3.3}, {{"nonoverlap", 512}, 3.6}};
+  r.ppl["yarn"] = {{{"nonoverlap", 128}, 3.1}, {{"nonoverlap", 512}, 3.4}};
+  r.retrieval["pi"]["kvretrieval"] = {{512, 0.1, 0.9}, {512, 0.5, 0.2}, {512, 0.9, 0.8}};
+  r.retrieval["yarn"]["kvretrieval"] = {{512, 0.1, 0.6}, {512, 0.5, 0.5}, {512, 0.9, 0.6}};
+  return r;
+}
+
+}  // namespace
+
+TEST(Study, InvalidFilesAreRefusedByName) {
+  auto j = minimal();
+  j["runs"][1]["init"] = "nope";
+  EXPECT_NE(error_of(j).find("s.json: runs[1].init: no run 'nope'"), std::string::npos)
+      << error_of(j);
+  j = minimal();
+  j.erase("base");
+  EXPECT_NE(error_of(j).find("study.base: required"), std::string::npos);
+  j = minimal();
+  j["runs"][0]["init"] = "yarn";  // pi <- yarn <- pi
+  EXPECT_NE(error_of(j).find("cycle"), std::string::npos) << error_of(j);
+  j = minimal();
+  j["runs"][1]["name"] = "pi";
+  EXPECT_NE(error_of(j).find("'pi' is used twice"), std::string::npos);
+  j = minimal();
+  j["checks"] = {{{"kind", "better"}, {"run", "pi"}}};
+  EXPECT_NE(error_of(j).find("checks[0].kind: unknown check 'better'"), std::string::npos);
+  j["checks"] = {{{"kind", "at_most"}, {"run", "gone"}, {"than", "pi"}, {"lengths", {128}}}};
+  EXPECT_NE(error_of(j).find("checks[0].run: no run 'gone'"), std::string::npos);
+  j = minimal();
+  j["base"] = {{"preset", "a"}, {"run_named", "b"}};
+  EXPECT_NE(error_of(j).find("exactly one"), std::string::npos);
+}
+
+TEST(Study, RunsComeAfterTheRunTheyStartFrom) {
+  auto j = minimal();
+  j["runs"] = {{{"name", "c"}, {"init", "b"}}, {{"name", "b"}, {"init", "a"}}, {{"name", "a"}}};
+  const auto order = study_order(parse_study(j, "s"));
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(Study, ChecksHoldAndFailAsTheNumbersSay) {
+  const auto r = results();
+  auto outcome = [&](const json& check) {
+    return evaluate_checks(with_checks(json::array({check})), r).at(0);
+  };
+  // at_most: yarn <= pi holds; pi <= yarn fails; a tolerance of 10 % makes it hold.
+  EXPECT_TRUE(
+      outcome({{"kind", "at_most"}, {"run", "yarn"}, {"than", "pi"}, {"lengths", {128, 512}}})
+          .held);
+  EXPECT_FALSE(
+      outcome({{"kind", "at_most"}, {"run", "pi"}, {"than", "yarn"}, {"lengths", {128, 512}}})
+          .held);
+  EXPECT_TRUE(outcome({{"kind", "at_most"},
+                       {"run", "pi"},
+                       {"than", "yarn"},
+                       {"lengths", {128, 512}},
+                       {"tolerance", 0.1}})
+                  .held);
+  // bounded: pi's 512 is 1.09x its 128; base's is 3x.
+  EXPECT_TRUE(outcome({{"kind", "bounded"},
+                       {"run", "pi"},
+                       {"lengths", {512}},
+                       {"reference_length", 128},
+                       {"max_ratio", 1.5}})
+                  .held);
+  EXPECT_FALSE(outcome({{"kind", "bounded"},
+                        {"run", "base"},
+                        {"lengths", {512}},
+                        {"reference_length", 128},
+                        {"max_ratio", 1.5}})
+                   .held);
+  // blows_up: base 3x holds at 2x, fails at 4x.
+  EXPECT_TRUE(outcome({{"kind", "blows_up"},
+                       {"run", "base"},
+                       {"length", 512},
+                       {"reference_length", 128},
+                       {"min_ratio", 2}})
+                  .held);
+  EXPECT_FALSE(outcome({{"kind", "blows_up"},
+                        {"run", "base"},
+                        {"length", 512},
+                        {"reference_length", 128},
+                        {"min_ratio", 4}})
+                   .held);
+  // retrieval in the middle: yarn 0.5 >= pi 0.2; over everything pi (0.633) beats yarn (0.567).
+  EXPECT_TRUE(outcome({{"kind", "retrieval_at_least"},
+                       {"run", "yarn"},
+                       {"than", "pi"},
+                       {"task", "kvretrieval"},
+                       {"y_min", 0.25},
+                       {"y_max", 0.75}})
+                  .held);
+  EXPECT_FALSE(outcome({{"kind", "retrieval_at_least"},
+                        {"run", "yarn"},
+                        {"than", "pi"},
+                        {"task", "kvretrieval"}})
+                   .held);
+  // Missing numbers never hold, and say what is missing.
+  auto missing =
+      outcome({{"kind", "at_most"}, {"run", "yarn"}, {"than", "pi"}, {"lengths", {2048}}});
+  EXPECT_FALSE(missing.held);
+  EXPECT_NE(missing.detail.find("no nonoverlap perplexity of yarn at 2048"), std::string::npos)
+      << missing.detail;
+}
