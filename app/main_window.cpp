@@ -38,6 +38,7 @@
 #include "widgets/positions_tab.h"
 #include "widgets/retrieval_tab.h"
 #include "widgets/store_follower.h"
+#include "widgets/tasks_tab.h"
 #include "widgets/training_tab.h"
 
 // The presets and icon are compiled into the static ctxlab_app library, whose resource
@@ -81,6 +82,7 @@ void MainWindow::build_ui() {
   add(new FrequenciesTab(cache_, this), "Frequencies");
   add(new AttentionTab(cache_, this), "Attention");
   add(new RetrievalTab(cache_, this), "Retrieval");
+  add(new TasksTab(cache_, this), "Tasks");
   add(new CompareTab(cache_, this), "Compare");
 
   banner_ = new QFrame(this);
@@ -139,13 +141,12 @@ void MainWindow::build_ui() {
   connect(browser_->model(), &RunTableModel::noteEdited, this, &MainWindow::write_note);
   connect(queue_, &RunQueue::jobEnded, this, &MainWindow::on_job_ended);
   connect(queue_, &RunQueue::changed, this, &MainWindow::update_status);
-  connect(queue_, &RunQueue::runStarted, this, [this](int, qint64 run) {
-    // A run launched from here is what the user wants to watch: add it to the selection once
-    // it is listed.
-    QTimer::singleShot(600, this, [this, run] {
-      auto sel = browser_->selectedRuns();
-      if (!sel.contains(run)) browser_->selectRuns(sel << run);
-    });
+  connect(queue_, &RunQueue::runStarted, this, [this](int job, qint64 run) {
+    // The run just launched (Launch, a study's first run) is shown alone; runs the queue starts
+    // later join the selection. Either once the follower lists them.
+    const bool followed = job == follow_job_;
+    if (followed) follow_job_ = 0;
+    select_when_listed(run, !followed);
   });
   connect(queue_panel_, &QueuePanel::runActivated, this, [this](qint64 run) { browser_->selectRuns({run}); });
   connect(configurator_, &Configurator::launchRequested, this, [this](const nlohmann::json& config) {
@@ -156,8 +157,8 @@ void MainWindow::build_ui() {
     const QString name = config.contains("name") && config["name"].is_string()
                              ? QString::fromStdString(config["name"].get<std::string>())
                              : QString("run");
-    queue_->addTrain(config, name);
-    statusBar()->showMessage(QString("Queued '%1'.").arg(name), 5000);
+    follow(queue_->addTrain(config, name));
+    statusBar()->showMessage(QString("Queued '%1': the Training tab follows it once it starts.").arg(name), 8000);
   });
   connect(cache_, &DataCache::runsChanged, this, [this](const QSet<qint64>&, bool structural) {
     if (!loaded_) {
@@ -187,74 +188,11 @@ void MainWindow::build_ui() {
   });
 }
 
-void MainWindow::build_menus() {
-  auto* file = menuBar()->addMenu("&File");
-  file->addAction("&Open store…", QKeySequence::Open, this, &MainWindow::open_store_dialog);
-  file->addAction("&New store…", this, [this] {
-    const QString p = QFileDialog::getSaveFileName(this, "New run store", "experiments.db", "Run store (*.db)");
-    if (!p.isEmpty()) openStore(p);
-  });
-  file->addSeparator();
-  file->addAction("Export run list as CSV…", this, [this] {
-    const QString p = QFileDialog::getSaveFileName(this, "Export run list", "runs.csv", "CSV (*.csv)");
-    if (p.isEmpty()) return;
-    QFile f(p);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
-      QMessageBox::warning(this, "Export", "Cannot write " + p);
-      return;
-    }
-    auto* m = browser_->proxy();
-    QStringList head;
-    for (int c = 0; c < m->columnCount(); ++c) head << m->headerData(c, Qt::Horizontal).toString();
-    f.write((head.join(',') + '\n').toUtf8());
-    for (int r = 0; r < m->rowCount(); ++r) {
-      QStringList row;
-      for (int c = 0; c < m->columnCount(); ++c) {
-        QString v = m->index(r, c).data().toString();
-        if (v.contains(',') || v.contains('"')) v = '"' + v.replace('"', "\"\"") + '"';
-        row << v;
-      }
-      f.write((row.join(',') + '\n').toUtf8());
-    }
-  });
-  file->addSeparator();
-  file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
-
-  auto* runs = menuBar()->addMenu("&Runs");
-  runs->addAction("New &study…", this, &MainWindow::new_study);
-  runs->addAction("&Quickstart study", this, &MainWindow::offerQuickstartStudy);
-  auto* import = runs->addAction("&Import Hugging Face model…", this, &MainWindow::import_hf_dialog);
-  import->setIconText("Import HF model…");
-  import->setToolTip("Store a Hugging Face model folder (config.json, safetensors, tokenizer) as a finished run, "
-                     "to evaluate or fine-tune");
-  runs->addSeparator();
-  runs->addAction("&Stop selected", this, [this] { stop_runs(browser_->selectedRuns()); });
-  runs->addAction("&Resume selected", this, [this] { resume_runs(browser_->selectedRuns()); });
-  runs->addAction("Re-run with &edits", this, [this] {
-    auto sel = browser_->selectedRuns();
-    if (!sel.isEmpty()) rerun_with_edits(sel.front());
-  });
-  runs->addAction("E&valuate at more lengths…", this, [this] { evaluate_runs(browser_->selectedRuns()); });
-  runs->addSeparator();
-  runs->addAction("&Delete selected…", QKeySequence::Delete, this, [this] { delete_runs(browser_->selectedRuns()); });
-
-  auto* tb = addToolBar("Runs");
-  tb->setObjectName("runs-toolbar");
-  tb->setMovable(false);
-  tb->addAction("New study…", this, &MainWindow::new_study);
-  tb->addAction(import);
-  tb->addAction("Stop", this, [this] { stop_runs(browser_->selectedRuns()); });
-  tb->addAction("Resume", this, [this] { resume_runs(browser_->selectedRuns()); });
-  tb->addAction("Re-run with edits", this, [this] {
-    auto sel = browser_->selectedRuns();
-    if (!sel.isEmpty()) rerun_with_edits(sel.front());
-  });
-  tb->addAction("Evaluate…", this, [this] { evaluate_runs(browser_->selectedRuns()); });
-  tb->addAction("Delete…", this, [this] { delete_runs(browser_->selectedRuns()); });
-}
-
 bool MainWindow::openStore(const QString& path) {
   disconnect(pending_select_);
+  pending_select_ = {};
+  pending_selects_.clear();
+  follow_job_ = 0;
   session_.reset();
   follower_ = nullptr;
   cache_->setWatched({});
@@ -478,10 +416,13 @@ void MainWindow::new_study() {
 
 void MainWindow::launchStudy(const StudyPlan& plan) {
   const QString study = plan.name.isEmpty() ? QString("study") : plan.name;
-  int base_job = 0;
-  if (plan.base_preset) base_job = queue_->addTrain(plan.base_preset->config, plan.base_preset->name + " (base)", study);
-  for (const auto& m : plan.methods)
-    queue_->addTrain(m.config, m.name, study, base_job, plan.base_preset ? 0 : plan.base_run);
+  int base_job = 0, first = 0;
+  if (plan.base_preset) first = base_job = queue_->addTrain(plan.base_preset->config, plan.base_preset->name + " (base)", study);
+  for (const auto& m : plan.methods) {
+    const int job = queue_->addTrain(m.config, m.name, study, base_job, plan.base_preset ? 0 : plan.base_run);
+    if (!first) first = job;
+  }
+  if (first) follow(first);
   statusBar()->showMessage(QString("Study '%1': %2 run(s) queued.").arg(study).arg(plan.methods.size() + (base_job ? 1 : 0)),
                            8000);
   hide_banner();
@@ -528,24 +469,43 @@ void MainWindow::importHfModel(const QString& folder) {
     statusBar()->showMessage(msg + ".", 10000);
     if (db == db_path_) {
       if (banner_tag_ == "quickstart") hide_banner();  // the store is no longer empty
-      select_when_listed(run);
+      select_when_listed(run, false);
     }
     emit importFinished(true, msg);
   });
 }
 
-void MainWindow::select_when_listed(qint64 run) {
-  disconnect(pending_select_);
-  if (cache_->summary(run)) {
-    browser_->selectRuns({run});
-    return;
-  }
+void MainWindow::select_when_listed(qint64 run, bool add) {
+  pending_selects_[run] = add;
+  take_pending_selects();
+  if (pending_selects_.empty()) return;
   // The follower lists it at its next poll.
-  pending_select_ = connect(cache_, &DataCache::runsChanged, this, [this, run] {
-    if (!cache_->summary(run)) return;
+  if (!pending_select_) pending_select_ = connect(cache_, &DataCache::runsChanged, this, [this] { take_pending_selects(); });
+}
+
+void MainWindow::take_pending_selects() {
+  for (auto it = pending_selects_.begin(); it != pending_selects_.end();) {
+    if (!cache_->summary(it->first)) {
+      ++it;
+      continue;
+    }
+    auto sel = browser_->selectedRuns();
+    if (!it->second) sel.clear();
+    if (!sel.contains(it->first)) sel << it->first;
+    browser_->selectRuns(sel);
+    it = pending_selects_.erase(it);
+  }
+  if (pending_selects_.empty()) {
     disconnect(pending_select_);
-    browser_->selectRuns({run});
-  });
+    pending_select_ = {};
+  }
+}
+
+void MainWindow::follow(int job) {
+  // Launched from the form or a study: the user wants to watch it train, not the form.
+  follow_job_ = job;
+  for (auto* t : plot_tabs_)
+    if (qobject_cast<TrainingTab*>(t)) tabs_->setCurrentWidget(t);
 }
 
 void MainWindow::offerQuickstartStudy() {
@@ -591,76 +551,6 @@ void MainWindow::closeEvent(QCloseEvent* e) {
     return e->accept();
   }
   e->ignore();
-}
-
-void MainWindow::screenshotWhenReady(const QString& path, const QString& tab, bool every_tab, int timeout_ms,
-                                     std::function<void(const QString&)> done) {
-  auto* timer = new QTimer(this);
-  auto clock = std::make_shared<QElapsedTimer>();
-  clock->start();
-  auto settled = std::make_shared<qint64>(-1);
-  connect(timer, &QTimer::timeout, this, [=] {
-    bool ready = !store_ || loaded_;
-    if (ready && store_) {
-      if (browser_->selectedRuns().isEmpty() && !cache_->runIds().empty()) {
-        // Show up to five of the newest finished runs side by side.
-        QVector<qint64> pick;
-        for (int64_t id : cache_->runIds()) {
-          const auto* s = cache_->summary(id);
-          if (s && s->run.status == store::RunStatus::Finished) pick << id;
-          if (pick.size() == 5) break;
-        }
-        if (pick.isEmpty()) pick << cache_->runIds().front();
-        browser_->selectRuns(pick);
-      }
-      for (qint64 r : browser_->selectedRuns()) ready = ready && cache_->detail(r) != nullptr;
-    }
-    if (ready && *settled < 0) *settled = clock->elapsed();
-    // Tabs fetch some things asynchronously (ctxlab-cli rope, attention blobs): give them a moment.
-    const bool go = (ready && clock->elapsed() - *settled > 2500) || clock->elapsed() > timeout_ms;
-    if (!go) return;
-    timer->stop();
-    timer->deleteLater();
-    QString err;
-    auto shoot = [&](int index, const QString& file) {
-      tabs_->setCurrentIndex(index);
-      if (auto* t = qobject_cast<PlotTab*>(tabs_->widget(index))) {
-        t->redrawNow();
-        // Blobs the redraw asked for arrive from the follower thread within a few polls.
-        QElapsedTimer wait;
-        wait.start();
-        while (t->waitingForData() && wait.elapsed() < 5000) {
-          QApplication::processEvents(QEventLoop::AllEvents, 50);
-          QThread::msleep(10);
-        }
-        t->redrawNow();
-      } else if (tabs_->widget(index) == configurator_) {
-        // The form comes from ctxlab-cli (registry, check, a Hugging Face folder's description).
-        if (!configurator_->isReady()) configurator_->fetchRegistry();
-        QElapsedTimer wait;
-        wait.start();
-        while (configurator_->isBusy() && wait.elapsed() < 20000) {
-          QApplication::processEvents(QEventLoop::AllEvents, 50);
-          QThread::msleep(10);
-        }
-      }
-      QApplication::processEvents();
-      if (!grab().save(file)) err = "cannot write " + file;
-    };
-    int chosen = 1;
-    for (int i = 0; i < tabs_->count(); ++i)
-      if (!tab.isEmpty() && tabs_->tabText(i).compare(tab, Qt::CaseInsensitive) == 0) chosen = i;
-    if (every_tab) {
-      const QFileInfo fi(path);
-      for (int i = 0; i < tabs_->count(); ++i) {
-        const QString slug = tabs_->tabText(i).toLower().replace(' ', '-');
-        shoot(i, fi.path() + "/" + fi.completeBaseName() + "-" + slug + ".png");
-      }
-    }
-    shoot(chosen, path);
-    done(err);
-  });
-  timer->start(100);
 }
 
 }  // namespace ctx::gui

@@ -6,6 +6,7 @@
 #include <QMainWindow>
 #include <QPointer>
 
+#include <map>
 #include <memory>
 
 #include "app/presets.h"
@@ -84,7 +85,11 @@ class MainWindow : public QMainWindow {
   void evaluate_runs(const QVector<qint64>& runs);
   void new_study();
   void import_hf_dialog();
-  void select_when_listed(qint64 run);
+  // Selects `run` (alone, or added to the selection) once the follower lists it.
+  void select_when_listed(qint64 run, bool add);
+  void take_pending_selects();
+  // Shows the Training tab and selects the run of queue job `job` alone once it starts.
+  void follow(int job);
   void open_store_dialog();
   void update_status();
   void write_tags(qint64 run, const QStringList& tags);
@@ -107,6 +112,8 @@ class MainWindow : public QMainWindow {
   std::function<void()> banner_action_;
   QString banner_tag_;  // what the banner shows: "quickstart", "import-error", "store-error"
   QMetaObject::Connection pending_select_;
+  std::map<qint64, bool> pending_selects_;  // run -> added to the selection (else alone)
+  int follow_job_ = 0;                      // the queue job whose run is shown once it starts
   QString last_hf_dir_;
   QLabel* status_ = nullptr;
   std::vector<Preset> presets_;

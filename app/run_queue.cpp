@@ -199,6 +199,12 @@ void RunQueue::handle_event(QueueJob& j, const nlohmann::json& ev) {
                     .arg(QString::fromStdString(ev.value("mode", "")))
                     .arg(ev.value("length", int64_t{0}))
                     .arg(ev.value("ppl", 0.0), 0, 'f', 3);
+  } else if (kind == "progress") {
+    // A long job's own count (ruler cells, long documents): the bar follows it.
+    j.step = ev.value("done", int64_t{0});
+    j.total = ev.value("total", int64_t{0});
+    const std::string what = ev.value("what", std::string());
+    j.message = QString("%1 %2/%3").arg(what.empty() ? QString("progress") : QString::fromStdString(what)).arg(j.step).arg(j.total);
   } else if (kind == "message") {
     j.message = QString::fromStdString(ev.value("text", ""));
   } else if (kind.empty()) {

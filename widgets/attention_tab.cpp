@@ -55,6 +55,10 @@ AttentionTab::AttentionTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
     if (!label.isEmpty()) bar->addWidget(new QLabel(label));
     bar->addWidget(w);
   };
+  show_box_ = new QComboBox;
+  show_box_->addItem("one run, lengths side by side", false);
+  show_box_->addItem("runs side by side", true);
+  show_box_->setToolTip("Compare the selected runs at one layer, head and length, with a difference map of two");
   run_box_ = new QComboBox;
   run_box_->setMinimumContentsLength(14);
   layer_box_ = new QComboBox;
@@ -74,22 +78,31 @@ AttentionTab::AttentionTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
   play_->setToolTip("Step through the captures in training order");
   step_label_ = new QLabel;
   step_label_->setMinimumWidth(90);
-  add("Run", run_box_);
+  add("", show_box_);
+  auto* run_label = new QLabel("Run");
+  bar->addWidget(run_label);
+  add("", run_box_);
   add("Layer", layer_box_);
   add("Head", head_box_);
   add("Map", kind_box_);
   add("", log_box_);
-  bar->addSpacing(12);
-  add("Step", slider_);
-  add("", step_label_);
-  add("", play_);
   bar->addStretch(1);
+  // The training-step playback of the one-run view on a row of its own: the pickers above keep
+  // their width in a window of ordinary size.
+  auto* steps = new QHBoxLayout;
+  auto* step_text = new QLabel("Step");
+  steps->addWidget(step_text);
+  steps->addWidget(slider_, 1);
+  steps->addWidget(step_label_);
+  steps->addWidget(play_);
+  single_only_ = {run_label, run_box_, step_text, slider_, step_label_, play_};
   hover_ = new QLabel;
   hover_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   hover_->setStyleSheet("color: #444");
   // Token texts make the line long: it never widens the tab (the tooltip has it all, line by line).
   hover_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
 
+  connect(show_box_, &QComboBox::activated, this, [this] { setCompareRuns(show_box_->currentData().toBool()); });
   connect(run_box_, &QComboBox::activated, this, [this] { setRun(run_box_->currentData().toLongLong()); });
   connect(layer_box_, &QComboBox::activated, this, [this] { setLayer(layer_box_->currentData().toInt()); });
   connect(head_box_, &QComboBox::activated, this, [this] { setHead(head_box_->currentData().toInt()); });
@@ -136,11 +149,47 @@ AttentionTab::AttentionTab(DataCache* cache, QWidget* parent) : PlotTab(cache, p
   lower->addWidget(distance_);
   lower->addWidget(entropy_);
   lower->addWidget(sink_);
+  compare_ = new AttentionCompare(cache, this);
+  compare_->hide();
+  connect(compare_, &AttentionCompare::changed, this, [this] { scheduleRedraw(); });
   auto* v = new QVBoxLayout(this);
   v->addLayout(bar);
+  v->addLayout(steps);
   v->addWidget(heat_, 3);
   v->addWidget(hover_);
   v->addWidget(profiles_, 2);
+  v->addWidget(compare_, 5);
+}
+
+void AttentionTab::setCompareRuns(bool on) {
+  if (on && play_timer_.isActive()) setPlaying(false);
+  compare_mode_ = on;
+  show_box_->setCurrentIndex(show_box_->findData(on));
+  scheduleRedraw();
+}
+
+void AttentionTab::showCompare(bool on) {
+  compare_->setVisible(on);
+  for (QWidget* w : single_only_) w->setVisible(!on);
+  heat_->setVisible(!on);
+  hover_->setVisible(!on);
+  if (on) profiles_->hide();
+}
+
+void AttentionTab::redrawCompare(const std::vector<int64_t>& runs) {
+  AttentionCompare::View view{layer_, head_, kind_, log_color_};
+  const auto drawn = compare_->draw(runs, view);
+  layer_ = view.layer;
+  complete_ = drawn.complete;
+  const bool any = !drawn.layers.empty();
+  for (QWidget* w : std::initializer_list<QWidget*>{layer_box_, head_box_, kind_box_, log_box_}) w->setEnabled(any);
+  {
+    QSignalBlocker block(layer_box_);
+    layer_box_->clear();
+    for (int l : drawn.layers) layer_box_->addItem(QString("layer %1").arg(l), l);
+    layer_box_->setCurrentIndex(layer_box_->findData(layer_));
+  }
+  if (drawn.heads > 0) syncHeadBox(drawn.heads);
 }
 
 void AttentionTab::setRun(qint64 run) {
@@ -342,6 +391,8 @@ void AttentionTab::redraw() {
   std::vector<int64_t> runs;
   for (qint64 r : selection())
     if (cache()->summary(r)) runs.push_back(r);
+  showCompare(compare_mode_);
+  if (compare_mode_) return redrawCompare(runs);
   syncRunBox(runs);
   run_box_->setEnabled(!runs.empty());
   complete_ = true;

@@ -3,7 +3,8 @@
 // toggle and a playback over the training steps captured; below, attention mass against distance,
 // entropy and sink mass against query position, one line per length. Blobs are fetched on demand.
 // Hovering a tile names its query and key token ranges and, when the capture stored the probe's
-// token texts, what those tokens say.
+// token texts, what those tokens say. "Compare runs" shows the selected runs side by side at one
+// length instead, with a difference map of two of them (attention_compare.h).
 #pragma once
 
 #include <QCheckBox>
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "widgets/attention_compare.h"
 #include "widgets/attention_data.h"
 #include "widgets/heatmap_row.h"
 #include "widgets/plot_tab.h"
@@ -30,7 +32,9 @@ class AttentionTab : public PlotTab {
  public:
   explicit AttentionTab(DataCache* cache, QWidget* parent = nullptr);
 
-  QList<PlotView*> plots() const override { return {heat_, distance_, entropy_, sink_}; }
+  QList<PlotView*> plots() const override {
+    return {heat_, distance_, entropy_, sink_, compare_->mapsPlot(), compare_->diffPlot()};
+  }
 
   // The pickers, for scripting and tests (each redraws through the usual timer).
   void setRun(qint64 run);
@@ -42,6 +46,10 @@ class AttentionTab : public PlotTab {
   // Steps through the frames from the one shown (from the first when at the end), one per
   // kPlayMs once that frame's blobs have arrived, and stops at the last.
   void setPlaying(bool on);
+  // Runs side by side at one length (true) or one run's lengths side by side (false).
+  void setCompareRuns(bool on);
+  bool compareRuns() const { return compare_mode_; }
+  AttentionCompare* compare() const { return compare_; }
   int frame() const { return frame_; }
   qint64 run() const { return run_; }
   const std::vector<int64_t>& frames() const { return frames_; }
@@ -74,6 +82,8 @@ class AttentionTab : public PlotTab {
   void syncLayerAndFrames(const AttentionIndex& idx);
   void syncHeadBox(int heads);
   void drawEmpty(const QString& why);
+  void redrawCompare(const std::vector<int64_t>& runs);
+  void showCompare(bool on);
   void drawMaps(const RunDetail& d, const std::vector<int64_t>& lengths);
   void drawProfiles(const RunDetail& d, const std::vector<int64_t>& lengths);
   ArtifactPtr fetch(const RunDetail& d, const std::string& name, int64_t frame_step);
@@ -89,13 +99,14 @@ class AttentionTab : public PlotTab {
   int frame_ = -1;
   bool follow_latest_ = true;  // the slider tracks new captures while it sits at the end
   bool complete_ = true;       // every blob of the frame on screen has arrived
+  bool compare_mode_ = false;
   std::vector<int64_t> frames_;
   std::vector<Panel> panels_;
   // Parsed token texts by blob, so hovering never parses JSON.
   std::map<const ctx::store::Artifact*, std::pair<ArtifactPtr, std::shared_ptr<const std::vector<std::string>>>> token_texts_;
   QCPRange range_{0, 1};
 
-  QComboBox *run_box_, *layer_box_, *head_box_, *kind_box_;
+  QComboBox *show_box_, *run_box_, *layer_box_, *head_box_, *kind_box_;
   QCheckBox* log_box_;
   QSlider* slider_;
   QPushButton* play_;
@@ -103,6 +114,8 @@ class AttentionTab : public PlotTab {
   QTimer play_timer_;
   PlotView *heat_, *distance_, *entropy_, *sink_;
   QWidget* profiles_;  // the three profile plots, hidden in the empty state
+  QList<QWidget*> single_only_;  // controls of the one-run view (run, step slider, playback)
+  AttentionCompare* compare_;
   HeatmapRow* row_;
 };
 

@@ -7,11 +7,13 @@
 #include <QSplitter>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
 #include "widgets/config_diff.h"
 #include "widgets/csv_export.h"
+#include "widgets/task_data.h"
 
 namespace ctx::gui {
 namespace {
@@ -76,11 +78,16 @@ CompareTab::CompareTab(DataCache* cache, QWidget* parent) : PlotTab(cache, paren
   connect(export_diff, &QPushButton::clicked, this, [this] { saveCsvDialog(this, "config-diff.csv", [this] { return diffCsv(); }); });
   connect(export_results, &QPushButton::clicked, this,
           [this] { saveCsvDialog(this, "compare-results.csv", [this] { return resultsCsv(); }); });
+  auto* tables = new QSplitter(Qt::Horizontal);
+  tables->addWidget(section(diff_title_, diff_, export_diff));
+  tables->addWidget(section(results_title_, results_, export_results));
+  plots_ = new ComparePlots;
+  plots_->setModeChooser([this](const QStringList& present, const QString& current) { return preferredMode(present, current); });
   auto* split = new QSplitter(Qt::Vertical);
-  split->addWidget(section(diff_title_, diff_, export_diff));
-  split->addWidget(section(results_title_, results_, export_results));
-  split->setStretchFactor(0, 1);
-  split->setStretchFactor(1, 1);
+  split->addWidget(tables);
+  split->addWidget(plots_);
+  split->setStretchFactor(0, 2);
+  split->setStretchFactor(1, 3);
   auto* v = new QVBoxLayout(this);
   v->addWidget(split);
 }
@@ -93,7 +100,17 @@ void CompareTab::redraw() {
   for (qint64 r : selection())
     if (cache()->summary(r)) runs.push_back(r);
   fillDiff(runs);
-  fillResults(runs);
+  auto rows = fillResults(runs);
+  std::vector<ComparePlots::RunData> data;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    ComparePlots::RunData d;
+    d.run = runs[i];
+    d.label = runLabel(runs[i], cache()->summary(runs[i])->run.name);
+    d.color = runColor(static_cast<int>(i));
+    if (const auto* det = cache()->detail(runs[i])) d.evals = det->evals;
+    data.push_back(std::move(d));
+  }
+  plots_->setData(std::move(data), std::move(rows));
 }
 
 void CompareTab::fillDiff(const std::vector<int64_t>& runs) {
@@ -124,7 +141,7 @@ void CompareTab::fillDiff(const std::vector<int64_t>& runs) {
   }
 }
 
-void CompareTab::fillResults(const std::vector<int64_t>& runs) {
+std::vector<ComparePlots::ResultRow> CompareTab::fillResults(const std::vector<int64_t>& runs) {
   results_->clear();
   setRunHeaders(results_, cache(), runs);
   std::set<std::string> modes;
@@ -134,24 +151,25 @@ void CompareTab::fillResults(const std::vector<int64_t>& runs) {
       modes.insert(p.mode);
       ppl_keys.insert({p.mode, p.length});
     }
+  enum class Best { None, Lowest, Highest };
   struct Row {
     QString label;
     std::vector<QString> text;
-    std::vector<double> value;  // NaN where there is none; used for the best-of-row highlight
-    bool lower_is_better = false;
+    std::vector<double> value;  // NaN where there is none: the bar chart's values, the highlight's
+    Best best = Best::None;
   };
   std::vector<Row> rows;
-  rows.reserve(4 + ppl_keys.size());  // row() hands out references that must survive later rows
+  rows.reserve(5 + ppl_keys.size());  // row() hands out references that must survive later rows
   const size_t n = runs.size();
-  auto row = [&](const QString& label, bool highlight) -> Row& {
-    rows.push_back(Row{label, std::vector<QString>(n, QString::fromStdString(kAbsent)), std::vector<double>(n, NAN), highlight});
+  auto row = [&](const QString& label, Best best) -> Row& {
+    rows.push_back(Row{label, std::vector<QString>(n, QString::fromStdString(kAbsent)), std::vector<double>(n, NAN), best});
     return rows.back();
   };
   {
-    auto& status = row("status", false);
-    auto& method = row("method", false);
-    auto& steps = row("steps", false);
-    auto& loss = row("final loss", true);
+    auto& status = row("status", Best::None);
+    auto& method = row("method", Best::None);
+    auto& steps = row("steps", Best::None);
+    auto& loss = row("final loss", Best::Lowest);
     for (size_t i = 0; i < n; ++i) {
       const auto& s = *cache()->summary(runs[i]);
       status.text[i] = QString::fromStdString(store::to_string(s.run.status));
@@ -161,12 +179,29 @@ void CompareTab::fillResults(const std::vector<int64_t>& runs) {
         loss.text[i] = number(it->second.value, 4);
         loss.value[i] = it->second.value;
         steps.text[i] = QString::number(it->second.step);
+        steps.value[i] = static_cast<double>(it->second.step);
       }
     }
   }
+  // RULER's effective length, where a run has one (longer is better).
+  std::vector<EffectiveLength> effective(n);
+  bool any_effective = false;
+  for (size_t i = 0; i < n; ++i)
+    if (const auto* d = cache()->detail(runs[i])) {
+      effective[i] = effectiveLength(d->evals);
+      any_effective = any_effective || effective[i].present;
+    }
+  if (any_effective) {
+    auto& r = row("effective length (RULER)", Best::Highest);
+    for (size_t i = 0; i < n; ++i)
+      if (effective[i].present) {
+        r.text[i] = effective[i].length > 0 ? QString::number(effective[i].length, 'f', 0) : QString("none (0)");
+        r.value[i] = effective[i].length;
+      }
+  }
   for (const auto& [mode, length] : ppl_keys) {
     const QString label = QString("ppl @ %1").arg(length) + (modes.size() > 1 ? QString(" (%1)").arg(QString::fromStdString(mode)) : QString());
-    auto& r = row(label, true);
+    auto& r = row(label, Best::Lowest);
     for (size_t i = 0; i < n; ++i)
       for (const auto& p : cache()->summary(runs[i])->ppl)
         if (p.mode == mode && p.length == length) {
@@ -177,30 +212,40 @@ void CompareTab::fillResults(const std::vector<int64_t>& runs) {
   results_->setRowCount(static_cast<int>(rows.size()));
   for (size_t r = 0; r < rows.size(); ++r) {
     results_->setVerticalHeaderItem(static_cast<int>(r), new QTableWidgetItem(rows[r].label));
+    const Best want = rows[r].best;
     int best = -1, count = 0;
     for (size_t i = 0; i < n; ++i) {
-      if (std::isnan(rows[r].value[i])) continue;
+      const double v = rows[r].value[i];
+      if (std::isnan(v)) continue;
       ++count;
-      if (best < 0 || rows[r].value[i] < rows[r].value[static_cast<size_t>(best)]) best = static_cast<int>(i);
+      const double b = best < 0 ? v : rows[r].value[static_cast<size_t>(best)];
+      if (best < 0 || (want == Best::Lowest ? v < b : v > b)) best = static_cast<int>(i);
     }
     for (size_t i = 0; i < n; ++i) {
       auto* it = new QTableWidgetItem(rows[r].text[i]);
       const bool numeric = !std::isnan(rows[r].value[i]);
+      if (numeric) it->setData(Qt::UserRole, rows[r].value[i]);
       it->setTextAlignment((numeric ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignVCenter);
       if (!numeric && rows[r].text[i] == QString::fromStdString(kAbsent)) it->setForeground(QColor(150, 150, 150));
-      if (rows[r].lower_is_better && count >= 2 && numeric && rows[r].value[i] == rows[r].value[static_cast<size_t>(best)]) {
+      if (want != Best::None && count >= 2 && numeric && rows[r].value[i] == rows[r].value[static_cast<size_t>(best)]) {
         QFont f = it->font();
         f.setBold(true);
         it->setFont(f);
         it->setBackground(QColor(204, 236, 204));
-        it->setToolTip("best (lowest) of the selected runs");
+        it->setToolTip(want == Best::Lowest ? "best (lowest) of the selected runs" : "best (longest) of the selected runs");
       }
       results_->setItem(static_cast<int>(r), static_cast<int>(i), it);
     }
   }
   results_->resizeColumnsToContents();
   results_title_->setText(runs.empty() ? QString("Results — select runs to compare")
-                                       : QString("Results — lowest perplexity and loss per row highlighted"));
+                                       : QString("Results — the best of each row highlighted"));
+  std::vector<ComparePlots::ResultRow> numeric;
+  for (const auto& r : rows) {
+    if (std::all_of(r.value.begin(), r.value.end(), [](double v) { return std::isnan(v); })) continue;
+    numeric.push_back({r.label, r.value});
+  }
+  return numeric;
 }
 
 }  // namespace ctx::gui

@@ -1,11 +1,14 @@
 // The compare tab: the selected runs side by side — the config keys on which they differ (and only
-// those), then their results: perplexity per evaluation length, final loss, steps and status, the
-// best value of each row highlighted. Both tables export as CSV.
+// those), then their results: perplexity per evaluation length, final loss, steps, status and
+// RULER's effective length, the best value of each row highlighted; both tables export as CSV.
+// Below, plots: perplexity against length overlaid (or relative to a reference run) and a bar
+// chart of any numeric row of the results table.
 #pragma once
 
 #include <QLabel>
 #include <QTableWidget>
 
+#include "widgets/compare_plots.h"
 #include "widgets/plot_tab.h"
 
 namespace ctx::gui {
@@ -15,7 +18,8 @@ class CompareTab : public PlotTab {
  public:
   explicit CompareTab(DataCache* cache, QWidget* parent = nullptr);
 
-  QList<PlotView*> plots() const override { return {}; }  // tables only
+  QList<PlotView*> plots() const override { return {plots_->pplPlot(), plots_->barPlot()}; }
+  ComparePlots* comparePlots() const { return plots_; }
   const QTableWidget* diffTable() const { return diff_; }
   const QTableWidget* resultsTable() const { return results_; }
   QString diffCsv() const;
@@ -26,11 +30,13 @@ class CompareTab : public PlotTab {
 
  private:
   void fillDiff(const std::vector<int64_t>& runs);
-  void fillResults(const std::vector<int64_t>& runs);
+  // Fills the results table; returns its numeric rows for the bar chart.
+  std::vector<ComparePlots::ResultRow> fillResults(const std::vector<int64_t>& runs);
   QLabel* diff_title_;
   QLabel* results_title_;
   QTableWidget* diff_;
   QTableWidget* results_;
+  ComparePlots* plots_;
 };
 
 }  // namespace ctx::gui

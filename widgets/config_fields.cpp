@@ -10,6 +10,7 @@
 
 #include "widgets/corpus_picker.h"
 #include "widgets/init_picker.h"
+#include "widgets/request_field.h"
 
 namespace ctx::gui {
 
@@ -35,12 +36,12 @@ class TextField : public ConfigField {
     if (this->spec().def.is_null())
       edit_->setPlaceholderText(t == FieldType::Json ? "none" : "required");
     else
-      edit_->setPlaceholderText("default " + jsonToText(this->spec().def));
+      edit_->setPlaceholderText((this->spec().default_as_hint ? "engine default: " : "default ") + jsonToText(this->spec().def));
     connect(edit_, &QLineEdit::textEdited, this, &ConfigField::edited);
     setValue(nullptr);
   }
   void setValue(const json& v) override {
-    const json& shown = v.is_null() ? spec().def : v;
+    const json& shown = v.is_null() && !spec().default_as_hint ? spec().def : v;
     if (spec().type == FieldType::Json)
       edit_->setText(shown.is_null() ? QString() : fromStd(shown.dump()));
     else
@@ -73,14 +74,24 @@ class BoolField : public ConfigField {
  public:
   BoolField(FieldSpec spec, QWidget* parent) : ConfigField(std::move(spec), parent), box_(new QCheckBox(this)) {
     setEditorWidget(box_);
-    connect(box_, &QCheckBox::toggled, this, &ConfigField::edited);
+    // With the default as a hint, the third state means "the engine's default" (left out).
+    box_->setTristate(this->spec().default_as_hint);
+    connect(box_, &QCheckBox::stateChanged, this, &ConfigField::edited);
     setValue(nullptr);
   }
   void setValue(const json& v) override {
+    QSignalBlocker block(box_);
+    if (v.is_null() && spec().default_as_hint) {
+      box_->setCheckState(Qt::PartiallyChecked);
+      return;
+    }
     const json& shown = v.is_null() ? spec().def : v;
     box_->setChecked(shown.is_boolean() && shown.get<bool>());
   }
-  json value() const override { return box_->isChecked(); }
+  json value() const override {
+    if (box_->checkState() == Qt::PartiallyChecked) return nullptr;
+    return box_->isChecked();
+  }
   QWidget* editor() const override { return box_; }
 
  private:
@@ -214,6 +225,7 @@ ConfigField* makeField(const FieldSpec& spec, QWidget* parent) {
     case FieldType::Choice: return new ChoiceField(spec, parent);
     case FieldType::Corpus: return makeCorpusPicker(spec, parent);
     case FieldType::Init: return makeInitPicker(spec, parent);
+    case FieldType::Request: return makeRequestField(spec, parent);
     default: return new TextField(spec, parent);
   }
 }

@@ -15,7 +15,7 @@ class QHBoxLayout;
 
 namespace ctx::gui {
 
-enum class FieldType { Int, Float, Bool, Choice, String, IntList, FloatList, StringList, Json, Corpus, Init };
+enum class FieldType { Int, Float, Bool, Choice, String, IntList, FloatList, StringList, Json, Corpus, Init, Request };
 
 struct FieldSpec {
   QString path;   // "model.heads", "rope_scaling.factor", "train.positions.alpha"
@@ -25,6 +25,10 @@ struct FieldSpec {
   std::optional<double> min, max;
   QStringList choices;
   QString doc;
+  // The default is a hint (placeholder text) and an empty editor means "leave the key out", so
+  // the engine fills it in (the keys inside a nested request).
+  bool default_as_hint = false;
+  nlohmann::json shape;  // Request: the resolved structure of an enabled request
 };
 
 // A registry parameter ({key, type, default, min, max, choices, doc}) as a spec under `prefix`.

@@ -18,6 +18,7 @@
 
 #include "widgets/hf_summary.h"
 #include "widgets/init_picker.h"
+#include "widgets/request_field.h"
 
 namespace ctx::gui {
 
@@ -67,7 +68,8 @@ QFormLayout* newForm(QWidget* box) {
 
 }  // namespace
 
-ConfigForm::ConfigForm(const json& registry, const json& defaults, const QStringList& key_order, QWidget* parent)
+ConfigForm::ConfigForm(const json& registry, const json& defaults, const QStringList& key_order, QWidget* parent,
+                       const json& requests)
     : QWidget(parent) {
   // Section titles in bold, everything inside them as usual.
   setStyleSheet("QGroupBox[section=\"true\"] { font-weight: bold; } "
@@ -93,6 +95,10 @@ ConfigForm::ConfigForm(const json& registry, const json& defaults, const QString
       FieldSpec spec = specFromDefault(p, *getAt(values, p));
       if (p == "data.corpus") spec.type = FieldType::Corpus;
       if (p == "init") spec.type = FieldType::Init;
+      if (requests.is_object() && requests.contains(p.toStdString()) && requests[p.toStdString()].is_object()) {
+        spec.type = FieldType::Request;
+        spec.shape = requests[p.toStdString()];
+      }
       auto* f = makeField(spec, form->parentWidget());
       connect(f, &ConfigField::edited, this, &ConfigForm::fieldEdited);
       if (auto* init = qobject_cast<InitPicker*>(f)) {
@@ -425,6 +431,9 @@ QStringList ConfigForm::setRopeScaling(const json& block) {
 
 ConfigField* ConfigForm::field(const QString& path) const {
   if (auto* f = generic_.value(path)) return f;
+  for (auto* f : generic_)
+    if (auto* r = qobject_cast<RequestField*>(f))
+      if (auto* sub = r->subField(path)) return sub;
   for (auto* panel : panels_)
     for (auto* f : panel->fields())
       if (f->path() == path) return f;
@@ -507,7 +516,11 @@ void ConfigForm::showNote(const QString& message) {
 }
 
 void ConfigForm::clearErrors() {
-  for (auto* f : generic_) f->clearError();
+  for (auto* f : generic_) {
+    f->clearError();
+    if (auto* r = qobject_cast<RequestField*>(f))
+      for (auto* sub : r->subFields()) sub->clearError();
+  }
   for (auto* panel : panels_)
     for (auto* f : panel->fields()) f->clearError();
   banner_->setProperty("errors", QStringList());

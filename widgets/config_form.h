@@ -29,8 +29,10 @@ class ConfigForm : public QWidget {
  public:
   // `defaults`: a resolved config holding every key. `key_order`: key paths in the order a preset
   // writes them; those keys come first in their section (the rest follow alphabetically).
+  // `requests`: key path -> the resolved structure of that nested request when enabled
+  // (requestShapes): such keys get a small form (enable box + fields) instead of JSON text.
   ConfigForm(const nlohmann::json& registry, const nlohmann::json& defaults, const QStringList& key_order = {},
-             QWidget* parent = nullptr);
+             QWidget* parent = nullptr, const nlohmann::json& requests = nlohmann::json::object());
 
   // Shows a config (keys it leaves out show the engine's defaults). Returns the key paths the form
   // has no field for, which it leaves out of config().

@@ -22,6 +22,7 @@
 #include "widgets/cli_call.h"
 #include "widgets/config_form.h"
 #include "widgets/init_picker.h"
+#include "widgets/request_field.h"
 #include "widgets/rope_paste.h"
 
 namespace ctx::gui {
@@ -183,8 +184,27 @@ void Configurator::fetchRegistry() {
   }
   runCli(this, {"check", "--config", tmp->fileName()}, [this, tmp, finish](const CliResult& r) {
     const bool ok = r.ok && r.json.contains("resolved");
-    if (ok) defaults_ = r.json["resolved"];
-    finish(ok ? QString() : "check: " + (r.error.isEmpty() ? "no resolved config in its output" : r.error));
+    if (!ok) return finish("check: " + (r.error.isEmpty() ? "no resolved config in its output" : r.error));
+    defaults_ = r.json["resolved"];
+    probeRequests(requestCandidates(defaults_), finish);
+  });
+}
+
+void Configurator::probeRequests(const QStringList& paths, std::function<void(const QString&)> done) {
+  requests_ = json::object();
+  auto tmp = paths.isEmpty() ? nullptr : writeTemp(requestProbe(paths));
+  if (!tmp) return done(QString());
+  runCli(this, {"check", "--config", tmp->fileName()}, [this, tmp, paths, done](const CliResult& r) {
+    if (r.json.is_object() && r.json.value("ok", false)) {
+      requests_ = requestShapes(r.json["resolved"], paths);
+      return done(QString());
+    }
+    const QString field = r.json.is_object() ? QString::fromStdString(r.json.value("field", std::string())) : QString();
+    QStringList rest;
+    for (const QString& p : paths)
+      if (field != p && !field.startsWith(p + ".") && !field.startsWith(p + "[")) rest << p;
+    if (field.isEmpty() || rest.size() == paths.size()) return done(QString());  // cannot tell which one
+    probeRequests(rest, done);
   });
 }
 
@@ -200,7 +220,7 @@ void Configurator::buildForm() {
     QFile f(dir.filePath(first + ".json"));
     if (f.open(QIODevice::ReadOnly)) order = keyOrder(f.readAll());
   }
-  form_ = new ConfigForm(registry_, defaults_, order);
+  form_ = new ConfigForm(registry_, defaults_, order, nullptr, requests_);
   scroll_->setWidget(form_);
   stack_->setCurrentIndex(1);
   connect(form_, &ConfigForm::edited, this, &Configurator::formEdited);

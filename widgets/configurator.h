@@ -9,6 +9,7 @@
 #include <QTimer>
 #include <QWidget>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 
 class QComboBox;
@@ -64,6 +65,10 @@ class Configurator : public QWidget {
 
  private:
   void buildForm();
+  // Asks the engine what each candidate request resolves to when enabled ({} in a check); a
+  // candidate it refuses is dropped and the rest asked again. Calls `done` once, with no error:
+  // without shapes, requests are edited as JSON text.
+  void probeRequests(const QStringList& paths, std::function<void(const QString&)> done);
   void runCheck(bool reveal);
   void formEdited();
   void showVerdict();  // status, Launch and validated() from the check's answer and the folder's
@@ -74,6 +79,7 @@ class Configurator : public QWidget {
   QString preset_dir_;
   QStringList presets_;
   nlohmann::json registry_, defaults_;
+  nlohmann::json requests_ = nlohmann::json::object();  // key path -> resolved structure of the request
   int fetch_pending_ = 0;
   QString fetch_error_;
   bool has_pending_ = false;

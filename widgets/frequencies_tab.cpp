@@ -109,6 +109,14 @@ const RopeCurves* FrequenciesTab::curves(int64_t run, int64_t length) const {
   return it != results_.end() && it->second.state == Entry::Done ? &it->second.curves : nullptr;
 }
 
+bool FrequenciesTab::waitingForData() const {
+  // Every query this tab asked for (the shown length and CLEX's scales) is pending or in flight.
+  if (in_flight_ > 0 || !queue_.empty()) return true;
+  for (const auto& [key, e] : results_)
+    if (e.state == Entry::Pending) return true;
+  return false;
+}
+
 const FrequenciesTab::Entry* FrequenciesTab::want(int64_t run, int64_t length) {
   const auto* s = cache()->summary(run);
   const std::string status = s ? store::to_string(s->run.status) : std::string();

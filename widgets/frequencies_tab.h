@@ -33,6 +33,8 @@ class FrequenciesTab : public PlotTab {
   // The curves of (run, length), once the query has answered successfully.
   const RopeCurves* curves(int64_t run, int64_t length) const;
   QString statusText() const { return status_->text(); }
+  // A rope query for what is shown has not answered yet (screenshots wait for it).
+  bool waitingForData() const override;
   // Per pair and run: θ, θ', ratio, wavelength, ramp — what the plots show, as CSV.
   QString csv() const;
 

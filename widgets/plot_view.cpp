@@ -1,4 +1,4 @@
-// PlotView: export, decimated series, context menu; see plot_view.h.
+// PlotView: export, series, fitting, empty-state message, context menu; see plot_view.h.
 #include "widgets/plot_view.h"
 
 #include <QFileDialog>
@@ -6,7 +6,9 @@
 #include <QMenu>
 #include <QSvgGenerator>
 
-#include "widgets/decimate.h"
+#include <algorithm>
+#include <cmath>
+#include <map>
 
 namespace ctx::gui {
 
@@ -16,23 +18,17 @@ PlotView::PlotView(QWidget* parent) : QCustomPlot(parent) {
   setAntialiasedElements(QCP::aeNone);
   legend->setFont(QFont(font().family(), 8));
   legend->setBrush(QBrush(QColor(255, 255, 255, 210)));
-  for (auto* ax : {xAxis, yAxis}) {
-    connect(ax, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this] {
-      if (!refreshing_) refreshSeries();
-    });
-  }
   message_ = new QCPItemText(this);
   message_->position->setType(QCPItemPosition::ptAxisRectRatio);
   message_->position->setCoords(0.5, 0.5);
   message_->setColor(QColor(130, 130, 130));
   message_->setFont(QFont(font().family(), 11));
   message_->setVisible(false);
+  // After the layout, before drawing: the axis rect's width is known.
+  connect(this, &QCustomPlot::afterLayout, this, [this] { wrap_message(); });
 }
 
-PlotView::~PlotView() {
-  // The graphs die in ~QCustomPlot, after full_: stop hearing about them first.
-  for (auto& [graph, f] : full_) QObject::disconnect(graph, nullptr, this, nullptr);
-}
+PlotView::~PlotView() = default;  // out of line: the vtable lives here
 
 QString PlotView::exportTo(const QString& path, int width, int height) {
   const QString suffix = QFileInfo(path).suffix().toLower();
@@ -64,28 +60,17 @@ QString PlotView::exportTo(const QString& path, int width, int height) {
   return {};
 }
 
-void PlotView::setSeries(QCPGraph* graph, std::vector<double> x, std::vector<double> y) {
-  // Qt::UniqueConnection does not work with lambdas (the connect fails): connect once per graph.
-  if (!full_.count(graph)) connect(graph, &QObject::destroyed, this, [this, graph] { full_.erase(graph); });
-  full_[graph] = Full{std::move(x), std::move(y)};
-  refreshSeries();
-}
-
-void PlotView::refreshSeries() {
-  refreshing_ = true;
-  const auto range = xAxis->range();
-  const bool log_x = xAxis->scaleType() == QCPAxis::stLogarithmic;
-  const int pixels = std::max(100, axisRect()->width());
-  for (auto& [graph, f] : full_) {
-    auto d = decimate_minmax(f.x.data(), f.y.data(), f.x.size(), range.lower, range.upper, pixels, log_x);
-    graph->setData(QVector<double>(d.x.begin(), d.x.end()), QVector<double>(d.y.begin(), d.y.end()), true);
-  }
-  refreshing_ = false;
+void PlotView::setSeries(QCPGraph* graph, const std::vector<double>& x, const std::vector<double>& y) {
+  const size_t n = std::min(x.size(), y.size());
+  QVector<QCPGraphData> d(static_cast<qsizetype>(n));
+  for (size_t k = 0; k < n; ++k) d[static_cast<qsizetype>(k)] = QCPGraphData(x[k], y[k]);
+  graph->data()->set(d, std::is_sorted(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(n)));
 }
 
 void PlotView::fitAndReplot() {
   bool any = false;
-  QCPRange xr, yr;
+  QCPRange xr;
+  std::map<QCPAxis*, QCPRange> yr;  // per value axis: a second one (yAxis2) fits on its own
   auto grow = [](QCPRange& r, double v, bool first) {
     if (first) {
       r = QCPRange(v, v);
@@ -94,46 +79,64 @@ void PlotView::fitAndReplot() {
     }
   };
   const bool log_x = xAxis->scaleType() == QCPAxis::stLogarithmic;
-  const bool log_y = yAxis->scaleType() == QCPAxis::stLogarithmic;
   for (int i = 0; i < graphCount(); ++i) {
     auto* g = graph(i);
     if (!g->visible()) continue;
-    auto it = full_.find(g);
+    QCPAxis* value_axis = g->valueAxis();
+    const bool log_y = value_axis->scaleType() == QCPAxis::stLogarithmic;
     auto visit = [&](double x, double y) {
       if (!std::isfinite(x) || !std::isfinite(y) || (log_x && x <= 0) || (log_y && y <= 0)) return;
       grow(xr, x, !any);
-      grow(yr, y, !any);
+      const bool first = !yr.count(value_axis);
+      grow(yr[value_axis], y, first);
       any = true;
     };
-    if (it != full_.end()) {
-      for (size_t k = 0; k < it->second.x.size(); ++k) visit(it->second.x[k], it->second.y[k]);
-    } else {
-      for (auto p = g->data()->constBegin(); p != g->data()->constEnd(); ++p) visit(p->key, p->value);
-    }
+    for (auto p = g->data()->constBegin(); p != g->data()->constEnd(); ++p) visit(p->key, p->value);
   }
   if (any) {
-    refreshing_ = true;
     auto pad = [](QCPRange r, bool log) {
       if (log) return QCPRange(r.lower / 1.15, r.upper * 1.15);
       const double m = r.size() > 0 ? r.size() * 0.04 : std::max(std::abs(r.lower) * 0.1, 1.0);
       return QCPRange(r.lower - m, r.upper + m);
     };
     xAxis->setRange(pad(xr, log_x));
-    yAxis->setRange(pad(yr, log_y));
-    refreshing_ = false;
+    for (auto& [axis, r] : yr) axis->setRange(pad(r, axis->scaleType() == QCPAxis::stLogarithmic));
   }
-  refreshSeries();
   replot(QCustomPlot::rpQueuedReplot);
 }
 
 void PlotView::setEmptyMessage(const QString& text) {
+  message_text_ = text;
   message_->setText(text);
   message_->setVisible(!text.isEmpty());
+  wrap_message();
 }
 
-void PlotView::resizeEvent(QResizeEvent* e) {
-  QCustomPlot::resizeEvent(e);
-  refreshSeries();
+void PlotView::wrap_message() {
+  if (message_text_.isEmpty()) return;
+  // Before the first layout the axis rect has no real width: the text stays whole until then.
+  if (axisRect()->width() < 100) {
+    if (message_->text() != message_text_) message_->setText(message_text_);
+    return;
+  }
+  const int room = axisRect()->width() - 16;
+  const QFontMetrics fm(message_->font());
+  QStringList lines;
+  for (const QString& para : message_text_.split('\n')) {
+    QString line;
+    for (const QString& word : para.split(' ', Qt::SkipEmptyParts)) {
+      const QString candidate = line.isEmpty() ? word : line + ' ' + word;
+      if (!line.isEmpty() && fm.horizontalAdvance(candidate) > room) {
+        lines << line;
+        line = word;
+      } else {
+        line = candidate;
+      }
+    }
+    lines << line;
+  }
+  const QString wrapped = lines.join('\n');
+  if (message_->text() != wrapped) message_->setText(wrapped);
 }
 
 void PlotView::contextMenuEvent(QContextMenuEvent* e) {

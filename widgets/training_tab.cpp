@@ -114,16 +114,23 @@ TrainingTab::TrainingTab(DataCache* cache, QWidget* parent) : PlotTab(cache, par
   loss_ = new PlotView;
   lr_ = new PlotView;
   speed_ = new PlotView;
+  gpu_ = new PlotView;
   auto* col = new QVBoxLayout(this);
   col->addLayout(bar);
   col->addWidget(loss_, 5);
   col->addWidget(lr_, 3);
   col->addWidget(speed_, 3);
+  col->addWidget(gpu_, 3);
 
   loss_->yAxis->setLabel("loss");
   lr_->yAxis->setLabel("learning rate");
   speed_->yAxis->setLabel("tokens / s");
   speed_->yAxis->setTicker(QSharedPointer<SiTicker>::create());
+  gpu_->yAxis->setLabel("GPU GiB");  // short: the panel is low, long labels are cut
+  gpu_->yAxis2->setLabel("GPU util %");
+  gpu_->yAxis2->setTickLabels(true);
+  gpu_->legend->setFont(QFont(font().family(), 7));
+  gpu_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
   loss_->legend->setVisible(true);
   loss_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
   for (PlotView* p : plots()) {
@@ -197,24 +204,10 @@ void TrainingTab::drawMetric(PlotView* plot, const char* metric, const QString& 
       g->setPen(QPen(color, 1.5, Qt::DotLine));
       continue;
     }
-    std::vector<double> x = series->step, y = series->value;
-    if (tokens) {
-      static const Series none;
-      auto ts = d->series.find("tokens_seen");
-      x = steps_to_tokens(ts == d->series.end() ? none : ts->second, series->step);
-      size_t keep = 0;  // points whose tokens count is unknown cannot be placed
-      for (size_t k = 0; k < x.size(); ++k)
-        if (std::isfinite(x[k])) {
-          x[keep] = x[k];
-          y[keep] = y[k];
-          ++keep;
-        }
-      x.resize(keep);
-      y.resize(keep);
-      if (keep == 0) {
-        if (missing_tokens && !missing_tokens->contains(label)) missing_tokens->push_back(label);
-        continue;
-      }
+    std::vector<double> x, y;
+    if (!pointsOf(d, metric, x, y)) {
+      if (tokens && missing_tokens && !missing_tokens->contains(label)) missing_tokens->push_back(label);
+      continue;
     }
     ++with_points;
     if (w > 0) {
@@ -249,6 +242,68 @@ void TrainingTab::drawMetric(PlotView* plot, const char* metric, const QString& 
   }
 }
 
+bool TrainingTab::pointsOf(const RunDetail* d, const char* metric, std::vector<double>& x, std::vector<double>& y) const {
+  if (!d) return false;
+  auto it = d->series.find(metric);
+  if (it == d->series.end() || it->second.step.empty()) return false;
+  const Series& series = it->second;
+  x = series.step;
+  y = series.value;
+  if (xKind() == XKind::Tokens) {
+    static const Series none;
+    auto ts = d->series.find("tokens_seen");
+    x = steps_to_tokens(ts == d->series.end() ? none : ts->second, series.step);
+    size_t keep = 0;  // points whose tokens count is unknown cannot be placed
+    for (size_t k = 0; k < x.size(); ++k)
+      if (std::isfinite(x[k])) {
+        x[keep] = x[k];
+        y[keep] = y[k];
+        ++keep;
+      }
+    x.resize(keep);
+    y.resize(keep);
+  }
+  return !x.empty();
+}
+
+void TrainingTab::drawGpu() {
+  gpu_->clearGraphs();
+  const auto& sel = selection();
+  int memory = 0, util = 0, loading = 0;
+  for (int i = 0; i < sel.size(); ++i) {
+    const auto* s = cache()->summary(sel[i]);
+    const QString label = runLabel(sel[i], s ? s->run.name : std::string());
+    const RunDetail* d = cache()->detail(sel[i]);
+    if (!d) ++loading;
+    const QColor color = runColor(i);
+    std::vector<double> x, y;
+    if (pointsOf(d, "gpu_memory_gib", x, y)) {
+      auto* g = gpu_->addGraph();
+      g->setName(label + " · memory");
+      g->setPen(QPen(color, 1.6));
+      gpu_->setSeries(g, std::move(x), std::move(y));
+      ++memory;
+    }
+    if (pointsOf(d, "gpu_util", x, y)) {
+      auto* g = gpu_->addGraph(gpu_->xAxis, gpu_->yAxis2);
+      g->setName(label + " · utilisation");
+      QColor faint = color;
+      faint.setAlpha(170);
+      g->setPen(QPen(faint, 1.2, Qt::DashLine));
+      gpu_->setSeries(g, std::move(x), std::move(y));
+      ++util;
+    }
+  }
+  gpu_->xAxis->setLabel(xKind() == XKind::Tokens ? "tokens seen" : "step");
+  gpu_->yAxis2->setVisible(util > 0);
+  gpu_->legend->setVisible(memory + util > 0);
+  // CPU runs log no GPU metrics: the panel only takes room when a selected run has them.
+  gpu_->setVisible(memory + util > 0);
+  gpu_->setEmptyMessage(memory + util > 0 || sel.isEmpty() ? QString()
+                        : loading                          ? QString("loading…")
+                                                           : QString("No GPU metrics: the selected runs ran on the CPU."));
+}
+
 void TrainingTab::redraw() {
   if (drawn_selection_ != selection()) {
     follow_ = true;
@@ -273,17 +328,16 @@ void TrainingTab::redraw() {
   drawMetric(loss_, "loss", "training steps", true, &missing);
   drawMetric(lr_, "lr", "learning rate", false, &missing);
   drawMetric(speed_, "tokens_per_s", "throughput", true, &missing);
+  drawGpu();
   loss_->legend->setVisible(loss_->graphCount() > 0);
   syncing_ = false;
   note_->setText(missing.isEmpty() ? QString()
                                    : "Not shown against tokens (no tokens_seen logged): " + missing.join(", "));
   if (follow_) {
     fitShared();
+    gpu_->yAxis2->setRange(-3, 103);  // utilisation is a percentage: the whole scale
   } else {
-    for (PlotView* p : plots()) {
-      p->refreshSeries();
-      p->replot(QCustomPlot::rpQueuedReplot);
-    }
+    for (PlotView* p : plots()) p->replot(QCustomPlot::rpQueuedReplot);
   }
   alignMargins();
 }
@@ -302,24 +356,23 @@ void TrainingTab::fitShared() {
     any = true;
   }
   if (any)
-    for (PlotView* p : plots()) {
-      p->xAxis->setRange(x);
-      p->refreshSeries();
-    }
+    for (PlotView* p : plots()) p->xAxis->setRange(x);
   syncing_ = false;
 }
 
 void TrainingTab::alignMargins() {
   // Separate plots lay out their own left margins; stacked, the axes only line up when every
   // panel takes the widest one.
-  int widest = 0;
+  int widest = 0, right = 0;  // the GPU plot's utilisation axis widens its right margin
   for (PlotView* p : plots()) {
+    if (p->isHidden()) continue;
     p->axisRect()->setMinimumMargins(QMargins(0, 0, 0, 0));
     p->replot(QCustomPlot::rpQueuedRefresh);  // lays out now; the screen is updated below
     widest = std::max(widest, p->axisRect()->margins().left());
+    right = std::max(right, p->axisRect()->margins().right());
   }
   for (PlotView* p : plots()) {
-    p->axisRect()->setMinimumMargins(QMargins(widest, 0, 0, 0));
+    p->axisRect()->setMinimumMargins(QMargins(widest, 0, right, 0));
     p->replot(QCustomPlot::rpQueuedReplot);
   }
 }

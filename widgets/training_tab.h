@@ -1,6 +1,7 @@
-// Training curves of the selected runs: loss, learning rate and throughput stacked on one shared x
-// axis (step or tokens seen), log-y for the loss, TensorBoard-style EMA smoothing with the raw
-// curve faint behind. Follows live runs until the user zooms; a double click follows again.
+// Training curves of the selected runs: loss, learning rate, throughput and, for CUDA runs, GPU
+// memory and utilisation stacked on one shared x axis (step or tokens seen), log-y for the loss,
+// TensorBoard-style EMA smoothing with the raw curve faint behind. Follows live runs until the
+// user zooms; a double click follows again.
 #pragma once
 
 #include <QCheckBox>
@@ -46,10 +47,13 @@ class TrainingTab : public PlotTab {
 
   explicit TrainingTab(DataCache* cache, QWidget* parent = nullptr);
 
-  QList<PlotView*> plots() const override { return {loss_, lr_, speed_}; }
+  QList<PlotView*> plots() const override { return {loss_, lr_, speed_, gpu_}; }
   PlotView* lossPlot() const { return loss_; }
   PlotView* lrPlot() const { return lr_; }
   PlotView* speedPlot() const { return speed_; }
+  // Peak GPU memory since the previous log ("gpu_memory_gib", left axis) and GPU utilisation
+  // ("gpu_util", percent, right axis, dashed) per run; hidden when no selected run logs them.
+  PlotView* gpuPlot() const { return gpu_; }
 
   // The controls' state; setting it updates the controls and schedules a redraw.
   void setXKind(XKind k);
@@ -63,6 +67,10 @@ class TrainingTab : public PlotTab {
 
  private:
   void drawMetric(PlotView* plot, const char* metric, const QString& what, bool smooth, QStringList* missing_tokens);
+  void drawGpu();
+  // A run's points of `metric` against step or tokens seen (points without a tokens count are
+  // dropped); false when it has none to place.
+  bool pointsOf(const RunDetail* d, const char* metric, std::vector<double>& x, std::vector<double>& y) const;
   void fitShared();
   void alignMargins();
   void followAgain();
@@ -70,6 +78,7 @@ class TrainingTab : public PlotTab {
   PlotView* loss_;
   PlotView* lr_;
   PlotView* speed_;
+  PlotView* gpu_;
   QComboBox* x_kind_;
   QCheckBox* log_loss_;
   QSlider* smooth_;

@@ -15,6 +15,7 @@
 #define CTXLAB_CUDA_MEMORY_STATS 1
 #endif
 
+#include "cli/bench_shapes.h"
 #include "cli/cli_common.h"
 #include "model/llama.h"
 #include "model/lora.h"
@@ -23,22 +24,26 @@
 #include "train/runtime.h"
 
 namespace ctx::cli {
-namespace {
-
-struct Shape {
-  std::string name;
-  int64_t d, layers, heads, kv_heads, ffn, vocab, T, B;
-  bool tie, lora, checkpointing;
-};
 
 const std::vector<Shape> kShapes = {
     {"s85m-2k", 768, 12, 12, 12, 2048, 32000, 2048, 8, false, false, false},
     {"m350m-8k", 1024, 24, 16, 16, 2816, 32000, 8192, 2, false, false, false},
     // Llama-3.2-1B: LoRA rank 8 on q/k/v/o, trainable embeddings and norms, checkpointing.
     {"l1b-32k-lora", 2048, 16, 32, 8, 8192, 128256, 32768, 1, true, true, true},
+    // Llama-2-7B, full fine-tuning with checkpointing: several GPUs (bench under torchrun).
+    {"l7b-64k", 4096, 32, 32, 32, 11008, 32000, 65536, 1, false, false, true},
+    {"l7b-128k", 4096, 32, 32, 32, 11008, 32000, 131072, 1, false, false, true},
+    // A few million parameters: the distributed bench's smoke test on the CPU.
+    {"t4m-256", 256, 2, 4, 4, 688, 4096, 256, 2, false, false, false},
 };
 
-constexpr double kH200PeakTflops = 989.0;
+const Shape& find_shape(const std::string& name) {
+  auto it = std::find_if(kShapes.begin(), kShapes.end(), [&](const Shape& s) { return s.name == name; });
+  if (it != kShapes.end()) return *it;
+  std::string names;
+  for (const auto& s : kShapes) names += (names.empty() ? "" : ", ") + s.name;
+  throw UsageError("--shape: unknown shape '" + name + "' (" + names + ")");
+}
 
 void reset_peak(const torch::Device& dev) {
 #ifdef CTXLAB_CUDA_MEMORY_STATS
@@ -78,28 +83,17 @@ ModelConfig model_of(const Shape& s) {
   return m;
 }
 
-double flops_per_token(const Shape& s, const LanguageModelImpl& model) {
+double flops_per_token(const Shape& s, const LanguageModelImpl& model, int64_t T) {
   int64_t body = 0;
   for (const auto& p : model.named_parameters())
     if (p.key() != "model.embed_tokens.weight" && p.key() != "lm_head.weight" && !is_lora_parameter(p.key()))
       body += p.value().numel();
   const int64_t head = s.vocab * s.d;  // the output projection (tied or not) is a matrix product
   return 6.0 * static_cast<double>(body + head) +
-         6.0 * static_cast<double>(s.layers * s.heads * (s.d / s.heads) * s.T);
+         6.0 * static_cast<double>(s.layers * s.heads * (s.d / s.heads) * T);
 }
 
-}  // namespace
-
-int cmd_bench_shape(const Common& c, const std::string& name, const std::string& device_name,
-                    const std::string& precision, int64_t steps) {
-  auto it =
-      std::find_if(kShapes.begin(), kShapes.end(), [&](const Shape& s) { return s.name == name; });
-  if (it == kShapes.end())
-    throw UsageError("--shape: unknown shape '" + name + "' (s85m-2k, m350m-8k, l1b-32k-lora)");
-  const Shape& s = *it;
-  setup_threads(0);
-  const auto dev = resolve_device(device_name.empty() ? "cuda" : device_name);
-  check_precision(precision, dev, "--precision");
+LanguageModel build_shape_model(const Shape& s, const torch::Device& dev) {
   torch::manual_seed(1);
   auto model = make_language_model(model_of(s), nullptr, s.vocab);
   if (s.lora) {
@@ -114,6 +108,16 @@ int cmd_bench_shape(const Common& c, const std::string& name, const std::string&
   model->to(dev);
   model->train();
   model->set_checkpointing(s.checkpointing);
+  return model;
+}
+
+int cmd_bench_shape(const Common& c, const std::string& name, const std::string& device_name,
+                    const std::string& precision, int64_t steps) {
+  const Shape& s = find_shape(name);
+  setup_threads(0);
+  const auto dev = resolve_device(device_name.empty() ? "cuda" : device_name);
+  check_precision(precision, dev, "--precision");
+  auto model = build_shape_model(s, dev);
   std::vector<torch::Tensor> trainable;
   for (auto& p : model->parameters())
     if (p.requires_grad()) trainable.push_back(p);
@@ -148,7 +152,7 @@ int cmd_bench_shape(const Common& c, const std::string& name, const std::string&
   if (dev.is_cuda()) torch::cuda::synchronize();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double tps = static_cast<double>(steps * s.B * s.T) / secs;
-  const double tflops = flops_per_token(s, *model) * tps / 1e12;
+  const double tflops = flops_per_token(s, *model, s.T) * tps / 1e12;
   const double peak = peak_gib(dev);
   const nlohmann::json row{{"shape", s.name},          {"device", device_description(dev)},
                            {"precision", precision},   {"tokens_per_s", tps},

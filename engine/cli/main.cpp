@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/bench_dist.h"
 #include "cli/cli_common.h"
 #include "data/corpus.h"
 #include "store/run_store.h"
@@ -84,6 +85,10 @@ int main(int argc, char** argv) {
   bench->add_option("--shape", bench_shape, "s85m-2k, m350m-8k or l1b-32k-lora: Llama-shaped training tokens/s, TFLOP/s, MFU, peak memory");
   bench->add_option("--precision", bench_precision, "--shape: fp32 or bf16")->capture_default_str();
   int64_t bench_repeats = 3;
+  cli::BenchDistArgs bench_dist;  // --shape under torchrun (bench_dist.cpp)
+  bench->add_option("--context-parallel", bench_dist.context_parallel, "--shape: ranks per sequence (ring attention)")
+      ->capture_default_str();
+  bench->add_flag("--max-length", bench_dist.max_length, "--shape: also the longest sequence one step trains");
   bench->add_option("--load", bench_load, "a Hugging Face folder: load time against reading its files as cat does, peak memory");
   bench->add_option("--dtype", bench_dtype, "--load: the model's dtype (default: the weights' own)");
   bench->add_option("--repeats", bench_repeats, "--load: timed loads")->capture_default_str();
@@ -182,7 +187,17 @@ int main(int argc, char** argv) {
     if (*methods) return cli::cmd_methods(common);
     if (*bench) {
       if (!bench_load.empty()) return cli::cmd_bench_load(common, bench_load, device, bench_dtype, bench_repeats);
-      if (!bench_shape.empty()) return cli::cmd_bench_shape(common, bench_shape, device, bench_precision, steps);
+      if (!bench_shape.empty()) {
+        const auto env = read_dist_env();  // torchrun: the distributed step (reducer, ZeRO-1, ring)
+        if (env.launched() || bench_dist.context_parallel > 1 || bench_dist.max_length) {
+          bench_dist.shape = bench_shape;
+          bench_dist.device = device.empty() ? "cuda" : device;
+          bench_dist.precision = bench_precision;
+          bench_dist.steps = steps;
+          return cli::cmd_bench_shape_dist(common, env, bench_dist);
+        }
+        return cli::cmd_bench_shape(common, bench_shape, device, bench_precision, steps);
+      }
       if (!bench_tokenizer.empty()) {
         if (bench_text.empty()) throw cli::UsageError("bench --tokenizer needs --text-file");
         std::vector<int64_t> counts;

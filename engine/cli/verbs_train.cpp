@@ -9,7 +9,9 @@
 
 #include "cli/cli_common.h"
 #include "cli/progress.h"
+#include "cli/verbs_dist.h"
 #include "store/run_store.h"
+#include "train/dist_training.h"
 #include "train/trainer.h"
 
 namespace ctx::cli {
@@ -49,12 +51,15 @@ int finish(const Common& c, int64_t run, const TrainOutcome& o) {
 
 int cmd_train(const Common& c, const std::string& config_path, const std::string& device, int64_t init_run,
               const std::string& study) {
+  if (const auto env = read_dist_env(); env.launched())  // [distributed] torchrun
+    return cmd_train_dist(c, env, config_path, device, init_run, study);
   nlohmann::json given = read_config_file(config_path);
   if (!device.empty() && given.is_object()) given["train"]["device"] = device;
   if (init_run > 0 && given.is_object()) given["init"] = {{"run", init_run}};
   RunConfig cfg;
   try {
     cfg = parse_run_config(given);  // config problems exit before the store is touched
+    check_distributed_config(cfg, 1);  // [distributed] context parallel needs torchrun
   } catch (const ConfigError& e) {
     throw ConfigError(config_path + ": " + e.what());
   }
@@ -79,9 +84,11 @@ int cmd_train(const Common& c, const std::string& config_path, const std::string
 }
 
 int cmd_resume(const Common& c, int64_t run) {
+  if (const auto env = read_dist_env(); env.launched()) return cmd_resume_dist(c, env, run);  // [distributed]
   store::RunStore db(c.db);
   db.reconcile_interrupted();
   auto rec = db.get_run(run);
+  check_resume_world(rec, 1);  // [distributed] a run trained on several ranks resumes on as many
   if (rec.status == store::RunStatus::Finished) throw UsageError("run " + std::to_string(run) + " already finished");
   if (rec.status == store::RunStatus::Running)
     throw UsageError("run " + std::to_string(run) + " is still running (pid " + std::to_string(rec.pid) + " on " + rec.host + ")");
@@ -113,6 +120,8 @@ int cmd_eval(const Common& c, int64_t run, const std::string& lengths, const std
       M.push_back(m);
     }
   }
+  if (const auto env = read_dist_env(); env.launched())  // [distributed] windows split over the ranks
+    return cmd_eval_dist(c, env, run, L, M, device);
   auto sink = make_event_sink(c.json);
   auto results = evaluate_run(db, run, L, M, *sink, device);
   if (c.json) {

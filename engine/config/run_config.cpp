@@ -248,6 +248,8 @@ void parse_train(const nlohmann::json& j, TrainConfig& t) {
   method_ref(s, "positions", t.positions, t.positions_params);
   s.string("precision", t.precision, {"fp32", "bf16"});
   s.boolean("checkpointing", t.checkpointing);
+  s.integer("context_parallel", t.context_parallel, 1, 4096);
+  s.integer("dist_timeout", t.dist_timeout, 1, 86400);
   if (s.has("lora")) parse_lora(s.raw("lora"), t.lora);
   if (s.has("stages")) {
     const auto& v = s.raw("stages");
@@ -569,6 +571,8 @@ nlohmann::json to_json(const RunConfig& c) {
         {"precision", c.train.precision},
         {"checkpointing", c.train.checkpointing},
         {"lora", lora_json(c.train.lora)},
+        {"context_parallel", c.train.context_parallel},
+        {"dist_timeout", c.train.dist_timeout},
         {"positions", positions}}},
       {"eval",
        {{"enabled", c.eval.enabled},

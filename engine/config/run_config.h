@@ -117,6 +117,10 @@ struct TrainConfig {
   std::string precision = "fp32";
   bool checkpointing = false;  // recompute each block's activations in the backward pass
   LoraConfig lora;             // train.lora; absent = full fine-tuning
+  // Several processes (torchrun): ranks per sequence (ring attention; 1 = data parallel only), and
+  // how long a collective may wait for a peer before the run fails (seconds).
+  int64_t context_parallel = 1;
+  int64_t dist_timeout = 600;
   int64_t seq_len_at(int64_t step) const;     // step counts from 1
   int64_t tokens_before(int64_t step) const;  // per batch row, before `step`
 };

@@ -7,6 +7,8 @@
 
 #include <torch/utils.h>
 
+#include "model/context_parallel.h"
+
 namespace ctx {
 
 std::vector<EvalWindow> plan_windows(const std::vector<std::vector<data::Token>>& docs, const PplOptions& opt) {
@@ -91,7 +93,9 @@ PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Docu
     }
     auto tin = torch::from_blob(in.data(), {B, L}, torch::kLong).to(device);
     auto ttg = torch::from_blob(tg.data(), {B, L}, torch::kLong).to(device);
-    auto losses = model->token_losses(tin, positions.expand({B, L}).to(device), ttg, memory ? &mem : nullptr)
+    // Split over the context-parallel ring when one is installed (lengths past one GPU's memory).
+    auto losses = context_parallel_token_losses(model, tin, positions.expand({B, L}).to(device), ttg,
+                                                memory ? &mem : nullptr)
                       .to(torch::kCPU)
                       .to(torch::kDouble)
                       .contiguous();

@@ -12,6 +12,8 @@
 #include <ATen/ops/_scaled_dot_product_attention.h>
 #endif
 
+#include "model/context_parallel.h"
+
 namespace ctx {
 namespace {
 
@@ -38,6 +40,7 @@ std::pair<torch::Tensor, torch::Tensor> attend_explicit(const torch::Tensor& q, 
 
 torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                      const torch::Tensor& bias, bool causal) {
+  if (sequence_sharded()) return sharded_attention(q, k, v, bias, causal);  // context parallel: the ring
   const bool square = q.size(-2) == k.size(-2);
   if (bias.defined() || (causal && !square)) {
     // Fold the causal mask into the float bias: fused kernels take one or the other.

@@ -103,12 +103,13 @@ void inherit_from_base(store::RunStore& db, RunConfig& cfg) {
   cfg = parse_run_config(j);  // resolves the methods against the base's model
 }
 
-std::unique_ptr<torch::optim::AdamW> build_optimizer(LanguageModel& model, const TrainConfig& t) {
+std::unique_ptr<torch::optim::AdamW> build_optimizer(LanguageModel& model, const TrainConfig& t,
+                                                     const std::function<bool(const torch::Tensor&)>& keep) {
   // Weight decay on matrices only; norms and the position table's 1-D parts are left alone.
   // Frozen weights (LoRA) get no optimizer state at all.
   std::vector<torch::Tensor> decay, no_decay;
   for (auto& p : model->named_parameters()) {
-    if (!p.value().requires_grad()) continue;
+    if (!p.value().requires_grad() || (keep && !keep(p.value()))) continue;
     if (p.value().dim() >= 2 && p.key().find("pos.") != 0)
       decay.push_back(p.value());
     else
@@ -125,11 +126,13 @@ std::unique_ptr<torch::optim::AdamW> build_optimizer(LanguageModel& model, const
 }
 
 data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro,
-                       int64_t size, int64_t tokens_before, PositionStats* stats) {
+                       int64_t size, int64_t tokens_before, PositionStats* stats, int64_t first_row,
+                       int64_t rows) {
   Rng batch_rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro), 0xba7c));
   sampler.begin_batch(batch_rng);
   std::vector<data::Example> examples;
-  for (int64_t i = 0; i < size; ++i) {
+  const int64_t end = rows < 0 ? size : first_row + rows;
+  for (int64_t i = first_row; i < end; ++i) {
     sampler.set_slot(micro * size + i, tokens_before);
     Rng rng(Rng::mix(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro),
                      static_cast<uint64_t>(i) + 1));

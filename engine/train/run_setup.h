@@ -6,6 +6,7 @@
 
 #include <torch/optim/adamw.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,9 +35,11 @@ Preflight preflight(store::RunStore& db, RunConfig& cfg);
 
 // One training (micro-)batch exactly as the trainer builds it: deterministic in (seed, step,
 // micro), so a resumed run replays the same data. Counts the presented positions into `stats` if
-// given.
+// given. Rows `first_row` .. first_row + rows - 1 of the `size` rows (rows < 0: all): a
+// data-parallel rank builds its own rows, each the same as in one process with the whole batch.
 data::Batch make_batch(PositionSampler& sampler, uint64_t seed, int64_t step, int64_t micro,
-                       int64_t size, int64_t tokens_before, PositionStats* stats);
+                       int64_t size, int64_t tokens_before, PositionStats* stats,
+                       int64_t first_row = 0, int64_t rows = -1);
 
 // The documents a config trains and validates on (the corpus split as the trainer splits it),
 // tokenized with the config's tokenizer; with a cache folder, the ids are cached there.
@@ -46,7 +49,10 @@ std::string cache_dir_for(const std::string& db_path);
 
 // The model pieces the trainer and the benchmarks build from a config.
 LanguageModel build_model(const RunConfig& c, WeightInit init = WeightInit::Random);
-std::unique_ptr<torch::optim::AdamW> build_optimizer(LanguageModel& model, const TrainConfig& t);
+// AdamW over the trainable parameters (those `keep` accepts, when given: a ZeRO-1 rank's own).
+std::unique_ptr<torch::optim::AdamW> build_optimizer(
+    LanguageModel& model, const TrainConfig& t,
+    const std::function<bool(const torch::Tensor&)>& keep = nullptr);
 
 // "<db without extension>.runs/run-N" beside the store.
 std::string run_dir_for(const std::string& db_path, int64_t run_id);

@@ -15,7 +15,9 @@
 #include "io/run_tokenizer.h"
 #include "methods/registry.h"
 #include "train/checkpoint.h"
+#include "train/dist_training.h"
 #include "train/fused_adamw.h"
+#include "train/gpu_monitor.h"
 #include "train/precision.h"
 #include "train/longctx_evals.h"
 #include "train/lr_schedule.h"
@@ -65,6 +67,7 @@ struct Session {
   std::optional<Probe> probe;
   int64_t start = 0;  // the step resumed from (0 when fresh)
   Clock::time_point t_start, last_beat;
+  std::unique_ptr<DistTraining> dist;  // [distributed] several ranks (null: one process)
 };
 
 struct StepResult {
@@ -73,6 +76,12 @@ struct StepResult {
 
 // Loads the init checkpoint (a fresh run) or the run's own latest checkpoint (a resume).
 void load_start_state(Session& s) {
+  if (s.dist) {  // [distributed] rank 0 reads the checkpoints and sends them; ZeRO-1 AdamW
+    s.start = s.dist->start(s.model, s.c.train, s.prep.init_checkpoint, s.req.resume, s.run_dir, s.events,
+                            s.optim);
+    if (s.req.resume) s.db.truncate_metrics_after(s.req.run_id, s.start);
+    return;
+  }
   if (!s.req.resume && !s.prep.init_checkpoint.empty()) {
     const auto& ck = s.prep.init_checkpoint;
     auto info = load_checkpoint(ck, s.model, nullptr, true);
@@ -98,6 +107,7 @@ void load_start_state(Session& s) {
 
 // The optimizer step: one fused kernel per group on CUDA (LibTorch 2.x), the plain step elsewhere.
 void optimizer_step(Session& s) {
+  if (s.dist) return s.dist->optimizer_step();  // [distributed] ZeRO-1: own shard, then broadcasts
   if (!s.fused && FusedAdamW::available(*s.optim)) s.fused = std::make_unique<FusedAdamW>(*s.optim);
   if (s.fused)
     s.fused->step();
@@ -109,7 +119,7 @@ void optimizer_step(Session& s) {
 void setup_session(Session& s) {
   const auto& c = s.c;
   const int threads = setup_threads(c.train.threads);
-  s.device = resolve_device(c.train.device);
+  s.device = s.req.dist ? s.req.dist->device() : resolve_device(c.train.device);  // [distributed] its rank's GPU
   if (s.device.is_cpu()) {
     auto w = blas_warning(probe_blas_gflops());
     if (!w.empty()) s.events.on_message("warning", w);
@@ -117,8 +127,10 @@ void setup_session(Session& s) {
   const auto run = s.db.get_run(s.req.run_id);
   s.run_dir = run.run_dir.empty() ? run_dir_for(s.db.path(), s.req.run_id) : run.run_dir;
   fs::create_directories(s.run_dir);
-  s.db.mark_running(s.req.run_id, static_cast<int64_t>(getpid()), store::host_name(),
-                    device_description(s.device));
+  // [distributed] the session's ring and failure watch; the run's device reads "cuda × N"
+  if (s.req.dist) s.dist = std::make_unique<DistTraining>(*s.req.dist, c, s.db.path(), s.req.run_id);
+  const auto device_text = s.dist ? s.dist->device_label() : device_description(s.device);
+  s.db.mark_running(s.req.run_id, static_cast<int64_t>(getpid()), store::host_name(), device_text);
 
   RunConfig resolved = c;
   s.prep = s.req.prepared.split ? s.req.prepared : preflight(s.db, resolved);
@@ -143,7 +155,7 @@ void setup_session(Session& s) {
   s.events.on_start(s.req.run_id, {{"run_id", s.req.run_id},
                                    {"name", c.name},
                                    {"parameters", s.model->parameter_count()},
-                                   {"device", device_description(s.device)},
+                                   {"device", device_text},
                                    {"threads", threads},
                                    {"steps", c.train.steps},
                                    {"start_step", s.start},
@@ -188,11 +200,19 @@ StepResult train_step(Session& s, int64_t step) {
   enter_stage_if_new(s, step);
   for (auto& g : s.optim->param_groups())
     static_cast<torch::optim::AdamWOptions&>(g.options()).lr(r.lr);
-  s.optim->zero_grad();
+  if (s.dist)
+    s.dist->zero_grad(s.model);  // [distributed] every gradient (the optimizer holds a shard)
+  else
+    s.optim->zero_grad();
   for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
-    auto batch = make_batch(*s.sampler, s.c.seed, step, micro, t.batch_size, t.tokens_before(step),
-                            &s.stats);
+    auto batch = s.dist ? s.dist->make_batch(*s.sampler, s.c.seed, step, micro, t.batch_size,
+                                             t.tokens_before(step), &s.stats)  // [distributed] own rows
+                        : make_batch(*s.sampler, s.c.seed, step, micro, t.batch_size, t.tokens_before(step),
+                                     &s.stats);
     auto b = to_tensors(batch, s.device);
+    // [distributed] this rank's part of each sequence; the step's last micro-batch syncs gradients
+    auto dm = s.dist ? s.dist->micro(b.tokens, b.targets, b.positions, b.mask, micro + 1 == t.grad_accum)
+                     : nullptr;
     auto* memory = s.window_cache ? &s.memories[static_cast<size_t>(micro)] : nullptr;
     torch::Tensor loss;
     {
@@ -200,9 +220,11 @@ StepResult train_step(Session& s, int64_t step) {
       loss = s.model->loss(b.tokens, b.positions, b.targets, b.mask, memory) /
              static_cast<double>(t.grad_accum);
     }
+    if (dm) loss = dm->scale(loss);
     loss.backward();
-    r.loss += loss.item<double>();
+    r.loss += dm ? dm->value(loss) : loss.item<double>();
   }
+  if (s.dist) r.loss = s.dist->global_loss(r.loss);  // [distributed] the global batch's mean
   if (!std::isfinite(r.loss)) return r;
   if (t.grad_clip > 0)
     r.grad_norm = torch::nn::utils::clip_grad_norm_(s.model->parameters(), t.grad_clip);
@@ -213,7 +235,8 @@ StepResult train_step(Session& s, int64_t step) {
 // Metrics to the store, the step event, the heartbeat.
 void record_step(Session& s, int64_t step, const StepResult& r) {
   const auto& t = s.c.train;
-  const int64_t rows = t.batch_size * t.grad_accum;  // tokens per step = rows * the stage's seq_len
+  // tokens per step = rows * the stage's seq_len; [distributed] over every data-parallel rank
+  const int64_t rows = t.batch_size * t.grad_accum * (s.dist ? s.dist->dp_size() : 1);
   const auto now = Clock::now();
   const double elapsed = std::chrono::duration<double>(now - s.t_start).count();
   StepEvent e;
@@ -236,6 +259,7 @@ void record_step(Session& s, int64_t step, const StepResult& r) {
         {"tokens_per_s", e.tokens_per_s},
         {"tokens_seen", static_cast<double>(e.tokens_seen)}};
     for (const auto& [k, v] : s.stats.last_info()) values.emplace_back(k, v);
+    append_gpu_metrics(s.device.is_cuda() ? std::max<int>(s.device.index(), 0) : -1, values);
     s.db.log_metrics(s.req.run_id, step, values);
   }
   s.events.on_step(e);
@@ -245,9 +269,16 @@ void record_step(Session& s, int64_t step, const StepResult& r) {
   }
 }
 
+void write_checkpoint(Session& s, int64_t step) {
+  if (s.dist)  // [distributed] collective: rank 0 writes the model and the gathered optimizer state
+    s.dist->save_checkpoint(checkpoint_path(s.run_dir, step), s.model, step, s.config_json);
+  else
+    save_checkpoint(checkpoint_path(s.run_dir, step), s.model, s.optim.get(), step, s.config_json);
+}
+
 void save_step_checkpoint(Session& s, int64_t step) {
-  save_checkpoint(checkpoint_path(s.run_dir, step), s.model, s.optim.get(), step, s.config_json);
-  prune_checkpoints(s.run_dir, 2);
+  write_checkpoint(s, step);
+  if (!s.dist) prune_checkpoints(s.run_dir, 2);
   s.stats.save(s.db, s.req.run_id, step);
 }
 
@@ -295,9 +326,7 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
         return fail(RunStatus::Interrupted, "stopped at step " + std::to_string(step) + " of " +
                                                 std::to_string(c.train.steps));
     }
-    if (c.train.steps == 0 || s.start >= c.train.steps)
-      save_checkpoint(checkpoint_path(s.run_dir, out.step), s.model, s.optim.get(), out.step,
-                      s.config_json);
+    if (c.train.steps == 0 || s.start >= c.train.steps) write_checkpoint(s, out.step);
     if (c.eval.enabled) final_evaluation(s, out.step, out);
     db.set_status(req.run_id, RunStatus::Finished);
     out.status = RunStatus::Finished;
@@ -305,6 +334,7 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
   } catch (const std::exception& e) {
     std::string msg = e.what();
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+    if (req.dist) msg = distributed_failure(*req.dist, e, msg);  // [distributed] the failing rank's line
     return fail(RunStatus::Failed, msg);
   }
 }

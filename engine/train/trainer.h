@@ -16,6 +16,8 @@
 
 namespace ctx {
 
+class Distributed;
+
 struct TrainRequest {
   store::RunStore* store = nullptr;
   Preflight prepared;  // from preflight(); filled by run_training when empty
@@ -25,6 +27,9 @@ struct TrainRequest {
   std::function<bool()>
       should_stop;               // polled every step (SIGINT/SIGTERM): checkpoint, mark interrupted
   int64_t stop_after_step = -1;  // tests: behave as if interrupted after this step
+  // Several processes (torchrun): this rank's place; null = one process. should_stop must then
+  // agree across ranks, and only rank 0's `store` is the real one (dist_training.h).
+  Distributed* dist = nullptr;
 };
 
 struct TrainOutcome {

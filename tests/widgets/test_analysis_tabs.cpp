@@ -115,6 +115,35 @@ TEST(FrequenciesTab, ConfigLengths) {
   EXPECT_EQ(clexLengths(clex0).back(), (std::pair<int, int64_t>{3, 3072}));
 }
 
+TEST(FrequenciesTab, ClexHintStaysInsideItsPlot) {
+  // A user's report: "No CLEX run selected: …" ran past the plot's left edge. The message wraps
+  // to the width of the axis rect.
+  DataCache cache;
+  fixture::load(cache, {fixture::run(1, "yarn-x4", fixture::ropeConfig("yarn-x4", {{"rope_type", "yarn"}, {"factor", 4},
+                                                                                   {"original_max_position_embeddings", 128}}))});
+  FrequenciesTab tab(&cache);
+  tab.setCliRunner([](QObject*, const QStringList&, std::function<void(const CliResult&)>) {});
+  tab.setSelection({1});
+  tab.resize(900, 600);  // each of the four plots about 440 px wide
+  tab.show();
+  tab.redrawNow();
+  PlotView* clex = tab.plots()[3];
+  clex->replot(QCustomPlot::rpImmediateRefresh);
+  ASSERT_TRUE(clex->emptyMessage().contains("No CLEX run selected"));
+  const QRect rect = clex->axisRect()->rect();
+  int lines = 0;
+  for (int i = 0; i < clex->itemCount(); ++i) {
+    auto* t = qobject_cast<QCPItemText*>(clex->item(i));
+    if (!t || !t->visible() || t->text().isEmpty()) continue;
+    const QFontMetrics fm(t->font());
+    for (const QString& line : t->text().split('\n')) {
+      EXPECT_LE(fm.horizontalAdvance(line), rect.width()) << line.toStdString();
+      ++lines;
+    }
+  }
+  EXPECT_GE(lines, 2);  // wrapped
+}
+
 TEST(FrequenciesTab, AsksTheCliAsynchronouslyAndDrawsItsAnswer) {
   DataCache cache;
   fixture::load(cache, {fixture::run(1, "yarn-x4", fixture::ropeConfig("yarn-x4", {{"rope_type", "yarn"}, {"factor", 4},

@@ -130,3 +130,17 @@ TEST(RunQueue, StudyJobsWaitForTheirBaseAndFailWithIt) {
   EXPECT_TRUE(q.job(ft)->message.contains("base job"));
   EXPECT_TRUE(q.job(ft)->args.contains("--study"));
 }
+
+TEST(RunQueue, ProgressEventsOfLongJobsMoveTheBar) {
+  FakeCli cli("progress",
+              "echo '{\"event\":\"progress\",\"done\":3,\"total\":12,\"what\":\"ruler cells\"}'\n"
+              "sleep 0.6\n"
+              "echo '{\"run_id\":4,\"status\":\"finished\"}'");
+  RunQueue q(db_path("progress"));
+  const int id = q.addCli({"ruler", "--run", "4"}, "ruler");
+  ASSERT_TRUE(wait_for([&] { return q.job(id)->step == 3; }));
+  EXPECT_DOUBLE_EQ(q.job(id)->progress(), 0.25);
+  EXPECT_EQ(q.job(id)->message, "ruler cells 3/12");
+  ASSERT_TRUE(wait_for([&] { return ended(q, id); }));
+  EXPECT_EQ(q.job(id)->state, QueueJob::Finished);
+}

@@ -1,0 +1,119 @@
+// Flash attention blocks through boxed dispatcher calls: arguments are matched to the schema by
+// name (defaults fill the rest), returns read by position. Guessed for LibTorch 2.x without its
+// headers here: forward "(output, logsumexp, cum_seq_q, cum_seq_k, max_q, max_k, philox_seed /
+// rng_state, philox_offset / unused, debug_attn_mask)"; backward takes grad_out, query, key, value,
+// out, logsumexp, cum_seq_q/k, max_q/k, dropout_p, is_causal, philox_seed, philox_offset, scale.
+#include "model/flash_block.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/stack.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <string>
+
+namespace ctx {
+namespace {
+
+std::atomic<bool> g_failed{false};
+
+using Args = std::map<std::string, c10::IValue>;
+
+// Calls `op` with `args` by name; nothing when the op is missing, an argument is unknown, or the
+// call throws (reported once on stderr).
+std::optional<std::vector<c10::IValue>> call_by_name(const char* op, const Args& args) {
+  auto handle = c10::Dispatcher::singleton().findSchema({op, ""});
+  if (!handle) return std::nullopt;
+  torch::jit::Stack stack;
+  for (const auto& a : handle->schema().arguments()) {
+    auto it = args.find(a.name());
+    if (it != args.end())
+      stack.push_back(it->second);
+    else if (a.default_value())
+      stack.push_back(*a.default_value());
+    else
+      return std::nullopt;
+  }
+  try {
+    handle->callBoxed(&stack);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    std::cerr << "warning: ring attention: " << op << " failed (" << msg.substr(0, msg.find('\n'))
+              << "); using exact attention blocks\n";
+    g_failed = true;
+    return std::nullopt;
+  }
+  return stack;
+}
+
+}  // namespace
+
+bool flash_block_usable(const torch::Tensor& q, const torch::Tensor& k) {
+  if (g_failed || !q.is_cuda()) return false;
+  static const bool exact = [] {
+    const char* e = std::getenv("CTXLAB_RING_KERNEL");
+    return e && std::strcmp(e, "exact") == 0;
+  }();
+  if (exact) return false;
+  const auto dt = q.scalar_type();
+  if ((dt != torch::kBFloat16 && dt != torch::kHalf) || k.scalar_type() != dt) return false;
+  const int64_t d = q.size(-1);
+  if (d % 8 != 0 || d > 256) return false;
+  static const bool present =
+      c10::Dispatcher::singleton().findSchema({"aten::_scaled_dot_product_flash_attention", ""}).has_value() &&
+      c10::Dispatcher::singleton()
+          .findSchema({"aten::_scaled_dot_product_flash_attention_backward", ""})
+          .has_value();
+  return present;
+}
+
+std::optional<std::pair<torch::Tensor, torch::Tensor>> flash_block_forward(const torch::Tensor& q,
+                                                                           const torch::Tensor& k,
+                                                                           const torch::Tensor& v,
+                                                                           bool causal) {
+  auto r = call_by_name("aten::_scaled_dot_product_flash_attention",
+                        {{"query", q.contiguous()},
+                         {"key", k.contiguous()},
+                         {"value", v.contiguous()},
+                         {"dropout_p", 0.0},
+                         {"is_causal", causal},
+                         {"return_debug_mask", false}});
+  if (!r || r->size() < 2) return std::nullopt;
+  auto out = (*r)[0].toTensor(), lse = (*r)[1].toTensor();
+  if (lse.dim() != 3 || lse.size(2) != q.size(2)) {  // a padded or differently laid out lse
+    g_failed = true;
+    return std::nullopt;
+  }
+  return std::make_pair(out, lse.to(torch::kFloat));
+}
+
+std::optional<FlashGrads> flash_block_backward(const torch::Tensor& q, const torch::Tensor& k,
+                                               const torch::Tensor& v, const torch::Tensor& out,
+                                               const torch::Tensor& grad_out, const torch::Tensor& lse,
+                                               bool causal) {
+  // Dense (not variable-length) blocks without dropout: no cumulative lengths, no random state.
+  const auto none = torch::Tensor();
+  const auto seed = torch::zeros({}, torch::kLong);
+  auto r = call_by_name("aten::_scaled_dot_product_flash_attention_backward",
+                        {{"grad_out", grad_out.to(q.scalar_type()).contiguous()},
+                         {"query", q.contiguous()},
+                         {"key", k.contiguous()},
+                         {"value", v.contiguous()},
+                         {"out", out.to(q.scalar_type()).contiguous()},
+                         {"logsumexp", lse.contiguous()},
+                         {"cum_seq_q", none},
+                         {"cum_seq_k", none},
+                         {"max_q", q.size(2)},
+                         {"max_k", k.size(2)},
+                         {"dropout_p", 0.0},
+                         {"is_causal", causal},
+                         {"philox_seed", seed},
+                         {"philox_offset", seed}});
+  if (!r || r->size() < 3) return std::nullopt;
+  return FlashGrads{(*r)[0].toTensor(), (*r)[1].toTensor(), (*r)[2].toTensor()};
+}
+
+}  // namespace ctx
