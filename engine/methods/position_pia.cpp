@@ -15,6 +15,10 @@ MethodInfo position_pia_info() {
       {"cache", ParamType::Bool, true, -INFINITY, INFINITY, {},
        "attend over the previous window's layer inputs (train with train.positions consecutive; "
        "evaluation walks each document's windows in order)"},
+      {"position_offset", ParamType::Float, 0.0, 0.0, 1e9, {},
+       "added to every window-relative id before the sinusoids: 0 = ids from 0; 2 = fairseq's "
+       "make_positions in ofirpress/shortformer (first id padding_idx + 1), which its checkpoints "
+       "were trained with"},
   };
   return m;
 }

@@ -21,6 +21,9 @@ MethodInfo rope_clex_info() {
       {"rk_scheme", ParamType::Choice, "3/8", -INFINITY, INFINITY, {"3/8", "classic"},
        "RK4 variant: 3/8 rule as torchdiffeq's fixed-grid 'rk4' (the released code), or the classic tableau"},
       {"original_max_position_embeddings", ParamType::Int, 0, 0, 1e9, {}, "L0 (0 = model.max_positions)"},
+      {"time_embedding_base", ParamType::Float, 10000.0, 0.0, 1e12, {},
+       "base of the ODE's NTK time embedding: 10000 as the released code (ODELinear.forward never passes "
+       "its base, whatever rope_theta is); 0 = the model's rope_theta"},
       {"log_scale", ParamType::Bool, false, -INFINITY, INFINITY, {},
        "at evaluation multiply queries by ln(L)/ln(L0) (the eval script's option; < 1 below L0); never in training"},
   };

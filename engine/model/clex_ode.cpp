@@ -41,7 +41,7 @@ struct Solver {
 
   Solver(const ClexOptions& o, int64_t hidden, const float* up_, const float* down_)
       : D(o.rot_dim / 2), H(hidden), up(up_), down(down_), silu(o.act == "silu") {
-    const double d = static_cast<double>(o.rot_dim), lb = std::log(o.theta);
+    const double d = static_cast<double>(o.rot_dim), lb = std::log(o.time_base);
     for (int64_t j = 0; j < D; ++j) {
       const double i = 2.0 * static_cast<double>(j);
       c0.push_back(static_cast<float>(-(i / d) * lb));
@@ -224,7 +224,7 @@ ClexOdeImpl::ClexOdeImpl(const ClexOptions& o) : o_(o) {
 
 std::pair<std::vector<float>, std::vector<float>> ClexOdeImpl::time_embedding(double t) const {
   const int64_t D = o_.rot_dim / 2;
-  const double d = static_cast<double>(o_.rot_dim), a = alpha_of(t), lb = std::log(o_.theta);
+  const double d = static_cast<double>(o_.rot_dim), a = alpha_of(t), lb = std::log(o_.time_base);
   const double da = t < 1 ? 0.0 : 2.0;  // dα/dt
   std::vector<float> xi(static_cast<size_t>(D)), dxi(static_cast<size_t>(D));
   for (int64_t j = 0; j < D; ++j) {

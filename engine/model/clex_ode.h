@@ -14,7 +14,11 @@ namespace ctx {
 
 struct ClexOptions {
   int64_t rot_dim = 64;        // d: rotated dims per head
-  double theta = 10000.0;      // RoPE base b
+  double theta = 10000.0;      // RoPE base b: z(1) = log θ
+  // Base of the NTK time embedding ξ(t). The released code always uses 10000: ODELinear.forward
+  // calls get_time_embedding without its base, whatever rope_theta is. It does not change the
+  // untrained solution (only ξ' enters there), only what the trained network sees.
+  double time_base = 10000.0;
   int64_t max_t = 16;          // max_factor
   int64_t param_factor = 1;    // λ: hidden width λ·d
   double time_dt = 0.01;       // RK step
@@ -29,7 +33,7 @@ class ClexOdeImpl : public torch::nn::Module {
   torch::Tensor solve(int64_t t_end);
   // The same through LibTorch ops and autograd: slow, plain, and the reference for tests.
   torch::Tensor solve_reference(int64_t t_end);
-  // NTK time embedding ξ(t) (log of NTK inverse frequencies with α = 2t − 1) and its derivative.
+  // NTK time embedding ξ(t) (log of NTK inverse frequencies with α = 2t − 1, base time_base) and its derivative.
   std::pair<std::vector<float>, std::vector<float>> time_embedding(double t) const;
   const ClexOptions& options() const { return o_; }
   torch::Tensor up, down;  // [d/2, λd] and [λd, d/2]; down starts at zero

@@ -28,7 +28,7 @@ std::shared_ptr<RingComm> installed_ring() {
 }
 
 ShardedSequence::ShardedSequence(const torch::Tensor& full_positions) {
-  g_span = static_cast<int64_t>(std::ceil(full_positions.max().item<double>())) + 1;
+  g_span = static_cast<int64_t>(std::floor(full_positions.max().item<double>())) + 1;  // as RopeScheme::prepare
   ++g_open;
 }
 

@@ -14,10 +14,10 @@ std::pair<torch::Tensor, torch::Tensor> PiaPositions::qk_inputs(const torch::Ten
                                                                 int64_t) {
   const int64_t M = hk.size(1) - h.size(1);
   if (M != memo_m_) {
-    auto q_ids = positions_ + static_cast<double>(M);
+    auto q_ids = positions_ + (static_cast<double>(M) + offset_);
     auto k_ids = q_ids;
     if (M > 0) {
-      auto mem_ids = torch::arange(M, positions_.options()).unsqueeze(0).expand({positions_.size(0), M});
+      auto mem_ids = (torch::arange(M, positions_.options()) + offset_).unsqueeze(0).expand({positions_.size(0), M});
       k_ids = torch::cat({mem_ids, q_ids}, 1);
     }
     pq_ = sinusoidal_table(q_ids, d_, base_);

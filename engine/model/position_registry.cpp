@@ -34,7 +34,8 @@ std::shared_ptr<PositionScheme> make_sinusoidal(const ModelConfig& m, const nloh
 }
 std::shared_ptr<PositionScheme> make_pia(const ModelConfig& m, const nlohmann::json&) {
   return std::make_shared<PiaPositions>(m.d_model, m.position_params.at("base").get<double>(),
-                                        m.position_params.at("cache").get<bool>());
+                                        m.position_params.at("cache").get<bool>(),
+                                        m.position_params.value("position_offset", 0.0));
 }
 std::shared_ptr<PositionScheme> make_nope(const ModelConfig&, const nlohmann::json&) {
   return std::make_shared<NoPositions>();

@@ -37,6 +37,8 @@ RopeScheme::RopeScheme(const ModelConfig& model, const nlohmann::json& rope_scal
     ClexOptions o;
     o.rot_dim = base_.rot_dim;
     o.theta = base_.theta;
+    const double tb = scaling_.at("time_embedding_base").get<double>();
+    o.time_base = tb > 0 ? tb : base_.theta;
     o.max_t = scaling_.at("max_factor").get<int64_t>();
     o.param_factor = scaling_.at("param_factor").get<int64_t>();
     o.time_dt = scaling_.at("time_dt").get<double>();
@@ -81,10 +83,14 @@ torch::Tensor RopeScheme::inv_freq_tensor(const torch::Tensor& positions, int64_
 RopeFreqs RopeScheme::frequencies(int64_t seq_len) const { return rope_frequencies(scaling_, base_, seq_len); }
 
 void RopeScheme::prepare(const torch::Tensor& positions) {
-  // Length-dependent scalings (dynamic NTK, ...) see the span of ids actually present: the whole
-  // sequence's when this rank holds only its context-parallel part.
+  // Length-dependent scalings (dynamic NTK, ...) see the span of ids actually present (the whole
+  // sequence's when this rank holds only its context-parallel part): the length L with every id in
+  // [0, L), i.e. floor(max id) + 1. For integer ids that is max + 1; fractional ids must not round
+  // up into the next window: E2-LLM's (m + t)/g reach up to L0 - 1/g and are already interpolated
+  // (ceil made that L0 + 1, so g = 2 was applied on top), and CLEX's training ids at s = L/L0 >= 3
+  // reach L0*t - 2/s (ceil read scale t + 1 instead of the sampled t).
   const int64_t seq_len = sequence_sharded() ? sharded_span()
-                                             : static_cast<int64_t>(std::ceil(positions.max().item<double>())) + 1;
+                                             : static_cast<int64_t>(std::floor(positions.max().item<double>())) + 1;
   auto inv = inv_freq_tensor(positions, seq_len);
   auto angles = positions.to(torch::kFloat).unsqueeze(-1) * inv;  // [B, T, d/2]
   const auto af = static_cast<float>(last_.attention_factor);
