@@ -60,9 +60,14 @@ void check_retrieval_request(LanguageModel& model, const RetrievalOptions& opt) 
   }
 }
 
+torch::Tensor argmax_in_vocab(const torch::Tensor& logits, int64_t vocab) {
+  if (vocab > 0 && vocab < logits.size(-1)) return logits.narrow(-1, 0, vocab).argmax(-1);
+  return logits.argmax(-1);
+}
+
 std::vector<std::vector<data::Token>> greedy_decode(
     LanguageModel& model, const std::vector<std::vector<data::Token>>& prompts, int64_t new_tokens,
-    const torch::Device& device) {
+    const torch::Device& device, int64_t vocab) {
   const int64_t B = static_cast<int64_t>(prompts.size()),
                 P = static_cast<int64_t>(prompts.front().size());
   std::vector<int64_t> flat;
@@ -73,7 +78,7 @@ std::vector<std::vector<data::Token>> greedy_decode(
     check_stop("retrieval");
     const int64_t T = seq.size(1);
     auto pos = torch::arange(T, torch::kFloat).unsqueeze(0).expand({B, T}).to(device);
-    auto next = model->forward(seq, pos).select(1, T - 1).argmax(-1);  // [B]
+    auto next = argmax_in_vocab(model->forward(seq, pos).select(1, T - 1), vocab);  // [B]
     auto host = next.to(torch::kCPU);
     for (int64_t b = 0; b < B; ++b)
       out[static_cast<size_t>(b)].push_back(static_cast<data::Token>(host[b].item<int64_t>()));
@@ -133,7 +138,8 @@ RetrievalResult sweep(LanguageModel& model, const RetrievalOptions& opt, const s
           const size_t b1 = std::min(members.size(), b0 + static_cast<size_t>(opt.batch_size));
           std::vector<std::vector<data::Token>> batch;
           for (size_t i = b0; i < b1; ++i) batch.push_back(prompts[members[i]].tokens);
-          auto outs = greedy_decode(model, batch, key.second, device);
+          auto outs = greedy_decode(model, batch, key.second, device,
+                                    opt.tokenizer ? opt.tokenizer->vocab_size() : -1);
           for (size_t i = b0; i < b1; ++i) got[members[i]] = decode(outs[i - b0]);
         }
       }

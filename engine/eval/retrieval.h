@@ -45,9 +45,13 @@ RetrievalResult run_retrieval(LanguageModel& model, const std::vector<data::Docu
 
 // Greedy continuation of equally long prompts: `new_tokens` tokens each, one full forward pass per
 // token (answers are a few bytes; positions 0..n-1 every time, so dynamic scalings see the length).
+// With vocab > 0, only the first `vocab` ids are candidates: a checkpoint's head may have more rows
+// than its tokenizer has tokens (padded vocabularies), and those ids decode to nothing.
 std::vector<std::vector<data::Token>> greedy_decode(
     LanguageModel& model, const std::vector<std::vector<data::Token>>& prompts, int64_t new_tokens,
-    const torch::Device& device);
+    const torch::Device& device, int64_t vocab = -1);
+// The argmax over the last axis, among the first `vocab` entries when 0 < vocab < its size.
+torch::Tensor argmax_in_vocab(const torch::Tensor& logits, int64_t vocab);
 
 // Eval records task (passkey | needle | kvretrieval), mode "greedy", x = length, y as in the cell,
 // metric "accuracy", extra {"trials", "correct", ...}. No transaction of its own.

@@ -14,6 +14,7 @@
 
 #include "config/run_config.h"
 #include "data/retrieval_tasks.h"
+#include "eval/retrieval.h"
 
 namespace ctx {
 namespace {
@@ -85,7 +86,7 @@ torch::Tensor rows(const std::vector<const std::vector<data::Token>*>& seqs,
 // Returns each prompt's generated tokens per segment.
 std::vector<std::vector<std::vector<data::Token>>> decode_batch(
     LanguageModel& model, const std::vector<const data::RulerPrompt*>& batch,
-    const torch::Device& device, RulerResult& timing) {
+    const torch::Device& device, int64_t vocab, RulerResult& timing) {
   const auto B = static_cast<int64_t>(batch.size());
   std::vector<const std::vector<data::Token>*> prompts;
   for (const auto* p : batch) prompts.push_back(&p->tokens);
@@ -106,7 +107,7 @@ std::vector<std::vector<std::vector<data::Token>>> decode_batch(
       const int64_t T = seq.size(1);
       auto pos = torch::arange(T, torch::kFloat).unsqueeze(0).expand({B, T}).to(device);
       auto last = model->hidden(seq, pos).select(1, T - 1);
-      auto next = torch::matmul(last, model->head_weight().t()).argmax(-1);
+      auto next = argmax_in_vocab(torch::matmul(last, model->head_weight().t()), vocab);
       auto host = next.to(torch::kCPU);
       (prefilled ? timing.decode_seconds : timing.prefill_seconds) += since(t0);
       if (!prefilled) timing.prefill_tokens += B * T;
@@ -161,7 +162,8 @@ struct TaskRun {
         std::vector<const data::RulerPrompt*> batch;
         for (size_t i = b0; i < std::min(members.size(), b0 + B); ++i)
           batch.push_back(&prompts[members[i]]);
-        const auto outs = decode_batch(model, batch, device, result);
+        const auto outs = decode_batch(model, batch, device,
+                                       opt.tokenizer ? opt.tokenizer->vocab_size() : -1, result);
         for (size_t k = 0; k < batch.size(); ++k) {
           std::vector<std::string> parts;
           for (const auto& seg : outs[k]) parts.push_back(decode(seg));
