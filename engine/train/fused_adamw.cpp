@@ -4,32 +4,13 @@
 
 #include <torch/version.h>
 
-#include <sstream>
-#include <type_traits>
-
 #if TORCH_VERSION_MAJOR >= 2
 #include <ATen/ops/_fused_adamw.h>
 #endif
 
+#include "train/optimizer_state_key.h"
+
 namespace ctx {
-namespace {
-
-// The optimizer's own key for a parameter's state: the TensorImpl's address, printed (LibTorch
-// 1.x and early 2.x) or as a pointer (later 2.x).
-using StateKey = std::decay_t<decltype(std::declval<torch::optim::AdamW&>().state())>::key_type;
-
-template <class K>
-K state_key(const torch::Tensor& p) {
-  if constexpr (std::is_same_v<K, std::string>) {
-    std::ostringstream s;
-    s << p.unsafeGetTensorImpl();
-    return s.str();
-  } else {
-    return static_cast<K>(p.unsafeGetTensorImpl());
-  }
-}
-
-}  // namespace
 
 bool FusedAdamW::available(torch::optim::AdamW& optimizer) {
 #if TORCH_VERSION_MAJOR >= 2
@@ -52,7 +33,7 @@ void FusedAdamW::step() {
     std::vector<torch::Tensor> params, grads, m, v, steps;
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
-      const auto key = state_key<StateKey>(p);
+      const auto key = optimizer_state_key(p);
       auto it = state.find(key);
       if (it == state.end()) {
         auto s = std::make_unique<torch::optim::AdamWParamState>();

@@ -13,6 +13,7 @@
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/fused_adamw.h"
+#include "train/optimizer_state_key.h"
 #include "train/run_setup.h"
 
 namespace fs = std::filesystem;
@@ -22,20 +23,6 @@ namespace {
 
 constexpr int64_t kBroadcastBytes = int64_t{256} << 20;  // per broadcast: bounds the staging buffer
 constexpr int kTagAvg = 11, kTagAvgSq = 12, kTagStep = 13;
-
-// The optimizer's own key for a parameter's state (as fused_adamw.cpp): the TensorImpl's address,
-// printed (LibTorch 1.x, early 2.x) or as a pointer (later 2.x).
-using StateKey = std::decay_t<decltype(std::declval<torch::optim::AdamW&>().state())>::key_type;
-template <class K>
-K state_key(const torch::Tensor& p) {
-  if constexpr (std::is_same_v<K, std::string>) {
-    std::ostringstream s;
-    s << p.unsafeGetTensorImpl();
-    return s.str();
-  } else {
-    return static_cast<K>(p.unsafeGetTensorImpl());
-  }
-}
 
 // Whole parameters to ranks, largest first, each to the least loaded rank (ties: the lowest).
 std::vector<int> assign_owners(const std::vector<std::pair<std::string, torch::Tensor>>& params, int world) {
@@ -131,7 +118,7 @@ void ShardedAdamW::broadcast_owned() {
 ShardedAdamW::Moments ShardedAdamW::moments_of(size_t i) {
   const auto& p = params_[i].second;
   auto& state = local_->state();
-  auto it = state.find(state_key<StateKey>(p));
+  auto it = state.find(optimizer_state_key(p));
   if (it == state.end()) return {torch::zeros_like(p), torch::zeros_like(p), 0};
   auto& s = static_cast<torch::optim::AdamWParamState&>(*it->second);
   return {s.exp_avg(), s.exp_avg_sq(), s.step()};
@@ -143,7 +130,7 @@ void ShardedAdamW::set_moments(size_t i, const torch::Tensor& m, const torch::Te
   s->step(step);
   s->exp_avg(m.to(p.device(), p.scalar_type()).contiguous());
   s->exp_avg_sq(v.to(p.device(), p.scalar_type()).contiguous());
-  local_->state()[state_key<StateKey>(p)] = std::move(s);
+  local_->state()[optimizer_state_key(p)] = std::move(s);
 }
 
 void ShardedAdamW::save(const std::string& path) {
