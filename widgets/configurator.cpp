@@ -182,7 +182,7 @@ void Configurator::fetchRegistry() {
     finish("cannot write a temporary file in " + QDir::tempPath());
     return;
   }
-  runCli(this, {"check", "--config", tmp->fileName()}, [this, tmp, finish](const CliResult& r) {
+  runCli(this, {"check", "--config-only", "--config", tmp->fileName()}, [this, tmp, finish](const CliResult& r) {
     const bool ok = r.ok && r.json.contains("resolved");
     if (!ok) return finish("check: " + (r.error.isEmpty() ? "no resolved config in its output" : r.error));
     defaults_ = r.json["resolved"];
@@ -194,7 +194,7 @@ void Configurator::probeRequests(const QStringList& paths, std::function<void(co
   requests_ = json::object();
   auto tmp = paths.isEmpty() ? nullptr : writeTemp(requestProbe(paths));
   if (!tmp) return done(QString());
-  runCli(this, {"check", "--config", tmp->fileName()}, [this, tmp, paths, done](const CliResult& r) {
+  runCli(this, {"check", "--config-only", "--config", tmp->fileName()}, [this, tmp, paths, done](const CliResult& r) {
     if (r.json.is_object() && r.json.value("ok", false)) {
       requests_ = requestShapes(r.json["resolved"], paths);
       return done(QString());
@@ -358,7 +358,7 @@ void Configurator::runCheck(bool reveal) {
   }
   check_pending_ = true;
   setStatus("Checking with ctxlab-cli…", "palette(placeholder-text)");
-  runCli(this, {"check", "--config", tmp->fileName()}, [this, tmp, gen, cfg, reveal](const CliResult& r) {
+  runCli(this, {"check", "--config-only", "--config", tmp->fileName()}, [this, tmp, gen, cfg, reveal](const CliResult& r) {
     if (gen != generation_) return;  // an edit since then asked for a newer check
     check_pending_ = false;
     form_->clearErrors();

@@ -49,7 +49,8 @@ int cmd_export(const Common& c, const std::vector<int64_t>& runs, bool csv, cons
 int cmd_rope(const Common& c, const std::string& config_path, int64_t length, int64_t run = 0);
 int cmd_positions(const Common& c, const std::string& config_path, int64_t samples, int64_t bins);
 int cmd_methods(const Common& c);
-int cmd_check(const Common& c, const std::string& config_path);  // validate a config without running it
+// Validates a config without running it: the parse and, unless config_only, train's preflight.
+int cmd_check(const Common& c, const std::string& config_path, bool config_only = false);
 int cmd_bench_methods(const Common& c, int64_t steps, const std::string& device);
 int cmd_bench(const Common& c, const std::string& sizes, int64_t steps, const std::string& device);
 

@@ -64,6 +64,10 @@ int main(int argc, char** argv) {
   positions->add_option("--bins", bins, "histogram bins")->capture_default_str();
   auto* check = app.add_subcommand("check", "validate a config (strict parse, every key resolved) without running it");
   check->add_option("--config", config, "config JSON")->required();
+  bool config_only = false;
+  check->add_flag("--config-only", config_only,
+                  "parse and resolve the config only: no corpus, store, checkpoint or prompt checks "
+                  "(the window's form validation; train still runs them all)");
   auto* methods = app.add_subcommand("methods", "the method registry: names, parameters, defaults, docs");
   auto* bench = app.add_subcommand("bench", "training and evaluation tokens/s for a few model sizes");
   bench->add_option("--sizes", sizes, "comma-separated: tiny, small, base, medium")->capture_default_str();
@@ -202,7 +206,7 @@ int main(int argc, char** argv) {
     if (*exp) return cli::cmd_export(common, runs, csv, out);
     if (*rope) return cli::cmd_rope(common, config, length, run);
     if (*positions) return cli::cmd_positions(common, config, samples, bins);
-    if (*check) return cli::cmd_check(common, config);
+    if (*check) return cli::cmd_check(common, config, config_only);
     if (*methods) return cli::cmd_methods(common);
     if (*bench) {
       if (!bench_load.empty()) return cli::cmd_bench_load(common, bench_load, device, bench_dtype, bench_repeats);

@@ -11,7 +11,7 @@
 
 namespace ctx::cli {
 
-int cmd_check(const Common& c, const std::string& config_path) {
+int cmd_check(const Common& c, const std::string& config_path, bool config_only) {
   // The window validates a form through this verb before it launches anything: the message is the
   // engine's own, and `field` is the key path it names, so the form can show it beside that field.
   nlohmann::json resolved;
@@ -20,14 +20,17 @@ int cmd_check(const Common& c, const std::string& config_path) {
   try {
     auto cfg = parse_run_config(given);
     resolved = to_json(cfg);
-    // The same preflight `train` runs. The store is opened (read-only) only when the config takes
-    // its model from a stored run; otherwise check neither needs nor touches it.
-    std::unique_ptr<store::RunStore> db;
-    std::error_code ec;
-    if ((cfg.init.kind == "run" || cfg.init.kind == "run_named") &&
-        std::filesystem::exists(c.db, ec))
-      db = std::make_unique<store::RunStore>(c.db, /*read_only=*/true);
-    warnings = preflight(db.get(), c.db, cfg).warnings;
+    // The same preflight `train` runs, unless config_only (the window checks forms that way as
+    // they are edited). The store is opened (read-only) only when the config takes its model from
+    // a stored run; otherwise check neither needs nor touches it.
+    if (!config_only) {
+      std::unique_ptr<store::RunStore> db;
+      std::error_code ec;
+      if ((cfg.init.kind == "run" || cfg.init.kind == "run_named") &&
+          std::filesystem::exists(c.db, ec))
+        db = std::make_unique<store::RunStore>(c.db, /*read_only=*/true);
+      warnings = preflight(db.get(), c.db, cfg).warnings;
+    }
   } catch (const InputError& e) {
     const std::string msg = e.what();
     if (!c.json) {

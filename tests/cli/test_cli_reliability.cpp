@@ -121,6 +121,11 @@ TEST(CliReliability, CheckRefusesWhatTrainWouldFailOn) {
   expect_check_and_train_refuse(dir, j, "is a FIFO");
   j["data"] = {{"corpus", (dir / "nothere.txt").string()}};
   expect_check_and_train_refuse(dir, j, "nothere.txt");
+  // --config-only (the window's form check) stops at the config itself: the same config passes.
+  const auto only = write(dir / "config-only.json", j.dump());
+  auto c = run_cli({"check", "--config-only", "--config", only, "--json"}, 20);
+  EXPECT_EQ(c.rc, 0) << c.err;
+  EXPECT_TRUE(last_json_line(c.out).value("ok", false)) << c.out;
   j = tiny();
   j["model"]["layers"] = 256;
   j["model"]["d_model"] = 65536;

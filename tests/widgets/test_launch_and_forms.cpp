@@ -220,7 +220,7 @@ TEST(RequestForms, TheRealEngineResolvesTheRequestsTheFormsAreBuiltFrom) {
     EXPECT_TRUE(f.open());
     f.write(QByteArray::fromStdString(cfg.dump()));
     f.close();
-    return runCliBlocking({"check", "--config", f.fileName()}).json;
+    return runCliBlocking({"check", "--config-only", "--config", f.fileName()}).json;
   };
   const json defaults = check(json::object())["resolved"];
   QStringList candidates = requestCandidates(defaults);
