@@ -8,6 +8,8 @@
 #include <cmath>
 #include <limits>
 
+#include "data/interrupt.h"
+
 namespace ctx {
 
 std::vector<LongDocWindow> plan_longdoc_windows(int64_t tokens, int64_t length, int64_t stride,
@@ -71,6 +73,7 @@ PplResult evaluate_longdoc(LanguageModel& model, const LongDocSet& set, const Lo
   const auto positions = torch::arange(L, torch::kFloat).unsqueeze(0);
   const auto step = static_cast<size_t>(std::max<int64_t>(opt.batch_size, 1));
   for (size_t b0 = 0; b0 < windows.size(); b0 += step) {
+    check_stop("evaluation");  // SIGINT/SIGTERM between batches, as the other evaluations
     const size_t b1 = std::min(windows.size(), b0 + step);
     const auto B = static_cast<int64_t>(b1 - b0);
     std::vector<int64_t> in(static_cast<size_t>(B * L)), tg(static_cast<size_t>(B * L));

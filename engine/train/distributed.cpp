@@ -1,6 +1,6 @@
 // The launch as the trainer sees it: environment, rings, collectives on small values, and the
-// store messages by which rank 0 leads and a failing rank tells the others why. Built as a stub
-// that refuses a launch when this LibTorch has no c10d process group.
+// store messages by which rank 0 leads and a failing rank tells the others why. Where this
+// LibTorch has no c10d process group, it builds without them and refuses a torchrun launch.
 #include "train/distributed.h"
 
 #include <atomic>
