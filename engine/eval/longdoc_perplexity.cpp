@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "data/interrupt.h"
+#include "eval/perplexity.h"
 
 namespace ctx {
 
@@ -63,10 +64,7 @@ PplResult evaluate_longdoc(LanguageModel& model, const LongDocSet& set, const Lo
   PplResult r;
   r.length = L;
   r.mode = "longdoc";
-  std::vector<double> pos_sum(static_cast<size_t>(L), 0.0);
-  std::vector<int64_t> pos_n(static_cast<size_t>(L), 0);
-  double total = 0;
-  int64_t count = 0;
+  ScoredLosses scored(L);
   torch::NoGradGuard ng;
   const bool was_training = model->is_training();
   model->eval();
@@ -88,32 +86,14 @@ PplResult evaluate_longdoc(LanguageModel& model, const LongDocSet& set, const Lo
     }
     auto tin = torch::from_blob(in.data(), {B, L}, torch::kLong).to(device);
     auto ttg = torch::from_blob(tg.data(), {B, L}, torch::kLong).to(device);
-    auto losses = model->token_losses(tin, positions.expand({B, L}).to(device), ttg)
-                      .to(torch::kCPU)
-                      .to(torch::kDouble)
-                      .contiguous();
-    const double* lp = losses.data_ptr<double>();
-    for (size_t w = b0; w < b1; ++w) {
-      for (int64_t i = windows[w].score_from; i < L; ++i) {
-        const double v = lp[(w - b0) * static_cast<size_t>(L) + static_cast<size_t>(i)];
-        pos_sum[static_cast<size_t>(i)] += v;
-        pos_n[static_cast<size_t>(i)] += 1;
-        total += v;
-        count += 1;
-      }
-    }
+    std::vector<int64_t> score_from;
+    for (size_t w = b0; w < b1; ++w) score_from.push_back(windows[w].score_from);
+    scored.add(model->token_losses(tin, positions.expand({B, L}).to(device), ttg), score_from);
     if (opt.progress) opt.progress(static_cast<int64_t>(b1), static_cast<int64_t>(windows.size()));
   }
   if (was_training) model->train();
   r.windows = static_cast<int64_t>(windows.size());
-  r.tokens = count;
-  r.loss = total / static_cast<double>(std::max<int64_t>(count, 1));
-  r.ppl = std::exp(r.loss);
-  r.position_count = pos_n;
-  r.position_loss.resize(static_cast<size_t>(L));
-  for (size_t i = 0; i < pos_sum.size(); ++i)
-    r.position_loss[i] = pos_n[i] ? static_cast<float>(pos_sum[i] / static_cast<double>(pos_n[i]))
-                                  : std::numeric_limits<float>::quiet_NaN();
+  scored.finish(r);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -40,6 +40,36 @@ std::vector<EvalWindow> plan_windows(const std::vector<std::vector<data::Token>>
   return out;
 }
 
+ScoredLosses::ScoredLosses(int64_t length)
+    : pos_sum_(static_cast<size_t>(length), 0.0), pos_n_(static_cast<size_t>(length), 0) {}
+
+void ScoredLosses::add(const torch::Tensor& losses, const std::vector<int64_t>& score_from) {
+  const auto L = static_cast<int64_t>(pos_sum_.size());
+  const auto host = losses.to(torch::kCPU).to(torch::kDouble).contiguous();
+  const double* lp = host.data_ptr<double>();
+  for (size_t b = 0; b < score_from.size(); ++b) {
+    for (int64_t i = score_from[b]; i < L; ++i) {
+      const double v = lp[b * static_cast<size_t>(L) + static_cast<size_t>(i)];
+      pos_sum_[static_cast<size_t>(i)] += v;
+      pos_n_[static_cast<size_t>(i)] += 1;
+      total_ += v;
+      count_ += 1;
+    }
+  }
+}
+
+void ScoredLosses::finish(PplResult& r) const {
+  r.tokens = count_;
+  r.loss = total_ / static_cast<double>(std::max<int64_t>(count_, 1));
+  r.ppl = std::exp(r.loss);
+  r.position_count = pos_n_;
+  r.position_loss.resize(pos_sum_.size());
+  for (size_t i = 0; i < pos_sum_.size(); ++i)
+    r.position_loss[i] = pos_n_[i]
+                             ? static_cast<float>(pos_sum_[i] / static_cast<double>(pos_n_[i]))
+                             : std::numeric_limits<float>::quiet_NaN();
+}
+
 PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Document>& docs, const PplOptions& opt,
                               const torch::Device& device) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -67,10 +97,7 @@ PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Docu
                           std::to_string(seqs.empty() ? 0 : seqs[0].size()) +
                           " tokens in total, not the length plus one");
 
-  std::vector<double> pos_sum(static_cast<size_t>(L), 0.0);
-  std::vector<int64_t> pos_n(static_cast<size_t>(L), 0);
-  double total = 0;
-  int64_t count = 0;
+  ScoredLosses scored(L);
 
   torch::NoGradGuard ng;
   model->eval();
@@ -96,32 +123,15 @@ PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Docu
     auto tin = torch::from_blob(in.data(), {B, L}, torch::kLong).to(device);
     auto ttg = torch::from_blob(tg.data(), {B, L}, torch::kLong).to(device);
     // Split over the context-parallel ring when one is installed (lengths past one GPU's memory).
-    auto losses = context_parallel_token_losses(model, tin, positions.expand({B, L}).to(device), ttg,
-                                                memory ? &mem : nullptr)
-                      .to(torch::kCPU)
-                      .to(torch::kDouble)
-                      .contiguous();
-    const double* lp = losses.data_ptr<double>();
-    for (size_t w = b0; w < b1; ++w) {
-      for (int64_t i = windows[w].score_from; i < L; ++i) {
-        const double v = lp[(w - b0) * static_cast<size_t>(L) + static_cast<size_t>(i)];
-        pos_sum[static_cast<size_t>(i)] += v;
-        pos_n[static_cast<size_t>(i)] += 1;
-        total += v;
-        count += 1;
-      }
-    }
+    std::vector<int64_t> score_from;
+    for (size_t w = b0; w < b1; ++w) score_from.push_back(windows[w].score_from);
+    scored.add(context_parallel_token_losses(model, tin, positions.expand({B, L}).to(device), ttg,
+                                             memory ? &mem : nullptr),
+               score_from);
   }
   model->train();
   r.windows = static_cast<int64_t>(windows.size());
-  r.tokens = count;
-  r.loss = total / static_cast<double>(std::max<int64_t>(count, 1));
-  r.ppl = std::exp(r.loss);
-  r.position_loss.resize(static_cast<size_t>(L));
-  r.position_count = pos_n;
-  for (size_t i = 0; i < pos_sum.size(); ++i)
-    r.position_loss[i] = pos_n[i] ? static_cast<float>(pos_sum[i] / static_cast<double>(pos_n[i]))
-                                  : std::numeric_limits<float>::quiet_NaN();
+  scored.finish(r);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -25,8 +25,8 @@ struct PplOptions {
   data::Token separator = data::ByteTokenizer::kBos;
 };
 
-
-// One window of a document: `length`+1 tokens starting at `start`, scoring positions >= `score_from`.
+// One window of a document: `length`+1 tokens starting at `start`, scoring positions >=
+// `score_from`.
 struct EvalWindow {
   size_t doc = 0;
   int64_t start = 0;
@@ -35,9 +35,26 @@ struct EvalWindow {
 
 // The windows the evaluation scores (exposed for tests): non-overlapping chunks, or sliding windows
 // whose first window scores everything and each later one only its last `stride` (new) tokens.
-std::vector<EvalWindow> plan_windows(const std::vector<std::vector<data::Token>>& docs, const PplOptions& opt);
+std::vector<EvalWindow> plan_windows(const std::vector<std::vector<data::Token>>& docs,
+                                     const PplOptions& opt);
 
-PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Document>& docs, const PplOptions& opt,
-                              const torch::Device& device);
+// The scored tokens' losses of a run of windows, summed as they come: in total and per position.
+// Both perplexity protocols (windows of a corpus, long documents) fill their PplResult from it.
+struct ScoredLosses {
+  explicit ScoredLosses(int64_t length);
+  // losses [B, length] (any device or dtype); row b counts positions from score_from[b] on.
+  void add(const torch::Tensor& losses, const std::vector<int64_t>& score_from);
+  // Sets r.tokens, loss, ppl, position_loss (NaN where nothing was scored) and position_count.
+  void finish(PplResult& r) const;
+
+ private:
+  std::vector<double> pos_sum_;
+  std::vector<int64_t> pos_n_;
+  double total_ = 0;
+  int64_t count_ = 0;
+};
+
+PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Document>& docs,
+                              const PplOptions& opt, const torch::Device& device);
 
 }  // namespace ctx
