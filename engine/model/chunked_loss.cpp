@@ -21,26 +21,34 @@ struct ChunkedCE : torch::autograd::Function<ChunkedCE> {
     const auto denom = w.sum().clamp_min(1.0);
     auto total = torch::zeros({}, hidden.options().dtype(torch::kFloat));
     torch::Tensor grad_h = need_h ? torch::empty_like(hidden) : torch::Tensor();
-    torch::Tensor grad_w =
-        need_w ? torch::zeros(W.sizes(), W.options().dtype(torch::kFloat)) : torch::Tensor();
+    // W's gradient in W's dtype. bf16 weights: each chunk's product is added inside the GEMM
+    // (addmm_, fp32 accumulation, one bf16 rounding per chunk); fp32 weights under autocast: the
+    // bf16 products are summed in fp32.
+    torch::Tensor grad_w = need_w ? torch::zeros_like(W) : torch::Tensor();
     for (int64_t r0 = 0; r0 < N; r0 += chunk) {
       const int64_t n = std::min(chunk, N - r0);
       auto h = hidden.narrow(0, r0, n);
-      auto t = targets.narrow(0, r0, n);
+      auto t = targets.narrow(0, r0, n).unsqueeze(1);
       auto wc = w.narrow(0, r0, n);
-      auto logits = torch::matmul(h, W.t()).to(torch::kFloat);  // [n, V]
-      auto lse = torch::logsumexp(logits, -1);
-      auto picked = logits.gather(1, t.unsqueeze(1)).squeeze(1);
-      total += ((lse - picked) * wc).sum();
+      auto logits = torch::matmul(h, W.t());                     // [n, V], the product's dtype
+      auto logp = torch::log_softmax(logits, 1, torch::kFloat);  // fp32 statistics
+      total -= (logp.gather(1, t).squeeze(1) * wc).sum();
       if (!need_h && !need_w) continue;
-      // d loss / d logits = (softmax - onehot) * w_i / denom
-      auto g = torch::exp(logits - lse.unsqueeze(1));
-      g.scatter_add_(1, t.unsqueeze(1), -torch::ones({n, 1}, g.options()));
-      g.mul_((wc / denom).unsqueeze(1));
+      // d loss / d logits = (softmax - onehot) * w_i / denom; the row weights scale the [n, d] sides
+      // of the two products instead of the [n, V] gradient.
+      auto g = logp.exp_();
+      g.scatter_add_(1, t, -torch::ones({n, 1}, g.options()));
+      auto gc = g.to(logits.scalar_type());
+      const auto row_scale = (wc / denom).unsqueeze(1);
       if (need_h)
-        grad_h.narrow(0, r0, n).copy_(
-            torch::matmul(g.to(W.scalar_type()), W).to(hidden.scalar_type()));
-      if (need_w) grad_w.add_(torch::matmul(g.t(), h.to(torch::kFloat)));
+        grad_h.narrow(0, r0, n).copy_(torch::matmul(gc, W) * row_scale);
+      if (need_w) {
+        auto hs = (h * row_scale).to(gc.scalar_type());
+        if (grad_w.scalar_type() == gc.scalar_type())
+          grad_w.addmm_(gc.t(), hs);
+        else
+          grad_w.add_(torch::matmul(gc.t(), hs));
+      }
     }
     ctx->save_for_backward({grad_h, grad_w});
     return total / denom;
@@ -75,10 +83,8 @@ torch::Tensor chunked_token_losses(const torch::Tensor& hidden, const torch::Ten
   auto out = torch::empty({N}, hidden.options().dtype(torch::kFloat));
   for (int64_t r0 = 0; r0 < N; r0 += chunk) {
     const int64_t n = std::min(chunk, N - r0);
-    auto logits = torch::matmul(hidden.narrow(0, r0, n), W.t()).to(torch::kFloat);
-    auto t = targets.narrow(0, r0, n);
-    out.narrow(0, r0, n).copy_(torch::logsumexp(logits, -1) -
-                               logits.gather(1, t.unsqueeze(1)).squeeze(1));
+    auto logp = torch::log_softmax(torch::matmul(hidden.narrow(0, r0, n), W.t()), 1, torch::kFloat);
+    out.narrow(0, r0, n).copy_(-logp.gather(1, targets.narrow(0, r0, n).unsqueeze(1)).squeeze(1));
   }
   return out;
 }

@@ -4,10 +4,19 @@
 #include "model/llama.h"
 
 #include <torch/nn/functional/activation.h>
+#include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
 
+// ATen's rms_norm (2.4+; one fused kernel on CUDA from 2.8).
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#include <ATen/ops/rms_norm.h>
+#define CTXLAB_ATEN_RMS_NORM 1
+#endif
+
 #include "model/attention.h"
+#include "model/fused_ops.h"
 
 namespace ctx {
 
@@ -41,10 +50,20 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
   weight = register_parameter("weight", torch::ones({dim}));
 }
 
-torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+torch::Tensor rms_norm_reference(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
   auto h = x.to(torch::kFloat);
-  h = h * torch::rsqrt(h.pow(2).mean(-1, true) + eps_);
+  h = h * torch::rsqrt(h.pow(2).mean(-1, true) + eps);
   return weight * h.to(x.scalar_type());
+}
+
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+#ifdef CTXLAB_ATEN_RMS_NORM
+  // The fused kernel keeps the statistics in fp32 and rounds once, where the reference rounds the
+  // normalised input to x's dtype before the weight (equal in fp32; tested within bf16's step).
+  if (x.is_cuda() && x.scalar_type() == weight.scalar_type())
+    return at::rms_norm(x, {weight.size(0)}, weight, eps_);
+#endif
+  return rms_norm_reference(x, weight, eps_);
 }
 
 namespace {
@@ -79,7 +98,47 @@ LlamaMlpImpl::LlamaMlpImpl(const ModelConfig& c) {
   down_proj = register_module("down_proj", linear(f, d, c.mlp_bias));
 }
 
+namespace {
+
+// One matrix product for several dense layers that read the same input and carry no adapters: their
+// weights (and biases) are stacked along the output dimension, and the product is cut back into one
+// view per layer. The stacking copies weights (small beside the activations at training lengths)
+// and lets the GEMM run on a wider N.
+torch::Tensor stacked_product(const torch::Tensor& x, const std::vector<Dense>& layers) {
+  std::vector<torch::Tensor> w, b;
+  const bool biased = std::any_of(layers.begin(), layers.end(), [](const Dense& l) { return l->bias.defined(); });
+  for (const auto& l : layers) {
+    w.push_back(l->weight);
+    if (biased)  // a zero bias for the layers without one
+      b.push_back(l->bias.defined() ? l->bias : torch::zeros({l->weight.size(0)}, l->weight.options()));
+  }
+  return F::linear(x, torch::cat(w, 0), biased ? torch::cat(b, 0) : torch::Tensor());
+}
+
+// The stacked product cut back into one view per layer.
+std::vector<torch::Tensor> stacked_linear(const torch::Tensor& x, const std::vector<Dense>& layers) {
+  auto y = stacked_product(x, layers);
+  // split, not narrow: the gradient of a split is one cat, that of each narrow a zero-filled
+  // full-size tensor (then summed).
+  std::vector<int64_t> sizes;
+  for (const auto& l : layers) sizes.push_back(l->weight.size(0));
+  return y.split_with_sizes(sizes, -1);
+}
+
+bool fused_projections_on = true;
+
+bool plain(const Dense& d) { return !d->lora_A.defined(); }
+
+}  // namespace
+
+bool fuse_projections() { return fused_projections_on; }
+void set_fuse_projections(bool on) { fused_projections_on = on; }
+
 torch::Tensor LlamaMlpImpl::forward(const torch::Tensor& x) {
+  if (fuse_projections() && plain(gate_proj) && plain(up_proj)) {
+    // [.., 2F] gate then up: SwiGLU in one kernel each way on CUDA (model/fused_ops.h)
+    return down_proj(swiglu(stacked_product(x, {gate_proj, up_proj})));
+  }
   return down_proj(F::silu(gate_proj(x)) * up_proj(x));
 }
 
@@ -97,11 +156,19 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LlamaLayerImpl::qkv(
   // Keys and values also see the cached states; position-infused schemes change the query and key
   // inputs, never the values.
   auto hk = mem.defined() ? torch::cat({mem, h}, 1) : h;
-  auto [in_q, in_k] =
-      pos.infuses_qk() || mem.defined() ? pos.qk_inputs(h, hk, index_) : std::make_pair(h, h);
-  auto q = heads_first(a.q_proj(in_q), a.heads, a.head_dim);
-  auto k = heads_first(a.k_proj(in_k), a.kv_heads, a.head_dim);
-  auto v = heads_first(a.v_proj(hk), a.kv_heads, a.head_dim);
+  const bool shared_input = !pos.infuses_qk() && !mem.defined();
+  torch::Tensor q, k, v;
+  if (shared_input && fuse_projections() && plain(a.q_proj) && plain(a.k_proj) && plain(a.v_proj)) {
+    auto qkv = stacked_linear(h, {a.q_proj, a.k_proj, a.v_proj});
+    q = heads_first(qkv[0], a.heads, a.head_dim);
+    k = heads_first(qkv[1], a.kv_heads, a.head_dim);
+    v = heads_first(qkv[2], a.kv_heads, a.head_dim);
+  } else {
+    auto [in_q, in_k] = shared_input ? std::make_pair(h, h) : pos.qk_inputs(h, hk, index_);
+    q = heads_first(a.q_proj(in_q), a.heads, a.head_dim);
+    k = heads_first(a.k_proj(in_k), a.kv_heads, a.head_dim);
+    v = heads_first(a.v_proj(hk), a.kv_heads, a.head_dim);
+  }
   pos.rotate(q, k, index_);
   const int64_t rep = a.heads / a.kv_heads;
   return {q, repeat_kv(k, rep), repeat_kv(v, rep)};

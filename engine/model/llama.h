@@ -27,7 +27,17 @@ class DenseImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Dense);
 
-// Llama's RMSNorm: statistics in fp32, x * rsqrt(mean(x^2) + eps), then the weight (in x's dtype).
+// q/k/v (and gate/up) as one matrix product over stacked weights where the layers share their
+// input and carry no LoRA adapters (on by default; off computes each layer alone, the reference the
+// tests compare with).
+bool fuse_projections();
+void set_fuse_projections(bool on);
+
+// The reference RMSNorm below, whatever the device (the tests' yardstick for the fused kernel).
+torch::Tensor rms_norm_reference(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+
+// Llama's RMSNorm: statistics in fp32, x * rsqrt(mean(x^2) + eps), then the weight (in x's dtype);
+// on CUDA with LibTorch 2.4+ ATen's rms_norm (a fused kernel from 2.8).
 class RMSNormImpl : public torch::nn::Module {
  public:
   RMSNormImpl(int64_t dim, double eps);

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include <torch/autograd.h>
 #include <torch/nn/functional/activation.h>
 
 #include "model/context_parallel.h"
+#include "model/fused_ops.h"
 
 namespace ctx {
 
@@ -25,6 +27,51 @@ torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const
   }
   if (rot == x.size(-1)) return out;
   return torch::cat({out, x.narrow(-1, rot, x.size(-1) - rot)}, -1);
+}
+
+namespace {
+
+// Half pairing over all of x's dims, written half by half into one output with x's layout:
+// out_a = a cos - sign b sin, out_b = b cos + sign a sin. sign = -1 is the inverse rotation, which
+// is also the rotation's gradient (R^T = R(-angle)). Four kernels and no intermediate tensors,
+// where the reference's narrow/cat costs seven forward and about fifteen backward (zero-filled
+// slice gradients added up).
+torch::Tensor rotate_half_into(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                               double sign) {
+  const int64_t half = cos.size(-1);
+  auto out = torch::empty_like(x);
+  auto a = x.narrow(-1, 0, half), b = x.narrow(-1, half, half);
+  auto oa = out.narrow(-1, 0, half), ob = out.narrow(-1, half, half);
+  at::mul_out(oa, a, cos).addcmul_(b, sin, -sign);
+  at::mul_out(ob, b, cos).addcmul_(a, sin, sign);
+  return out;
+}
+
+struct RotaryHalf : torch::autograd::Function<RotaryHalf> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& cos, const torch::Tensor& sin) {
+    ctx->save_for_backward({cos, sin});
+    return rotate_half_into(x, cos, sin, 1.0);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list g) {
+    const auto saved = ctx->get_saved_variables();
+    return {rotate_half_into(g[0], saved[0], saved[1], -1.0), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor apply_rope_fast(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                              RopePairing p) {
+  const bool whole_half = p == RopePairing::Half && 2 * cos.size(-1) == x.size(-1) && !cos.requires_grad() &&
+                          !sin.requires_grad();
+  if (whole_half) {
+    auto y = rope_half_kernel(x, cos, sin);  // the CUDA kernel, fp32 angles, where built and fitting
+    if (y.defined()) return y;
+  }
+  auto c = cos.to(x.scalar_type()), s = sin.to(x.scalar_type());
+  return whole_half ? RotaryHalf::apply(x, c, s) : apply_rope(x, c, s, p);
 }
 
 RopeScheme::RopeScheme(const ModelConfig& model, const nlohmann::json& rope_scaling) : scaling_(rope_scaling) {
@@ -115,10 +162,9 @@ RopeFreqs RopeScheme::frequencies_in_use(int64_t seq_len) {
 }
 
 void RopeScheme::rotate(torch::Tensor& q, torch::Tensor& k, int64_t) {
-  auto c = cos_.to(q.scalar_type()), s = sin_.to(q.scalar_type());
-  q = apply_rope(q, c, s, pairing_);
+  q = apply_rope_fast(q, cos_, sin_, pairing_);
   if (q_scale_ != 1.0) q = q * q_scale_;
-  k = apply_rope(k, c, s, pairing_);
+  k = apply_rope_fast(k, cos_, sin_, pairing_);
 }
 
 nlohmann::json RopeScheme::describe() const {

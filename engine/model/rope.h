@@ -16,6 +16,14 @@ enum class RopePairing { Half, Interleaved };
 // [B, 1, T, d/2]; the remaining dims pass through.
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, RopePairing p);
 
+// The same rotation, fast where it can be, with cos/sin in any dtype (cast to x's where ATen
+// computes): half pairing over all of x's dims with angles that take no gradient runs through the
+// CUDA kernel (model/fused_ops.h) where built, else as one autograd node whose backward is the
+// inverse rotation (four ATen kernels each way); anything else (interleaved, partial rotary, CLEX's
+// trained angles) is apply_rope.
+torch::Tensor apply_rope_fast(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                              RopePairing p);
+
 class RopeScheme : public PositionScheme {
  public:
   RopeScheme(const ModelConfig& model, const nlohmann::json& rope_scaling);
