@@ -4,7 +4,6 @@
 // FLOPs per token: 6 x (layer + head parameters) + 6 x layers x attention width x T (causal
 // attention's forward and backward), the convention the transformers figures use.
 #include <torch/cuda.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -15,11 +14,14 @@
 #define CTXLAB_CUDA_MEMORY_STATS 1
 #endif
 
+#include "cli/bench_profile.h"
 #include "cli/bench_shapes.h"
 #include "cli/cli_common.h"
 #include "model/llama.h"
 #include "model/lora.h"
 #include "train/fused_adamw.h"
+#include "train/grad_clip.h"
+#include "train/bf16_weights.h"
 #include "train/precision.h"
 #include "train/runtime.h"
 
@@ -116,8 +118,12 @@ int cmd_bench_shape(const Common& c, const std::string& name, const std::string&
   const Shape& s = find_shape(name);
   setup_threads(0);
   const auto dev = resolve_device(device_name.empty() ? "cuda" : device_name);
-  check_precision(precision, dev, "--precision");
+  check_precision(precision, dev, "--precision", true);
   auto model = build_shape_model(s, dev);
+  // bf16-weights: bf16 copies of the weights for the passes, fp32 masters for the optimizer;
+  // bf16: autocast over fp32 weights.
+  std::unique_ptr<Bf16Weights> bf16_weights;
+  if (precision == "bf16-weights") bf16_weights = std::make_unique<Bf16Weights>(*model);
   std::vector<torch::Tensor> trainable;
   for (auto& p : model->parameters())
     if (p.requires_grad()) trainable.push_back(p);
@@ -128,21 +134,24 @@ int cmd_bench_shape(const Common& c, const std::string& name, const std::string&
                  .to(dev);
   auto pos = torch::arange(s.T, torch::kFloat).unsqueeze(0).expand({s.B, s.T}).contiguous().to(dev);
   auto in = tok.narrow(1, 0, s.T), tg = tok.narrow(1, 1, s.T);
-  double last_loss = 0;
+  // No host synchronisation inside a step (the loss is read once, after the timed steps), as a
+  // training loop that logs every N steps runs.
+  torch::Tensor loss;
   auto step = [&] {
     opt.zero_grad();
-    torch::Tensor loss;
     {
-      PrecisionScope scope(precision, dev);
-      loss = model->loss(in, pos, tg);
+      Bf16Weights::Scope passes(bf16_weights.get());
+      {
+        PrecisionScope scope(precision, dev);  // the forward pass only, as autocast wants
+        loss = model->loss(in, pos, tg);
+      }
+      loss.backward();
     }
-    loss.backward();
-    torch::nn::utils::clip_grad_norm_(trainable, 1.0);
+    clip_grad_norm_on_device(trainable, 1.0);
     if (use_fused)
       fused.step();
     else
       opt.step();
-    last_loss = loss.item<double>();
   };
   for (int i = 0; i < 3; ++i) step();
   if (dev.is_cuda()) torch::cuda::synchronize();
@@ -154,6 +163,12 @@ int cmd_bench_shape(const Common& c, const std::string& name, const std::string&
   const double tps = static_cast<double>(steps * s.B * s.T) / secs;
   const double tflops = flops_per_token(s, *model, s.T) * tps / 1e12;
   const double peak = peak_gib(dev);
+  const double last_loss = loss.item<double>();
+  if (const auto trace = profile_path(); !trace.empty() && start_profile()) {
+    for (int i = 0; i < 3; ++i) step();
+    if (dev.is_cuda()) torch::cuda::synchronize();
+    finish_profile(trace);
+  }
   const nlohmann::json row{{"shape", s.name},          {"device", device_description(dev)},
                            {"precision", precision},   {"tokens_per_s", tps},
                            {"tflops", tflops},         {"mfu", tflops / kH200PeakTflops},

@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   std::string bench_load, bench_tokenizer, bench_text, bench_threads = "1", bench_dtype, bench_shape,
       bench_precision = "bf16";
   bench->add_option("--shape", bench_shape, "s85m-2k, m350m-8k or l1b-32k-lora: Llama-shaped training tokens/s, TFLOP/s, MFU, peak memory");
-  bench->add_option("--precision", bench_precision, "--shape: fp32 or bf16")->capture_default_str();
+  bench->add_option("--precision", bench_precision, "--shape: fp32, bf16 (autocast over fp32 weights) or bf16-weights (bf16 weights, fp32 master copies)")->capture_default_str();
   int64_t bench_repeats = 3;
   cli::BenchDistArgs bench_dist;  // --shape under torchrun (bench_dist.cpp)
   bench->add_option("--context-parallel", bench_dist.context_parallel, "--shape: ranks per sequence (ring attention)")

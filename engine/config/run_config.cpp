@@ -266,7 +266,7 @@ void parse_train(const nlohmann::json& j, TrainConfig& t) {
     throw ConfigError("train.device: unknown device '" + t.device + "' (cpu, cuda or cuda:N)");
   s.integer("threads", t.threads, 0, 4096);
   method_ref(s, "positions", t.positions, t.positions_params);
-  s.string("precision", t.precision, {"fp32", "bf16"});
+  s.string("precision", t.precision, {"fp32", "bf16", "bf16-weights"});
   s.boolean("checkpointing", t.checkpointing);
   s.integer("context_parallel", t.context_parallel, 1, 4096);
   s.integer("dist_timeout", t.dist_timeout, 1, 86400);

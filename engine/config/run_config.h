@@ -114,8 +114,10 @@ struct TrainConfig {
   // Staged training (Shortformer): (seq_len, steps) pairs run in order under one LR schedule.
   // When given, steps is their sum and seq_len the first stage's.
   std::vector<std::pair<int64_t, int64_t>> stages;
-  // "fp32", or "bf16": bf16 matrix products and attention (autocast), softmax, loss and norm
-  // statistics in fp32, fp32 master weights and optimizer state. CUDA only.
+  // "fp32"; "bf16": bf16 matrix products and attention (autocast), softmax, loss and norm
+  // statistics in fp32, fp32 master weights and optimizer state; "bf16-weights": the same fp32
+  // statistics, master weights and optimizer state, with bf16 copies of the weights for the passes
+  // (train/bf16_weights.h; bf16 residual stream and weight gradients; one process). CUDA only.
   std::string precision = "fp32";
   bool checkpointing = false;  // recompute each block's activations in the backward pass
   LoraConfig lora;             // train.lora; absent = full fine-tuning

@@ -11,12 +11,13 @@
 namespace ctx {
 
 void check_precision(const std::string& precision, const torch::Device& device,
-                     const std::string& key) {
+                     const std::string& key, bool bf16_weights) {
   if (precision == "fp32") return;
-  if (precision != "bf16")
-    throw ConfigError(key + ": unknown precision '" + precision + "' (fp32 or bf16)");
+  if (precision != "bf16" && !(bf16_weights && precision == "bf16-weights"))
+    throw ConfigError(key + ": unknown precision '" + precision + "' (fp32" +
+                      (bf16_weights ? ", bf16 or bf16-weights)" : " or bf16)"));
   if (!device.is_cuda())
-    throw ConfigError(key + ": bf16 runs on a CUDA device (this run's device is " + device.str() +
+    throw ConfigError(key + ": " + precision + " runs on a CUDA device (this run's device is " + device.str() +
                       "); the CPU computes in fp32");
   try {
     auto a = torch::ones({8, 8}, torch::TensorOptions().dtype(torch::kBFloat16).device(device));

@@ -10,9 +10,10 @@
 namespace ctx {
 
 // ConfigError naming `key` when `precision` cannot run on `device` (bf16 on the CPU, or on a GPU
-// whose kernels refuse bf16).
+// whose kernels refuse bf16). `bf16_weights`: "bf16-weights" (bf16 weights, fp32 master copies:
+// train/master_weights.h) is also accepted, where the caller runs it.
 void check_precision(const std::string& precision, const torch::Device& device,
-                     const std::string& key);
+                     const std::string& key, bool bf16_weights = false);
 
 // Autocast to bf16 on CUDA for its lifetime when precision is "bf16"; nothing for "fp32".
 class PrecisionScope {

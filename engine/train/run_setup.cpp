@@ -187,7 +187,7 @@ Preflight preflight(store::RunStore* db, const std::string& db_path, RunConfig& 
   // A device that is not there fails before the corpus is read (a large built-in corpus takes
   // tens of seconds to generate).
   const auto device = resolve_device(cfg.train.device);
-  check_precision(cfg.train.precision, device, "train.precision");
+  check_precision(cfg.train.precision, device, "train.precision", true);
   if (cfg.eval.enabled) check_precision(cfg.eval.precision, device, "eval.precision");
   Preflight p;
   const auto tok = io::tokenizer_for(cfg);

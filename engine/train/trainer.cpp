@@ -15,6 +15,7 @@
 #include "data/interrupt.h"
 #include "io/run_tokenizer.h"
 #include "methods/registry.h"
+#include "train/bf16_weights.h"
 #include "train/checkpoint.h"
 #include "train/dist_training.h"
 #include "train/fused_adamw.h"
@@ -71,6 +72,7 @@ struct Session {
   bool running = false;  // marked running: from here on a failure is the run's, not the input's
   Clock::time_point t_start, last_beat;
   std::unique_ptr<DistTraining> dist;  // [distributed] several ranks (null: one process)
+  std::unique_ptr<Bf16Weights> bf16_weights;  // train.precision bf16-weights (null otherwise)
 };
 
 struct StepResult {
@@ -97,6 +99,7 @@ void load_start_state(Session& s) {
   s.model->to(s.device);
   s.model->set_checkpointing(s.c.train.checkpointing);
   s.optim = build_optimizer(s.model, s.c.train);
+  if (s.c.train.precision == "bf16-weights") s.bf16_weights = std::make_unique<Bf16Weights>(*s.model);
   if (!s.req.resume) return;
   if (auto ck = latest_checkpoint(s.run_dir)) {
     s.start = load_checkpoint(*ck, s.model, s.optim.get()).step;
@@ -134,6 +137,9 @@ void setup_session(Session& s) {
   s.run_dir = run.run_dir.empty() ? run_dir_for(s.db.path(), s.req.run_id) : run.run_dir;
   fs::create_directories(s.run_dir);
   // [distributed] the session's ring and failure watch; the run's device reads "cuda × N"
+  if (s.req.dist && c.train.precision == "bf16-weights")  // every rank stops here, before any collective
+    throw ConfigError("train.precision: bf16-weights runs in one process (the gradient buckets of several "
+                      "GPUs are fp32); use bf16 with torchrun");
   if (s.req.dist) s.dist = std::make_unique<DistTraining>(*s.req.dist, c, s.db.path(), s.req.run_id);
   const auto device_text = s.dist ? s.dist->device_label() : device_description(s.device);
 
@@ -211,6 +217,8 @@ StepResult train_step(Session& s, int64_t step) {
     s.dist->zero_grad(s.model);  // [distributed] every gradient (the optimizer holds a shard)
   else
     s.optim->zero_grad();
+  // bf16-weights: bf16 copies of the weights for the passes, the fp32 masters again from here on
+  Bf16Weights::Scope passes(s.bf16_weights.get());
   for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
     check_stop("training");  // before optim->step(): the last finished step is what is kept
     auto batch = s.dist ? s.dist->make_batch(*s.sampler, s.c.seed, step, micro, t.batch_size,
@@ -230,8 +238,10 @@ StepResult train_step(Session& s, int64_t step) {
     }
     if (dm) loss = dm->scale(loss);
     loss.backward();
+    if (s.bf16_weights) s.bf16_weights->collect_gradients();  // summed over micro-batches in fp32
     r.loss += dm ? dm->value(loss) : loss.item<double>();
   }
+  if (s.bf16_weights) s.bf16_weights->to_fp32();
   if (s.dist) r.loss = s.dist->global_loss(r.loss);  // [distributed] the global batch's mean
   if (!std::isfinite(r.loss)) return r;
   if (t.grad_clip > 0)

@@ -96,6 +96,18 @@ TEST(Precision, ParsesAndBf16IsRefusedOnTheCpu) {
               std::string::npos)
         << e.what();
   }
+  // bf16-weights: training only (evaluation is fp32 or autocast bf16), and CUDA only.
+  auto w = parse_run_config(config_json({{"train", {{"precision", "bf16-weights"}}}}));
+  EXPECT_EQ(w.train.precision, "bf16-weights");
+  EXPECT_NE(error_of(config_json({{"eval", {{"precision", "bf16-weights"}}}})).find("eval.precision"),
+            std::string::npos);
+  try {
+    preflight(db, w);
+    FAIL() << "bf16-weights on the CPU was not refused";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.precision: bf16-weights runs on a CUDA device"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Lora, MergedWeightsGiveTheAdaptersLogits) {

@@ -1,0 +1,56 @@
+// train.precision "bf16-weights": bf16 weights for the passes, fp32 master weights for everything
+// else. During a step's forward and backward passes each parameter holds a bf16 copy of itself, so
+// matrix products, attention, the residual stream and the weight gradients are bf16 without a cast
+// per operation (autocast's "bf16" keeps fp32 weights and activations between products). Around the
+// passes the parameters are the fp32 masters again: the optimizer (fp32 AdamW moments), gradient
+// clipping, checkpoints, evaluation and export see fp32 tensors, so resuming, merging LoRA and
+// exporting work as for any run. Statistics that need fp32 stay fp32 inside the model (norm
+// statistics, softmax inside the attention kernel, the loss, RoPE angles), and CLEX's ODE
+// ("pos.clex.") keeps its fp32 weights.
+// The swap uses set_data (the parameter objects the optimizer holds stay the same); autograd drops
+// a parameter's gradient accumulator when its dtype changes.
+// Assumes: one process (c10d's Reducer registers each parameter's dtype once), a CUDA model.
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <vector>
+
+namespace ctx {
+
+class Bf16Weights {
+ public:
+  // Records the model's trainable and frozen floating-point parameters (fp32, on their device).
+  explicit Bf16Weights(torch::nn::Module& model);
+
+  // Before a step's first forward pass: each parameter takes a bf16 copy of its fp32 value.
+  void to_bf16();
+  // After each backward pass (each micro-batch): the bf16 gradients are added into fp32 sums and
+  // cleared, so accumulation over micro-batches happens in fp32.
+  void collect_gradients();
+  // After the last backward pass: the parameters are the fp32 masters again, with the fp32 sums as
+  // their gradients (a parameter that got none has none).
+  void to_fp32();
+
+  // to_bf16 for its lifetime, to_fp32 when it ends, also when an exception (a stop request, an
+  // error) leaves the passes half-way: checkpoints never see bf16 weights. A null `w` does nothing.
+  class Scope {
+   public:
+    explicit Scope(Bf16Weights* w);
+    ~Scope();
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    Bf16Weights* w_;
+  };
+
+ private:
+  struct Slot {
+    torch::Tensor param, master, grad;  // grad: the fp32 sum (undefined until a gradient arrives)
+  };
+  std::vector<Slot> slots_;
+  bool bf16_ = false;
+};
+
+}  // namespace ctx
