@@ -249,6 +249,7 @@ StudyFigure studyFigure(const DataCache& cache, const StudyPlot& plot,
     f.x_label = kv ? "position of the asked pair (0 = start of the prompt, 1 = end)"
                    : QString("%1 depth (%)").arg(qs(plot.task));
     f.y_label = "accuracy";
+    f.x_full = kv ? 1.0 : 100.0;
     f.length = static_cast<double>(plot.length);
     if (f.length <= 0)
       for (const auto& r : runs)

@@ -70,6 +70,7 @@ struct StudyFigure {
   std::vector<FigureLine> lines;  // one per run drawn, possibly without points
   std::vector<FigureMark> marks;  // vertical lines: training lengths, L0
   double length = 0;              // retrieval_by_depth: the prompt length shown
+  double x_full = 0;              // retrieval_by_depth: the end of the position scale (1 or 100)
   bool points() const;
 };
 // The figure `plot` asks for, from the stored results of `runs` (plot.runs filters them by role).

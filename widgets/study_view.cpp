@@ -437,7 +437,9 @@ void StudyView::draw_figure(const StudyFigure& f) {
         xr.upper = std::max(xr.upper, m.x * 1.15);
       }
     } else {
-      const double pad = std::max(0.02, 0.04 * xr.size());
+      // Positions and depths: the whole scale, so the middle reads as the middle.
+      if (f.x_full > 0) xr = QCPRange(std::min(xr.lower, 0.0), std::max(xr.upper, f.x_full));
+      const double pad = 0.03 * xr.size();
       xr = QCPRange(xr.lower - pad, xr.upper + pad);
     }
     plot_->xAxis->setRange(xr);
