@@ -3,7 +3,8 @@
 // stored for that study (another study's outcome on the same base is ignored), and the figure has
 // one line per run of the study with exactly its stored points: perplexity against length (log
 // axes, training lengths marked), against the scale L / L0 (E2-LLM), retrieval accuracy against
-// position at the file's length (CREAM). A file not run yet offers "Run study" with its JSON.
+// position at the file's length (CREAM). A file not run yet offers "Run study" with its JSON, and
+// a study run through the window's queue by the real ctxlab-cli shows its outcomes and figure.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include <filesystem>
 #include <map>
 
+#include "app/main_window.h"
+#include "app/run_queue.h"
 #include "store_fixtures.h"
 #include "widgets/study_view.h"
 
@@ -272,4 +275,53 @@ TEST(StudyView, AFileNotRunYetOffersToRunItWithItsJson) {
   EXPECT_EQ(device, "cuda");
   EXPECT_EQ(asked, v.view.shownFile()->json);
   EXPECT_EQ(asked["plot"]["kind"], "ppl_vs_length");
+}
+
+TEST(StudyView, AStudyRunThroughTheWindowsQueueShowsItsOutcomesAndFigure) {
+  const auto path = store_path("e2e");
+  auto tiny = [](int64_t steps) {
+    return json{{"model", {{"layers", 1}, {"d_model", 32}, {"heads", 2}, {"max_positions", 256}}},
+                {"data", {{"builtin_docs", 6}, {"builtin_doc_tokens", 500}}},
+                {"train", {{"seq_len", 32}, {"batch_size", 2}, {"steps", steps}, {"warmup", 1}, {"threads", 1}}},
+                {"eval", {{"lengths", {32}}, {"max_tokens", 64}}}};
+  };
+  json pi = tiny(2), yarn = tiny(2);
+  pi["rope_scaling"] = {{"rope_type", "linear"}, {"factor", 2}};
+  yarn["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 2}, {"original_max_position_embeddings", 32}};
+  const json study = {
+      {"name", "tiny-e2e"},
+      {"claim", "the flow works"},
+      {"base", {{"config", tiny(3)}}},
+      {"runs", {{{"name", "pi"}, {"config", pi}}, {{"name", "yarn"}, {"config", yarn}}}},
+      {"evaluations", {{{"lengths", {32, 64}}}}},
+      {"checks",
+       {{{"kind", "bounded"}, {"run", "yarn"}, {"lengths", {64}}, {"reference_length", 32}, {"max_ratio", 1e6}},
+        {{"kind", "blows_up"}, {"run", "pi"}, {"length", 64}, {"reference_length", 32}, {"min_ratio", 1e6}}}}};
+  MainWindow w(QString::fromStdString(path));
+  const int job = w.runStudy(study, "tiny-e2e", "cpu");
+  ASSERT_GT(job, 0);
+  const auto* j = w.queue()->job(job);
+  ASSERT_TRUE(storefix::waitFor([&] { return j->state != QueueJob::Waiting && j->state != QueueJob::Running; }, 240000))
+      << j->message.toStdString();
+  ASSERT_EQ(j->state, QueueJob::Finished) << j->message.toStdString();
+  EXPECT_EQ(j->message, "study tiny-e2e: 1 of 2 checks held");
+  ASSERT_GT(j->study, 0);
+
+  auto* view = w.studies();
+  ASSERT_TRUE(storefix::waitFor([&] { return view->selectStoreStudy(j->study); }));
+  ASSERT_TRUE(storefix::waitFor([&] {
+    view->redrawNow();
+    return view->shownRuns().size() == 3 && !view->waitingForData() && view->shownChecks().size() == 2;
+  }));
+  view->redrawNow();
+  EXPECT_EQ(view->shownRuns().front().role, "base");
+  EXPECT_EQ(view->shownChecks()[0].state, CheckState::Held);
+  EXPECT_EQ(view->shownChecks()[1].state, CheckState::NotHeld);
+  ASSERT_EQ(view->plot()->graphCount(), 3);
+  for (int g = 0; g < 3; ++g) {
+    const auto pts = points(view->plot()->graph(g));
+    ASSERT_EQ(pts.size(), 2u) << view->plot()->graph(g)->name().toStdString();
+    EXPECT_EQ(pts[0].first, 32);
+    EXPECT_EQ(pts[1].first, 64);
+  }
 }
