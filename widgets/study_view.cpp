@@ -72,10 +72,6 @@ StudyView::StudyView(DataCache* cache, const QString& studies_dir, QWidget* pare
   device_->setToolTip(
       "--device of `ctxlab-cli study run`: every run of the study trains and evaluates there");
   run_ = new QPushButton("Run study");
-  run_->setToolTip(
-      "Queue `ctxlab-cli study run FILE --device DEVICE`: trains the base (unless a finished one "
-      "with "
-      "the same config exists) and the runs, evaluates them and stores each check's outcome");
   auto* bar = new QHBoxLayout;
   bar->addWidget(title_, 1);
   bar->addWidget(new QLabel("device"));
@@ -328,8 +324,12 @@ void StudyView::redraw() {
   about_->setText(about);
   run_->setEnabled(file_ != nullptr && file_->plot_error.isEmpty());
   device_->setEnabled(run_->isEnabled());
-  if (!file_ && st)
-    run_->setToolTip("No study file of this name in resources/studies to run again");
+  run_->setToolTip(
+      file_ ? QString("Queue `ctxlab-cli study run %1.json --device DEVICE`: trains the base "
+                      "(unless a finished one with the same config exists) and the runs, "
+                      "evaluates them and stores each check's outcome")
+                  .arg(qs(file_->name))
+            : QString("No study file of this name in resources/studies to run again"));
 
   checks_ = studyChecks(*cache_, file_, study_, runs_);
   if (waitingForData()) {
