@@ -192,6 +192,7 @@ void StudyView::rebuild_list() {
       list_->currentItem() && list_->currentItem()->data(0, kKindRole).toInt() == kStoreItem;
   const qint64 was_key = was_store ? list_->currentItem()->data(0, kKeyRole).toLongLong() : 0;
   QSignalBlocker block(list_);
+  bool kept = false;
   qDeleteAll(store_root_->takeChildren());
   std::vector<store::Study> sorted = now;
   std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
@@ -205,9 +206,18 @@ void StudyView::rebuild_list() {
     item->setData(0, kKindRole, kStoreItem);
     item->setData(0, kKeyRole, static_cast<qint64>(s.id));
     item->setToolTip(0, qs(s.description));
-    if (was_store && s.id == was_key) list_->setCurrentItem(item);
+    if (was_store && s.id == was_key) {
+      list_->setCurrentItem(item);
+      kept = true;
+    }
   }
   store_root_->setExpanded(true);
+  block.unblock();
+  // The store study shown is gone (deleted, or another store was opened): show nothing.
+  if (was_store && !kept) {
+    list_->setCurrentItem(nullptr);
+    show_study(nullptr, 0);
+  }
 }
 
 bool StudyView::selectFile(const QString& name) {

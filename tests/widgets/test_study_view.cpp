@@ -324,4 +324,9 @@ TEST(StudyView, AStudyRunThroughTheWindowsQueueShowsItsOutcomesAndFigure) {
     EXPECT_EQ(pts[0].first, 32);
     EXPECT_EQ(pts[1].first, 64);
   }
+  // Another store opened: its study is gone from the list and from the view.
+  ASSERT_TRUE(w.openStore(QString::fromStdString(store_path("e2e-other"))));
+  ASSERT_TRUE(storefix::waitFor([&] { return view->shownStudy() == 0; }));
+  EXPECT_TRUE(view->shownRuns().empty());
+  EXPECT_EQ(view->plot()->graphCount(), 0);
 }
