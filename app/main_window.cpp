@@ -38,6 +38,7 @@
 #include "widgets/positions_tab.h"
 #include "widgets/retrieval_tab.h"
 #include "widgets/store_follower.h"
+#include "widgets/study_view.h"
 #include "widgets/tasks_tab.h"
 #include "widgets/training_tab.h"
 
@@ -84,6 +85,8 @@ void MainWindow::build_ui() {
   add(new RetrievalTab(cache_, this), "Retrieval");
   add(new TasksTab(cache_, this), "Tasks");
   add(new CompareTab(cache_, this), "Compare");
+  studies_ = new StudyView(cache_, ":/studies", this);
+  tabs_->addTab(studies_, "Studies");
 
   banner_ = new QFrame(this);
   banner_text_ = new QLabel(banner_);
@@ -148,6 +151,11 @@ void MainWindow::build_ui() {
     if (followed) follow_job_ = 0;
     select_when_listed(run, !followed);
   });
+  // A study shown in the Studies tab selects its runs, so their results are fetched (and every
+  // plot tab shows them); "Run study" goes to the queue.
+  connect(studies_, &StudyView::runsWanted, browser_, [this](const QVector<qint64>& runs) { browser_->selectRuns(runs); });
+  connect(studies_, &StudyView::runRequested, this,
+          [this](const nlohmann::json& study, const QString& name, const QString& device) { runStudy(study, name, device); });
   connect(queue_panel_, &QueuePanel::runActivated, this, [this](qint64 run) { browser_->selectRuns({run}); });
   connect(configurator_, &Configurator::launchRequested, this, [this](const nlohmann::json& config) {
     if (!store_) {

@@ -26,6 +26,7 @@ class QueuePanel;
 class RunBrowser;
 class RunQueue;
 class StoreFollower;
+class StudyView;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -43,6 +44,7 @@ class MainWindow : public QMainWindow {
   RunQueue* queue() const { return queue_; }
   QTabWidget* tabs() const { return tabs_; }
   Configurator* configurator() const { return configurator_; }
+  StudyView* studies() const { return studies_; }
   const std::vector<PlotTab*>& plotTabs() const { return plot_tabs_; }
   QString bannerText() const;
 
@@ -58,6 +60,9 @@ class MainWindow : public QMainWindow {
   // Launches a study plan through the queue (the base first when it is pre-trained).
   void launchStudy(const struct StudyPlan& plan);
   void offerQuickstartStudy();
+  // Queues `ctxlab-cli study run` on a study file's JSON (named `name`) on `device` ("" = each
+  // run's own); its runs join the selection as they start, the Studies tab follows the results.
+  int runStudy(const nlohmann::json& study, const QString& name, const QString& device);
 
   // Stores a Hugging Face model folder as a finished run (`ctxlab-cli import FOLDER`), in the
   // background; the new run is selected once listed, an error is shown in the banner.
@@ -84,6 +89,7 @@ class MainWindow : public QMainWindow {
   void rerun_with_edits(qint64 run);
   void evaluate_runs(const QVector<qint64>& runs);
   void new_study();
+  void run_study_file_dialog();
   void import_hf_dialog();
   // Selects `run` (alone, or added to the selection) once the follower lists it.
   void select_when_listed(qint64 run, bool add);
@@ -104,6 +110,7 @@ class MainWindow : public QMainWindow {
   RunBrowser* browser_ = nullptr;
   QueuePanel* queue_panel_ = nullptr;
   Configurator* configurator_ = nullptr;
+  StudyView* studies_ = nullptr;
   QTabWidget* tabs_ = nullptr;
   std::vector<PlotTab*> plot_tabs_;
   QFrame* banner_ = nullptr;

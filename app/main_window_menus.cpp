@@ -47,6 +47,8 @@ void MainWindow::build_menus() {
   auto* runs = menuBar()->addMenu("&Runs");
   runs->addAction("New &study…", this, &MainWindow::new_study);
   runs->addAction("&Quickstart study", this, &MainWindow::offerQuickstartStudy);
+  runs->addAction("Run study &file…", this, &MainWindow::run_study_file_dialog)
+      ->setToolTip("Queue `ctxlab-cli study run` on a study file (resources/studies/*.json or your own)");
   auto* import = runs->addAction("&Import Hugging Face model…", this, &MainWindow::import_hf_dialog);
   import->setIconText("Import HF model…");
   import->setToolTip("Store a Hugging Face model folder (config.json, safetensors, tokenizer) as a finished run, "

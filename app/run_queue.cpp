@@ -120,6 +120,34 @@ int RunQueue::addTrain(const nlohmann::json& config, const QString& label, const
   return jobs_.back().id;
 }
 
+int RunQueue::addStudy(const nlohmann::json& study, const QString& label, const QString& device) {
+  QDir().mkpath(job_dir_);
+  const QString path = QString("%1/study-%2-%3-%4.json")
+                           .arg(job_dir_)
+                           .arg(QDateTime::currentSecsSinceEpoch())
+                           .arg(QCoreApplication::applicationPid())
+                           .arg(next_id_);
+  QFile f(path);
+  const bool written = f.open(QIODevice::WriteOnly | QIODevice::Truncate) &&
+                       f.write(QByteArray::fromStdString(study.dump(2))) >= 0;
+  f.close();
+  QStringList args{"study", "run", path};
+  if (!device.isEmpty()) args << "--device" << device;
+  if (!written) {
+    QueueJob j;
+    j.id = next_id_++;
+    j.label = label;
+    j.args = args;
+    j.state = QueueJob::Failed;
+    j.message = "cannot write the study file to " + path;
+    jobs_.push_back(j);
+    emit jobEnded(j.id, false, j.message);
+    emit changed();
+    return j.id;
+  }
+  return addCli(args, label);
+}
+
 int RunQueue::addResume(qint64 run, const QString& label) {
   return addCli({"resume", QString::number(run)}, label);
 }
@@ -186,16 +214,22 @@ void RunQueue::handle_line(QueueJob& j, const QByteArray& line) {
 
 void RunQueue::handle_event(QueueJob& j, const nlohmann::json& ev) {
   const std::string kind = ev.value("event", "");
+  // A study trains several runs one after the other: its messages say which one.
+  const bool study = j.args.value(0) == "study";
+  const QString stage = study && !j.stage.isEmpty() ? j.stage + ": " : QString();
   if (kind == "start") {
     j.run = ev.value("run_id", int64_t{0});
+    if (study && ev.contains("info") && ev["info"].is_object() && ev["info"].contains("name") &&
+        ev["info"]["name"].is_string())
+      j.stage = QString::fromStdString(ev["info"]["name"].get<std::string>());
     emit runStarted(j.id, j.run);
   } else if (kind == "step") {
     j.step = ev.value("step", int64_t{0});
     j.total = ev.value("total", int64_t{0});
     const double loss = ev.value("loss", 0.0);
-    j.message = QString("step %1/%2, loss %3").arg(j.step).arg(j.total).arg(loss, 0, 'f', 3);
+    j.message = stage + QString("step %1/%2, loss %3").arg(j.step).arg(j.total).arg(loss, 0, 'f', 3);
   } else if (kind == "eval") {
-    j.message = QString("eval %1 @%2: ppl %3")
+    j.message = stage + QString("eval %1 @%2: ppl %3")
                     .arg(QString::fromStdString(ev.value("mode", "")))
                     .arg(ev.value("length", int64_t{0}))
                     .arg(ev.value("ppl", 0.0), 0, 'f', 3);
@@ -209,6 +243,13 @@ void RunQueue::handle_event(QueueJob& j, const nlohmann::json& ev) {
     j.message = QString::fromStdString(ev.value("text", ""));
   } else if (kind.empty()) {
     j.got_final = true;
+    if (study && ev.contains("held") && ev.contains("total")) {
+      j.study = ev.value("study_id", int64_t{0});
+      j.result = QString("study %1: %2 of %3 checks held")
+                     .arg(QString::fromStdString(ev.value("study", std::string())))
+                     .arg(ev["held"].get<int64_t>())
+                     .arg(ev["total"].get<int64_t>());
+    }
     j.run = ev.value("run_id", j.run);
     if (ev.contains("status") && ev["status"].is_string()) j.final_status = QString::fromStdString(ev["status"].get<std::string>());
     if (ev.contains("error") && ev["error"].is_string() && !ev["error"].get<std::string>().empty())
@@ -240,9 +281,11 @@ void RunQueue::finish(QueueJob& j) {
   if (j.stop_requested) {
     j.state = QueueJob::Stopped;
     j.message = j.run ? QString("stopped; run %1 is interrupted and can be resumed").arg(j.run) : "stopped";
-  } else if (j.got_final && (j.final_status == "finished" || (j.final_status.isEmpty() && err.isEmpty()))) {
+  } else if (j.got_final && (!j.result.isEmpty() || j.final_status == "finished" ||
+                             (j.final_status.isEmpty() && err.isEmpty()))) {
+    // A study's result line is its success (library warnings on stderr do not make it fail).
     j.state = QueueJob::Finished;
-    j.message = j.run ? QString("run %1 finished").arg(j.run) : "done";
+    j.message = !j.result.isEmpty() ? j.result : j.run ? QString("run %1 finished").arg(j.run) : "done";
     ok = true;
   } else {
     j.state = QueueJob::Failed;

@@ -1,4 +1,4 @@
-// The run queue: launches `ctxlab-cli train/resume/eval` as detached child processes (one at a
+// The run queue: launches `ctxlab-cli train/resume/eval/study run` as detached child processes (one at a
 // time by default), follows their JSON event lines through log files, and starts the next job
 // when one ends. Children write stdout/stderr to files beside the store, so a run survives the
 // window closing, and a crash of the child never reaches the window.
@@ -31,6 +31,9 @@ struct QueueJob {
   QString final_status; // from the child's last JSON line
   bool got_final = false;  // the child printed its result line (it did not die half-way)
   bool stop_requested = false;
+  QString stage;        // a study job: the name of the run it is training now
+  QString result;       // a study job: "3 of 4 checks held", from its result line
+  qint64 study = 0;     // a study job: the store study its result line named
   double progress() const { return total > 0 ? static_cast<double>(step) / static_cast<double>(total) : -1; }
 };
 
@@ -53,6 +56,10 @@ class RunQueue : public QObject {
                qint64 init_run = 0);
   int addResume(qint64 run, const QString& label);
   int addCli(const QStringList& args, const QString& label);  // eval, passkey, attention, ...
+  // Queues `study run FILE [--device D]` on `study` (a study file's JSON), written beside the
+  // store like a train job's config. Progress follows the run it trains now; the job ends with
+  // how many checks held. `device` "" keeps each run's own.
+  int addStudy(const nlohmann::json& study, const QString& label, const QString& device);
 
   void stop(int job);  // running: SIGTERM (checkpoint, then interrupted); waiting: cancelled
   void stopAll();

@@ -1,5 +1,6 @@
 // MainWindow::screenshotWhenReady, for `ctxlab --screenshot`: waits for the store, the selected
-// runs' data and what each tab still waits for (attention blobs, rope queries), then saves PNGs.
+// runs' data and what each tab still waits for (attention blobs, rope queries, a study's results),
+// then saves PNGs.
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QFileInfo>
@@ -14,6 +15,7 @@
 #include "app/run_browser.h"
 #include "widgets/configurator.h"
 #include "widgets/plot_tab.h"
+#include "widgets/study_view.h"
 
 namespace ctx::gui {
 
@@ -64,6 +66,16 @@ void MainWindow::screenshotWhenReady(const QString& path, const QString& tab, bo
             QThread::msleep(10);
           }
         }
+      } else if (tabs_->widget(index) == studies_) {
+        // Shown, the tab picks a study and selects its runs; their evaluations arrive from the
+        // follower within a few polls.
+        QElapsedTimer wait;
+        wait.start();
+        do {
+          QApplication::processEvents(QEventLoop::AllEvents, 50);
+          QThread::msleep(10);
+        } while ((studies_->waitingForData() || wait.elapsed() < 300) && wait.elapsed() < std::max(5000, timeout_ms));
+        studies_->redrawNow();
       } else if (tabs_->widget(index) == configurator_) {
         // The form comes from ctxlab-cli (registry, check, a Hugging Face folder's description).
         if (!configurator_->isReady()) configurator_->fetchRegistry();

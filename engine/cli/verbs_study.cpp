@@ -31,12 +31,16 @@ int cmd_study_validate(const Common& c, const std::string& file) {
   const auto s = read_study(file);
   const auto order = study_order(s);
   if (c.json) {
-    print_json({{"name", s.name}, {"runs", order}, {"checks", s.checks.size()}});
+    print_json({{"name", s.name},
+                {"runs", order},
+                {"checks", s.checks.size()},
+                {"plot", to_json(s.plot)}});
     return 0;
   }
   std::cout << "study '" << s.name << "': base, then";
   for (const auto& n : order) std::cout << " " << n;
-  std::cout << "; " << s.checks.size() << " check(s)\n";
+  std::cout << "; " << s.checks.size() << " check(s); figure: " << s.plot.kind
+            << (s.plot.derived ? " (derived)" : "") << "\n";
   return 0;
 }
 

@@ -176,7 +176,8 @@ void validate_check(const nlohmann::json& c, size_t i, const std::set<std::strin
 StudyFile parse_study(const nlohmann::json& j, const std::string& what) {
   try {
     check_keys(
-        j, {"name", "claim", "paper", "figure", "setup", "base", "runs", "evaluations", "checks"},
+        j,
+        {"name", "claim", "paper", "figure", "plot", "setup", "base", "runs", "evaluations", "checks"},
         "study");
     StudyFile s;
     s.name = get<std::string>(j, "name", "study");
@@ -226,6 +227,11 @@ StudyFile parse_study(const nlohmann::json& j, const std::string& what) {
     for (size_t i = 0; i < checks.size(); ++i) {
       validate_check(checks[i], i, names);
       s.checks.push_back(checks[i]);
+    }
+    try {
+      s.plot = parse_study_plot(j);
+    } catch (const StudyPlotError& e) {
+      throw ConfigError(e.what());
     }
     study_order(s);  // throws on a cycle
     return s;

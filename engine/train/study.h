@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "config/study_plot.h"
+
 namespace ctx {
 
 struct StudyRun {
@@ -33,10 +35,12 @@ struct StudyFile {
   std::vector<StudyRun> runs;
   std::vector<StudyEvaluation> evaluations;
   std::vector<nlohmann::json> checks;
+  StudyPlot plot;  // the paper's figure: "plot" as given, or derived (config/study_plot.h)
 };
 
 // Parses and validates a study (one line naming the file and the key: an unknown run reference, a
-// missing base, a cycle, duplicate names, an unknown check kind). Throws ConfigError.
+// missing base, a cycle, duplicate names, an unknown check kind, a bad "plot" value). Throws
+// ConfigError.
 StudyFile parse_study(const nlohmann::json& j, const std::string& what);
 StudyFile read_study(const std::string& path);
 

@@ -136,6 +136,10 @@ TEST(CliStudy, EveryShippedStudyIsValid) {
     if (e.path().extension() != ".json") continue;
     auto r = cli("study validate " + e.path().string() + " --json");
     EXPECT_EQ(r.rc, 0) << e.path() << ": " << r.err;
+    // Every shipped study states its figure (the Studies tab draws it), none derived.
+    const auto out = json::parse(r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1), nullptr, false);
+    ASSERT_TRUE(out.is_object()) << r.out;
+    EXPECT_EQ(out["plot"]["derived"], false) << e.path();
     // Every preset a study names exists.
     std::ifstream f(e.path());
     const auto s = json::parse(f);

@@ -1,6 +1,6 @@
 // Study files: invalid ones (an unknown run reference, a missing base, a cycle, a duplicate name,
-// an unknown check) are refused by name; runs come in dependency order; every check kind is
-// evaluated correctly on stored-looking results, both when the finding holds and when it fails.
+// an unknown check, a bad plot spec) are refused by name; runs come in dependency order; every
+// check kind is evaluated correctly on stored-looking results, both when the finding holds and when it fails.
 #include <gtest/gtest.h>
 
 #include "config/run_config.h"
@@ -67,6 +67,21 @@ TEST(Study, InvalidFilesAreRefusedByName) {
   j = minimal();
   j["base"] = {{"preset", "a"}, {"run_named", "b"}};
   EXPECT_NE(error_of(j).find("exactly one"), std::string::npos);
+}
+
+TEST(Study, ThePlotSpecIsParsedAndABadOneNamesTheFileAndKey) {
+  auto j = minimal();
+  EXPECT_TRUE(parse_study(j, "s.json").plot.derived);  // older files have none: still valid
+  j["plot"] = {{"kind", "ppl_by_scale"}, {"train_length", 128}, {"runs", {"base", "yarn"}}};
+  const auto s = parse_study(j, "s.json");
+  EXPECT_EQ(s.plot.kind, "ppl_by_scale");
+  EXPECT_EQ(s.plot.train_length, 128);
+  EXPECT_FALSE(s.plot.derived);
+  j["plot"] = {{"kind", "retrieval_by_depth"}, {"task", "kvretrieval"}, {"length", "long"}};
+  EXPECT_EQ(error_of(j),
+            "s.json: plot.length: must be a positive whole number of tokens, got \"long\"");
+  j["plot"] = {{"kind", "ppl_vs_length"}, {"runs", json::array({"ntk"})}};
+  EXPECT_EQ(error_of(j), "s.json: plot.runs: no run 'ntk' in the study");
 }
 
 TEST(Study, RunsComeAfterTheRunTheyStartFrom) {

@@ -144,3 +144,46 @@ TEST(RunQueue, ProgressEventsOfLongJobsMoveTheBar) {
   ASSERT_TRUE(wait_for([&] { return ended(q, id); }));
   EXPECT_EQ(q.job(id)->state, QueueJob::Finished);
 }
+
+TEST(RunQueue, AStudyFileRunsAsOneJobThatSaysWhichRunItTrainsAndHowManyChecksHeld) {
+  const std::string args_file = std::string(CTXLAB_TEST_TMP) + "/fake-study-args.txt";
+  const std::string copy_file = std::string(CTXLAB_TEST_TMP) + "/fake-study-copy.json";
+  std::filesystem::remove(args_file);
+  std::filesystem::remove(copy_file);
+  // What `ctxlab-cli study run FILE --json` prints: each run's events, then the result line; a
+  // library warning on stderr does not make it fail.
+  FakeCli cli("study",
+              "echo \"$@\" > " + args_file + "\ncp \"$3\" " + copy_file +
+                  "\n"
+                  "echo '{\"event\":\"start\",\"run_id\":7,\"info\":{\"name\":\"tiny-base\"}}'\n"
+                  "echo '{\"event\":\"step\",\"step\":2,\"total\":4,\"loss\":1.5}'\n"
+                  "echo '{\"event\":\"start\",\"run_id\":8,\"info\":{\"name\":\"pi\"}}'\n"
+                  "echo '{\"event\":\"step\",\"step\":1,\"total\":2,\"loss\":1.25}'\n"
+                  "sleep 1\n"
+                  "echo 'warning: a library speaks' >&2\n"
+                  "echo '{\"study\":\"tiny\",\"study_id\":3,\"runs\":{\"base\":7,\"pi\":8},\"checks\":[],\"held\":1,\"total\":2}'");
+  RunQueue q(db_path("studyfile"));
+  QVector<qint64> started;
+  QObject::connect(&q, &RunQueue::runStarted, [&](int, qint64 run) { started << run; });
+  const nlohmann::json study = {{"name", "tiny"}, {"base", {{"preset", "quickstart"}}}};
+  const int id = q.addStudy(study, "study tiny", "cpu");
+  ASSERT_TRUE(wait_for([&] { return q.job(id)->message == "pi: step 1/2, loss 1.250"; }))
+      << q.job(id)->message.toStdString();
+  EXPECT_DOUBLE_EQ(q.job(id)->progress(), 0.5);
+  ASSERT_TRUE(wait_for([&] { return ended(q, id); }));
+  const auto* j = q.job(id);
+  EXPECT_EQ(j->state, QueueJob::Finished) << j->message.toStdString();
+  EXPECT_EQ(j->message, "study tiny: 1 of 2 checks held");
+  EXPECT_EQ(j->study, 3);
+  EXPECT_EQ(started, (QVector<qint64>{7, 8}));
+  // `study run FILE --device cpu --db DB --json`, FILE holding the study as given.
+  QFile args(QString::fromStdString(args_file));
+  ASSERT_TRUE(args.open(QIODevice::ReadOnly));
+  const QStringList words = QString::fromUtf8(args.readAll()).trimmed().split(' ');
+  ASSERT_GE(words.size(), 5);
+  EXPECT_EQ(words.mid(0, 2), (QStringList{"study", "run"}));
+  EXPECT_EQ(words.mid(3, 2), (QStringList{"--device", "cpu"}));
+  QFile copy(QString::fromStdString(copy_file));
+  ASSERT_TRUE(copy.open(QIODevice::ReadOnly));
+  EXPECT_EQ(nlohmann::json::parse(copy.readAll().toStdString()), study);
+}
