@@ -165,9 +165,15 @@ void MainWindow::build_ui() {
     const QString name = config.contains("name") && config["name"].is_string()
                              ? QString::fromStdString(config["name"].get<std::string>())
                              : QString("run");
-    follow(queue_->addTrain(config, name));
-    statusBar()->showMessage(QString("Queued '%1': the Training tab follows it once it starts.").arg(name), 8000);
+    const int gpus = configurator_->gpuCount();
+    follow(queue_->addTrain(config, name, {}, 0, 0, gpus));
+    statusBar()->showMessage(QString("Queued '%1'%2: the Training tab follows it once it starts.")
+                                 .arg(name)
+                                 .arg(gpus > 1 ? QString(" on %1 GPUs").arg(gpus) : QString()),
+                             8000);
   });
+  connect(configurator_, &Configurator::multiGpuChanged, this,
+          [this](const MultiGpu& m) { queue_->setTorchrun(m.torchrun); });
   connect(cache_, &DataCache::runsChanged, this, [this](const QSet<qint64>&, bool structural) {
     if (!loaded_) {
       loaded_ = true;
@@ -367,7 +373,9 @@ void MainWindow::resume_runs(const QVector<qint64>& runs) {
   for (qint64 run : runs) {
     const auto* s = cache_->summary(run);
     if (!s || s->run.status != store::RunStatus::Interrupted) continue;
-    queue_->addResume(run, QString("resume #%1 %2").arg(run).arg(QString::fromStdString(s->run.name)));
+    // A run trained on several GPUs resumes on as many (the CLI refuses another world size).
+    queue_->addResume(run, QString("resume #%1 %2").arg(run).arg(QString::fromStdString(s->run.name)),
+                      trainedWorldSize(nlohmann::json::parse(s->run.config_json, nullptr, false)));
     ++n;
   }
   statusBar()->showMessage(n ? QString("Queued %1 resume(s).").arg(n) : "Only interrupted runs can be resumed.", 6000);

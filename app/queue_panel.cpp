@@ -111,7 +111,8 @@ void QueuePanel::refresh() {
       return item;
     };
     set(ColJob, QString::number(j.id));
-    set(ColLabel, j.label)->setToolTip("ctxlab-cli " + j.args.join(' '));
+    const QString label = j.gpus > 1 ? QString("%1 · %2 GPUs").arg(j.label).arg(j.gpus) : j.label;
+    set(ColLabel, label)->setToolTip(j.command.isEmpty() ? "ctxlab-cli " + j.args.join(' ') : j.command);
     set(ColState, stateName(j.state))->setForeground(state_color(j.state));
     set(ColRun, j.run > 0 ? QString::number(j.run) : QString());
     auto* prog = set(ColProgress, QString());

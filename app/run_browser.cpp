@@ -50,11 +50,12 @@ RunBrowser::RunBrowser(DataCache* cache, QWidget* parent) : QWidget(parent), cac
   view_->horizontalHeader()->setStretchLastSection(true);
   view_->horizontalHeader()->setHighlightSections(false);
   view_->setContextMenuPolicy(Qt::CustomContextMenu);
-  const int widths[] = {44, 110, 74, 150, 90, 90, 110, 60, 56, 74, 96, 80, 100};
+  const int widths[] = {44, 110, 74, 150, 90, 90, 90, 110, 60, 56, 74, 96, 80, 100};
   static_assert(std::size(widths) == RunTableModel::ColumnCount);
   for (int c = 0; c < RunTableModel::ColumnCount; ++c) view_->setColumnWidth(c, widths[c]);
   // Narrow by default; the header's context menu shows the rest.
-  for (int c : {RunTableModel::Created, RunTableModel::Note}) view_->setColumnHidden(c, true);
+  // The device also shows in the status's tooltip.
+  for (int c : {RunTableModel::Device, RunTableModel::Created, RunTableModel::Note}) view_->setColumnHidden(c, true);
   view_->horizontalHeader()->setContextMenuPolicy(Qt::CustomContextMenu);
   connect(view_->horizontalHeader(), &QWidget::customContextMenuRequested, this, [this](const QPoint& p) {
     QMenu menu(this);

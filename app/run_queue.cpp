@@ -7,6 +7,9 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QProcess>
+#include <QProcessEnvironment>
+
+#include <unistd.h>
 
 #include <csignal>
 #include <cerrno>
@@ -25,6 +28,23 @@ bool alive(qint64 pid) {
   const QByteArray s = stat.readAll();
   const int close = s.lastIndexOf(')');
   return close < 0 || close + 2 >= s.size() || s[close + 2] != 'Z';
+}
+
+// The processes whose parent is `pid` (from /proc: torchrun's ranks).
+std::vector<pid_t> children_of(qint64 pid) {
+  std::vector<pid_t> out;
+  for (const QString& name : QDir("/proc").entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+    bool number = false;
+    const qint64 child = name.toLongLong(&number);
+    if (!number) continue;
+    QFile stat("/proc/" + name + "/stat");
+    if (!stat.open(QIODevice::ReadOnly)) continue;
+    // "pid (comm) state ppid ...": the command may hold spaces and parentheses, so after the last ')'.
+    const QByteArray s = stat.readAll();
+    const QList<QByteArray> rest = s.mid(s.lastIndexOf(')') + 1).trimmed().split(' ');
+    if (rest.size() > 1 && rest[1].toLongLong() == pid) out.push_back(static_cast<pid_t>(child));
+  }
+  return out;
 }
 
 QString last_error_line(const QString& path) {
@@ -92,12 +112,13 @@ const QueueJob* RunQueue::job(int id) const {
 }
 
 int RunQueue::addTrain(const nlohmann::json& config, const QString& label, const QString& study, int after,
-                       qint64 init_run) {
+                       qint64 init_run, int gpus) {
   QDir().mkpath(job_dir_);
   QueueJob j;
   j.id = next_id_++;
   j.label = label;
   j.after = after;
+  j.gpus = std::max(1, gpus);
   // The config goes to a file named for this window's process and job, kept for the record.
   const QString path = QString("%1/job-%2-%3-%4.json")
                            .arg(job_dir_)
@@ -113,6 +134,7 @@ int RunQueue::addTrain(const nlohmann::json& config, const QString& label, const
   j.args = QStringList{"train", "--config", path};
   if (!study.isEmpty()) j.args << "--study" << study;
   if (init_run > 0) j.args << "--init-run" << QString::number(init_run);
+  if (j.gpus > 1) j.args << "--device" << "cuda";  // each rank takes the GPU of its LOCAL_RANK
   jobs_.push_back(j);
   if (!timer_.isActive()) timer_.start();
   tick();
@@ -148,16 +170,17 @@ int RunQueue::addStudy(const nlohmann::json& study, const QString& label, const 
   return addCli(args, label);
 }
 
-int RunQueue::addResume(qint64 run, const QString& label) {
-  return addCli({"resume", QString::number(run)}, label);
+int RunQueue::addResume(qint64 run, const QString& label, int gpus) {
+  return addCli({"resume", QString::number(run)}, label, gpus);
 }
 
-int RunQueue::addCli(const QStringList& args, const QString& label) {
+int RunQueue::addCli(const QStringList& args, const QString& label, int gpus) {
   QDir().mkpath(job_dir_);
   QueueJob j;
   j.id = next_id_++;
   j.label = label;
   j.args = args;
+  j.gpus = std::max(1, gpus);
   jobs_.push_back(j);
   if (!timer_.isActive()) timer_.start();
   tick();
@@ -182,20 +205,39 @@ void RunQueue::start(QueueJob& j) {
                            .arg(QCoreApplication::applicationPid()).arg(j.id);
   j.out_path = stem + ".out";
   j.err_path = stem + ".err";
+  const Torchrun torchrun = torchrun_.found() ? torchrun_ : torchrunOnPath(qEnvironmentVariable("PATH"));
+  if (j.gpus > 1 && !torchrun.found()) {
+    j.state = QueueJob::Failed;
+    j.message = QString("cannot run on %1 GPUs: torchrun not found on PATH (nor python3 -m torch.distributed.run)")
+                    .arg(j.gpus);
+    emit jobEnded(j.id, false, j.message);
+    return;
+  }
+  const LaunchCommand cmd = launchCommand(cliPath(), args, j.gpus, torchrun);
   QProcess p;
-  p.setProgram(cliPath());
-  p.setArguments(args);
+  p.setProgram(cmd.program);
+  p.setArguments(cmd.args);
+  if (!cmd.env.isEmpty()) {
+    auto env = QProcessEnvironment::systemEnvironment();
+    for (const QString& e : cmd.env) env.insert(e.section('=', 0, 0), e.section('=', 1));
+    p.setProcessEnvironment(env);
+  }
   p.setStandardOutputFile(j.out_path);
   p.setStandardErrorFile(j.err_path);
   p.setStandardInputFile(QProcess::nullDevice());
   qint64 pid = 0;
+  j.command = cmd.text();
   if (!p.startDetached(&pid)) {
     j.state = QueueJob::Failed;
-    j.message = "cannot start " + cliPath() + ": " + p.errorString();
+    j.message = "cannot start " + cmd.program + ": " + p.errorString();
     emit jobEnded(j.id, false, j.message);
     return;
   }
   j.pid = pid;
+  // A detached child starts a session of its own (Qt calls setsid), so its group is not the
+  // window's; checked all the same before anything signals the group.
+  const pid_t group = ::getpgid(static_cast<pid_t>(pid));
+  j.pgid = group > 0 && group != ::getpgrp() ? group : 0;
   j.state = QueueJob::Running;
   j.message = "starting";
 }
@@ -303,6 +345,7 @@ void RunQueue::finish(QueueJob& j) {
 void RunQueue::tick() {
   bool any = false;
   int running = 0;
+  bool all_gpus = false;  // a job on several GPUs runs: nothing starts beside it
   for (auto& j : jobs_) {
     if (j.state != QueueJob::Running) continue;
     const QString before = j.message;
@@ -314,17 +357,22 @@ void RunQueue::tick() {
     }
     any = any || j.message != before;
     ++running;
+    all_gpus = all_gpus || j.gpus > 1;
   }
   for (auto& j : jobs_) {
-    if (running >= max_parallel_) break;
+    if (running >= max_parallel_ || all_gpus) break;
     if (j.state != QueueJob::Waiting) continue;
     if (j.after) {
       const auto* base = job(j.after);
       if (base && (base->state == QueueJob::Waiting || base->state == QueueJob::Running)) continue;
     }
+    if (j.gpus > 1 && running > 0) break;  // it waits for the GPUs, and the jobs after it wait for it
     start(j);
     any = true;
-    if (j.state == QueueJob::Running) ++running;
+    if (j.state == QueueJob::Running) {
+      ++running;
+      all_gpus = j.gpus > 1;
+    }
   }
   if (running == 0 && waitingCount() == 0) timer_.stop();
   if (any) emit changed();
@@ -340,9 +388,25 @@ void RunQueue::stop(int id) {
   } else if (j->state == QueueJob::Running && j->pid > 0) {
     j->stop_requested = true;
     j->message = "stopping (writing a checkpoint)";
-    ::kill(static_cast<pid_t>(j->pid), SIGTERM);
+    terminate(*j);
   }
   emit changed();
+}
+
+void RunQueue::terminate(const QueueJob& j) {
+  const auto pid = static_cast<pid_t>(j.pid);
+  if (j.gpus <= 1 || j.pgid <= 0) {
+    ::kill(pid, SIGTERM);
+    return;
+  }
+  // torchrun passes SIGTERM on to its ranks, each of which it starts in a session of its own; they
+  // are signalled here as well, so that none runs on when torchrun cannot pass it on. Ranks stop
+  // together at their next step (any rank's signal stops them all) and rank 0 saves the checkpoint.
+  for (const pid_t child : children_of(j.pid)) {
+    const pid_t group = ::getpgid(child);
+    ::kill(group == child ? -child : child, SIGTERM);
+  }
+  ::kill(-static_cast<pid_t>(j.pgid), SIGTERM);
 }
 
 void RunQueue::stopAll() {

@@ -81,10 +81,12 @@ void MainWindow::screenshotWhenReady(const QString& path, const QString& tab, bo
         if (!configurator_->isReady()) configurator_->fetchRegistry();
         QElapsedTimer wait;
         wait.start();
-        while (configurator_->isBusy() && wait.elapsed() < 20000) {
+        while (configurator_->isBusy() && wait.elapsed() < std::max(20000, timeout_ms)) {
           QApplication::processEvents(QEventLoop::AllEvents, 50);
           QThread::msleep(10);
         }
+        // The form scrolled to its launch settings: train.device and the GPU count beside it.
+        configurator_->revealGpuControl();
       }
       QApplication::processEvents();
       if (!grab().save(file)) err = "cannot write " + file;

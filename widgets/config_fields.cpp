@@ -198,6 +198,10 @@ void ConfigField::setEditorWidget(QWidget* w, int width) {
   if (width >= 0) row_->addStretch(1);
 }
 
+void ConfigField::addBelow(QWidget* w) {
+  static_cast<QVBoxLayout*>(layout())->insertWidget(1, w);
+}
+
 QString ConfigField::tooltipText() const {
   QString t = "<b>" + spec_.path.toHtmlEscaped() + "</b>";
   if (!spec_.doc.isEmpty()) t += "<br>" + spec_.doc.toHtmlEscaped();

@@ -51,6 +51,9 @@ class ConfigField : public QWidget {
 
   void showError(const QString& message);
   void clearError();
+  // Puts `w` on a line under the editor, above the error line: a control that belongs with this
+  // key (the GPU count under train.device).
+  void addBelow(QWidget* w);
   QLabel* errorLabel() const { return error_; }
 
  signals:

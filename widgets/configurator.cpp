@@ -21,6 +21,7 @@
 
 #include "widgets/cli_call.h"
 #include "widgets/config_form.h"
+#include "widgets/gpu_count.h"
 #include "widgets/init_picker.h"
 #include "widgets/request_field.h"
 #include "widgets/rope_paste.h"
@@ -93,7 +94,7 @@ Configurator::Configurator(const QString& preset_dir, QWidget* parent, bool fetc
   stack_->addWidget(scroll_);
   root->addWidget(stack_, 1);
 
-  auto* bottom = new QHBoxLayout;
+  auto* bottom = launch_row_ = new QHBoxLayout;
   validate_ = new QPushButton("Validate", this);
   validate_->setToolTip("Check the config with ctxlab-cli check (the engine's own validation)");
   status_ = new QLabel(this);
@@ -115,7 +116,10 @@ Configurator::Configurator(const QString& preset_dir, QWidget* parent, bool fetc
   connect(preset_combo_, &QComboBox::activated, this, [this](int i) { loadPreset(preset_combo_->itemText(i)); });
   connect(launch_, &QPushButton::clicked, this, [this] {
     if (isValidated()) {
-      setStatus("✓ Sent to the run queue: " + QString::fromStdString(validated_.value("name", std::string("run"))), "#2e7d32");
+      const int gpus = gpuCount();
+      setStatus("✓ Sent to the run queue: " + QString::fromStdString(validated_.value("name", std::string("run"))) +
+                    (gpus > 1 ? QString(" on %1 GPUs").arg(gpus) : QString()),
+                "#2e7d32");
       emit launchRequested(validated_);
     }
   });
@@ -152,6 +156,13 @@ Configurator::~Configurator() {
 }
 
 void Configurator::fetchRegistry() {
+  if (!multi_gpu_.probed && !gpu_probe_pending_) {
+    gpu_probe_pending_ = true;
+    probeMultiGpu(this, [this](const MultiGpu& m) {
+      gpu_probe_pending_ = false;
+      setMultiGpu(m);
+    });
+  }
   if (form_ || fetch_pending_ > 0) return;  // built, or a fetch is already under way
   stack_->setCurrentIndex(0);
   retry_->hide();
@@ -225,6 +236,7 @@ void Configurator::buildForm() {
   stack_->setCurrentIndex(1);
   connect(form_, &ConfigForm::edited, this, &Configurator::formEdited);
   connect(form_, &ConfigForm::modelSourceChanged, this, &Configurator::showVerdict);
+  placeGpuControl();
   for (QWidget* w : std::initializer_list<QWidget*>{preset_combo_, save_, paste_, validate_}) w->setEnabled(true);
   if (has_pending_) {
     has_pending_ = false;
@@ -236,6 +248,32 @@ void Configurator::buildForm() {
     runCheck(false);
   }
   emit ready();
+}
+
+void Configurator::placeGpuControl() {
+  gpus_ = new GpuCountControl(form_);
+  gpus_->setMultiGpu(multi_gpu_);
+  if (auto* device = form_->field("train.device")) {
+    device->addBelow(gpus_);
+    return;
+  }
+  // A form without the key (an engine that renamed it): the control goes to the launch row.
+  launch_row_->insertWidget(launch_row_->indexOf(launch_), gpus_);
+}
+
+void Configurator::revealGpuControl() {
+  if (!gpus_ || !form_) return;
+  scroll_->ensureWidgetVisible(gpus_->parentWidget(), 20, 120);  // the train.device field
+}
+
+int Configurator::gpuCount() const {
+  return gpus_ ? gpus_->count() : 1;
+}
+
+void Configurator::setMultiGpu(const MultiGpu& m) {
+  multi_gpu_ = m;
+  if (gpus_) gpus_->setMultiGpu(m);
+  emit multiGpuChanged(m);
 }
 
 void Configurator::loadPreset(const QString& name) {
@@ -312,6 +350,7 @@ bool Configurator::isValidated() const {
 }
 
 bool Configurator::isBusy() const {
+  if (gpu_probe_pending_) return true;
   if (!form_) return fetch_pending_ > 0;
   QString why;
   return check_pending_ || (folderBlocks(&why) && why.isEmpty());

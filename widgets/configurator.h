@@ -1,7 +1,8 @@
 // The configurator panel: a preset picker, the generated config form, load/save as JSON, pasting
 // a Hugging Face rope_scaling block, validation through `ctxlab-cli check` (on demand and shortly
 // after each edit), and Launch, enabled only for the config that validated (and, with init from a
-// Hugging Face folder, only once `hf-info` has read that folder without error).
+// Hugging Face folder, only once `hf-info` has read that folder without error). Under
+// train.device, the GPU count of the next launch (gpu_count.h), from `ctxlab-cli devices` and PATH.
 #pragma once
 
 #include <QString>
@@ -12,7 +13,10 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "widgets/multi_gpu.h"
+
 class QComboBox;
+class QHBoxLayout;
 class QLabel;
 class QPushButton;
 class QScrollArea;
@@ -21,6 +25,7 @@ class QStackedWidget;
 namespace ctx::gui {
 
 class ConfigForm;
+class GpuCountControl;
 
 class Configurator : public QWidget {
   Q_OBJECT
@@ -44,6 +49,11 @@ class Configurator : public QWidget {
   QPushButton* launchButton() const { return launch_; }
   QLabel* statusLabel() const { return status_; }
   QLabel* messageLabel() const { return message_; }  // loading line or the CLI's error
+  // How many GPUs the next launch trains on (1 unless several can be used and were chosen).
+  int gpuCount() const;
+  GpuCountControl* gpuControl() const { return gpus_; }  // null until the form is built
+  const MultiGpu& multiGpu() const { return multi_gpu_; }
+  void revealGpuControl();  // scrolls the form to train.device and the GPU count (screenshots)
 
   static constexpr int kDebounceMs = 400;
 
@@ -57,14 +67,19 @@ class Configurator : public QWidget {
   bool saveTo(const QString& path, QString* error = nullptr);
   bool loadFrom(const QString& path, QString* error = nullptr);
   void fetchRegistry();  // (re)reads the registry and defaults from ctxlab-cli
+  // What the machine offers for several GPUs (fetchRegistry asks ctxlab-cli devices once; tests
+  // set it directly).
+  void setMultiGpu(const MultiGpu& m);
 
  signals:
   void ready();
   void validated(bool ok, const QString& message);
-  void launchRequested(const nlohmann::json& config);
+  void launchRequested(const nlohmann::json& config);  // on gpuCount() GPUs
+  void multiGpuChanged(const ctx::gui::MultiGpu& m);
 
  private:
   void buildForm();
+  void placeGpuControl();
   // Asks the engine what each candidate request resolves to when enabled ({} in a check); a
   // candidate it refuses is dropped and the rest asked again. Calls `done` once, with no error:
   // without shapes, requests are edited as JSON text.
@@ -108,6 +123,10 @@ class Configurator : public QWidget {
   QString check_where_;    // the field it is shown at ("" = the banner)
   QString origin_text_;
   bool edited_ = false;
+  QHBoxLayout* launch_row_;
+  GpuCountControl* gpus_ = nullptr;
+  MultiGpu multi_gpu_;
+  bool gpu_probe_pending_ = false;
 };
 
 }  // namespace ctx::gui

@@ -155,6 +155,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
         const auto* st = r.study ? cache_->study(*r.study) : nullptr;
         return st ? QString::fromStdString(st->name) : QString();
       }
+      case Device: return QString::fromStdString(r.device);
       case Created: return QDateTime::fromSecsSinceEpoch(static_cast<qint64>(r.created)).toString("yyyy-MM-dd HH:mm");
       case Step: {
         auto it = s->latest.find("loss");
@@ -175,7 +176,12 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
     }
   }
   if (role == Qt::ToolTipRole) {
-    if (col == Status && !r.error.empty()) return QString::fromStdString(r.error);
+    if (col == Status) {
+      // The device the run trains on ("cuda × 4" across GPUs), and why it failed.
+      const QString on = r.device.empty() ? QString() : "on " + QString::fromStdString(r.device);
+      const QString error = QString::fromStdString(r.error);
+      return on.isEmpty() || error.isEmpty() ? on + error : on + "\n" + error;
+    }
     if (col == Note) return QString::fromStdString(s->note);
     if (col == Method || col == Name) return QString::fromStdString(r.method);
     if (col == Tags) return "Comma-separated; double-click to edit";
@@ -193,12 +199,13 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
 
 QVariant RunTableModel::headerData(int section, Qt::Orientation o, int role) const {
   if (o != Qt::Horizontal) return {};
-  static const char* names[] = {"ID",   "Name", "Status",      "Method",        "Base model", "Study", "Created",
-                                "Step", "Loss", "ppl @ train", "ppl @ longest", "Tags",       "Note"};
+  static const char* names[] = {"ID",   "Name",    "Status", "Method",      "Base model",    "Study", "Device",
+                                "Created", "Step", "Loss", "ppl @ train", "ppl @ longest", "Tags",  "Note"};
   static const char* tips[] = {"Run id in the store", "", "queued, running, finished, failed, interrupted, diverged",
                                "Position scheme, scaling and sampler",
                                "Hugging Face model the run descends from (empty for CtxLab's own models); filter with base:NAME",
-                               "Study the run was launched in", "",
+                               "Study the run was launched in",
+                               "What the run trains on: cpu (threads), cuda:N, or cuda × N for N GPUs through torchrun", "",
                                "Latest logged step", "Latest training loss",
                                "Perplexity at the run's training length (train.seq_len)",
                                "Perplexity at the longest length evaluated", "Tags (editable)", "Note (editable)"};

@@ -1,5 +1,6 @@
 // The run browser's table: one row per run in the store (newest first), with status, method,
-// base model (the Hugging Face model a run descends from), study, key results, tags and note; tags and notes are edited in place. Rows come from the
+// base model (the Hugging Face model a run descends from), study, device ("cuda × 4" for a run on
+// several GPUs), key results, tags and note; tags and notes are edited in place. Rows come from the
 // DataCache; a RunFilterProxy on top filters (run_filter.h) and sorts by typed values.
 #pragma once
 
@@ -14,7 +15,7 @@ namespace ctx::gui {
 class RunTableModel : public QAbstractTableModel {
   Q_OBJECT
  public:
-  enum Column { Id, Name, Status, Method, BaseModel, Study, Created, Step, Loss, PplTrain, PplLongest, Tags, Note, ColumnCount };
+  enum Column { Id, Name, Status, Method, BaseModel, Study, Device, Created, Step, Loss, PplTrain, PplLongest, Tags, Note, ColumnCount };
   static constexpr int SortRole = Qt::UserRole + 1;  // numbers as numbers, for sorting
   static constexpr int RunIdRole = Qt::UserRole + 2;
 

@@ -49,6 +49,8 @@ int cmd_export(const Common& c, const std::vector<int64_t>& runs, bool csv, cons
 int cmd_rope(const Common& c, const std::string& config_path, int64_t length, int64_t run = 0);
 int cmd_positions(const Common& c, const std::string& config_path, int64_t samples, int64_t bins);
 int cmd_methods(const Common& c);
+// What this build can train on: CUDA in its LibTorch, the GPUs it sees, c10d's process groups.
+int cmd_devices(const Common& c);
 // Validates a config without running it: the parse and, unless config_only, train's preflight.
 int cmd_check(const Common& c, const std::string& config_path, bool config_only = false);
 int cmd_bench_methods(const Common& c, int64_t steps, const std::string& device);

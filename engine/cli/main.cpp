@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
                   "parse and resolve the config only: no corpus, store, checkpoint or prompt checks "
                   "(the window's form validation; train still runs them all)");
   auto* methods = app.add_subcommand("methods", "the method registry: names, parameters, defaults, docs");
+  auto* devices = app.add_subcommand("devices", "what this build trains on: CUDA, the GPUs it sees, torchrun's process groups");
   auto* bench = app.add_subcommand("bench", "training and evaluation tokens/s for a few model sizes");
   bench->add_option("--sizes", sizes, "comma-separated: tiny, small, base, medium")->capture_default_str();
   bench->add_option("--steps", steps, "timed steps per size")->capture_default_str();
@@ -179,7 +180,7 @@ int main(int argc, char** argv) {
   logits->add_option("--ids", hf_ids, "file: one sequence per line, ids separated by spaces")->required();
   logits->add_option("--out", hf_out, "output .npy (sequences x tokens x vocab); one file per length, suffixed -T, when lengths differ")->required();
   logits->add_option("--device", device, "override the run's device");
-  for (auto* s : {train, resume, eval, list, show, compare, exp, rope, positions, check, methods, bench, passkey, needle, kv,
+  for (auto* s : {train, resume, eval, list, show, compare, exp, rope, positions, check, methods, devices, bench, passkey, needle, kv,
                   ruler, report, attention, hf_info, import, export_hf, tokenize, logits})
     add_common(s);
 
@@ -208,6 +209,7 @@ int main(int argc, char** argv) {
     if (*positions) return cli::cmd_positions(common, config, samples, bins);
     if (*check) return cli::cmd_check(common, config, config_only);
     if (*methods) return cli::cmd_methods(common);
+    if (*devices) return cli::cmd_devices(common);
     if (*bench) {
       if (!bench_load.empty()) return cli::cmd_bench_load(common, bench_load, device, bench_dtype, bench_repeats);
       if (!bench_shape.empty()) {

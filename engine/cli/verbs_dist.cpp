@@ -209,7 +209,8 @@ int cmd_train_dist(const Common& c, const DistEnv& env, const std::string& confi
           if (s.name == study) study_id = s.id;
         if (!study_id) study_id = db.create_study(study);
       }
-      const int64_t id = create_run(db, cfg, given, study_id);
+      // The run reads "cuda × N" from the start (a launch that fails before training still says so).
+      const int64_t id = create_run(db, cfg, given, study_id, dist->device_label());
       note_layout(db, id, *dist, cfg);
       return id;
     });

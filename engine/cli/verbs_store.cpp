@@ -54,8 +54,13 @@ std::map<std::pair<std::string, int64_t>, double> ppl_table(const store::RunStor
 }
 
 nlohmann::json run_summary(const store::RunStore& db, const RunRecord& r) {
-  nlohmann::json j{{"id", r.id}, {"name", r.name}, {"status", store::to_string(r.status)}, {"method", r.method},
-                   {"created", r.created}, {"parent", r.parent ? nlohmann::json(*r.parent) : nlohmann::json(nullptr)}};
+  nlohmann::json j{{"id", r.id},
+                   {"name", r.name},
+                   {"status", store::to_string(r.status)},
+                   {"method", r.method},
+                   {"device", r.device},
+                   {"created", r.created},
+                   {"parent", r.parent ? nlohmann::json(*r.parent) : nlohmann::json(nullptr)}};
   auto latest = db.latest_metrics(r.id);
   if (latest.count("loss")) {
     j["step"] = latest["loss"].step;
@@ -67,6 +72,23 @@ nlohmann::json run_summary(const store::RunStore& db, const RunRecord& r) {
   j["tags"] = db.tags(r.id);
   if (!r.error.empty()) j["error"] = r.error;
   return j;
+}
+
+// `s` cut or padded to `width` characters (UTF-8 aware: "cuda × 4" is 8 wide, 9 bytes).
+std::string fit(const std::string& s, size_t width) {
+  std::string out;
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size() && chars < width;) {
+    size_t len = 1;
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0xf0) len = 4;
+    else if (c >= 0xe0) len = 3;
+    else if (c >= 0xc0) len = 2;
+    out.append(s, i, len);
+    i += len;
+    ++chars;
+  }
+  return out + std::string(width - chars, ' ');
 }
 
 void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
@@ -92,8 +114,8 @@ int cmd_runs(const Common& c) {
     print_json(arr);
     return 0;
   }
-  std::printf("%5s  %-24s  %-11s  %-32s  %-16s  %8s  %s\n", "id", "name", "status", "method", "created", "loss",
-              "ppl (nonoverlap, longest length)");
+  std::printf("%5s  %-24s  %-11s  %-32s  %-15s  %-16s  %8s  %s\n", "id", "name", "status", "method", "device",
+              "created", "loss", "ppl (nonoverlap, longest length)");
   for (auto& r : runs) {
     auto latest = db.latest_metrics(r.id);
     std::string loss = latest.count("loss") ? format_number(latest["loss"].value) : "-";
@@ -101,9 +123,9 @@ int cmd_runs(const Common& c) {
     auto t = ppl_table(db, r.id);
     for (auto& [k, v] : t)
       if (k.first == "nonoverlap") ppl = format_number(v) + " @" + std::to_string(k.second);
-    std::printf("%5lld  %-24.24s  %-11s  %-32.32s  %-16s  %8s  %s\n", static_cast<long long>(r.id), r.name.c_str(),
-                store::to_string(r.status).c_str(), r.method.c_str(), format_time(r.created).c_str(), loss.c_str(),
-                ppl.c_str());
+    std::printf("%5lld  %-24.24s  %-11s  %-32.32s  %s  %-16s  %8s  %s\n", static_cast<long long>(r.id), r.name.c_str(),
+                store::to_string(r.status).c_str(), r.method.c_str(), fit(r.device, 15).c_str(),
+                format_time(r.created).c_str(), loss.c_str(), ppl.c_str());
   }
   return 0;
 }

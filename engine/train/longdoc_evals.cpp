@@ -6,6 +6,7 @@
 #include "eval/longdoc_perplexity.h"
 #include "io/run_tokenizer.h"
 #include "train/checkpoint.h"
+#include "train/ppl_records.h"
 #include "train/precision.h"
 #include "train/run_setup.h"
 #include "train/runtime.h"
@@ -26,25 +27,6 @@ void check_request(const LongDocRequest& req, const RunConfig& c, int64_t limit)
       throw ConfigError("length " + std::to_string(L) + ": beyond the model's " + c.model.position +
                         " positions, which end at " + std::to_string(limit) +
                         " (model.max_positions)");
-}
-
-void record(store::RunStore& db, int64_t run, int64_t step, const PplResult& r,
-            const nlohmann::json& extra) {
-  for (auto [metric, value] : {std::pair<const char*, double>{"ppl", r.ppl},
-                               {"loss", r.loss},
-                               {"tokens", static_cast<double>(r.tokens)}}) {
-    store::EvalRecord e;
-    e.task = "ppl";
-    e.mode = "longdoc";
-    e.x = static_cast<double>(r.length);
-    e.metric = metric;
-    e.value = value;
-    e.step = step;
-    e.extra_json = extra.dump();
-    db.record_eval(run, e);
-  }
-  db.put_artifact(run, store::make_f32_artifact("position_loss/longdoc/" + std::to_string(r.length),
-                                                step, r.position_loss));
 }
 
 }  // namespace
@@ -102,28 +84,21 @@ LongDocOutcome evaluate_longdoc_run(store::RunStore& db, int64_t run_id, const L
     o.progress = [&](int64_t done, int64_t) { events.on_progress({before + done, total, what}); };
     auto r = evaluate_longdoc(model, set, o, device);
     before += r.windows;
-    EvalEvent e;
-    e.mode = "longdoc";
-    e.length = L;
-    e.loss = r.loss;
-    e.ppl = r.ppl;
-    e.tokens = r.tokens;
-    e.tokens_per_s = static_cast<double>(r.windows * L) / std::max(r.seconds, 1e-9);
-    events.on_eval(e);
+    events.on_eval(ppl_event("longdoc", L, r));
     out.results.push_back(std::move(r));
   }
   const nlohmann::json tokenizer{{"kind", tok->kind()}, {"fingerprint", tok->fingerprint()}};
   db.transaction([&] {
     for (const auto& r : out.results)
-      record(db, run_id, out.step, r,
-             {{"docs", out.docs},
-              {"stride", req.stride},
-              {"tokenizer", tokenizer},
-              {"bos", out.bos},
-              {"truncated_to", out.truncated_to},
-              {"skipped", out.skipped},
-              {"windows", r.windows},
-              {"seconds", r.seconds}});
+      record_ppl_result(db, run_id, out.step, "longdoc", r,
+                        {{"docs", out.docs},
+                         {"stride", req.stride},
+                         {"tokenizer", tokenizer},
+                         {"bos", out.bos},
+                         {"truncated_to", out.truncated_to},
+                         {"skipped", out.skipped},
+                         {"windows", r.windows},
+                         {"seconds", r.seconds}});
   });
   return out;
 }

@@ -1,41 +1,16 @@
 // Perplexity evaluation of a run and its records in the store.
 #include "train/run_evals.h"
 
-#include <algorithm>
 
 #include "eval/perplexity.h"
 #include "io/run_tokenizer.h"
 #include "train/checkpoint.h"
+#include "train/ppl_records.h"
 #include "train/run_setup.h"
 #include "train/precision.h"
 #include "train/runtime.h"
 
 namespace ctx {
-namespace {
-
-void record_eval_result(store::RunStore& db, int64_t run, int64_t step, const PplResult& r) {
-  db.transaction([&] {
-    nlohmann::json extra{{"windows", r.windows}, {"packed", r.packed}, {"seconds", r.seconds}};
-    for (auto [metric, value] : {std::pair<const char*, double>{"ppl", r.ppl},
-                                 {"loss", r.loss},
-                                 {"tokens", static_cast<double>(r.tokens)}}) {
-      store::EvalRecord e;
-      e.task = "ppl";
-      e.mode = r.mode;
-      e.x = static_cast<double>(r.length);
-      e.metric = metric;
-      e.value = value;
-      e.step = step;
-      e.extra_json = extra.dump();
-      db.record_eval(run, e);
-    }
-    db.put_artifact(
-        run, store::make_f32_artifact("position_loss/" + r.mode + "/" + std::to_string(r.length),
-                                      step, r.position_loss));
-  });
-}
-
-}  // namespace
 
 std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step,
                                  LanguageModel& model, const RunConfig& c,
@@ -62,15 +37,11 @@ std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step,
       o.memory = model->position_scheme().caches_previous_window();
       o.separator = io::separator_token(*io::tokenizer_for(c));
       auto r = evaluate_perplexity(model, val, o, dev);
-      record_eval_result(db, run, step, r);
-      EvalEvent e;
-      e.mode = mode;
-      e.length = L;
-      e.loss = r.loss;
-      e.ppl = r.ppl;
-      e.tokens = r.tokens;
-      e.tokens_per_s = static_cast<double>(r.windows * L) / std::max(r.seconds, 1e-9);
-      events.on_eval(e);
+      db.transaction([&] {
+        record_ppl_result(db, run, step, r.mode, r,
+                          {{"windows", r.windows}, {"packed", r.packed}, {"seconds", r.seconds}});
+      });
+      events.on_eval(ppl_event(mode, L, r));
       out.push_back(std::move(r));
     }
   }

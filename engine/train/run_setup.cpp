@@ -256,7 +256,7 @@ std::string base_model_of(store::RunStore& db, const RunConfig& cfg) {
 }
 
 int64_t create_run(store::RunStore& db, const RunConfig& cfg, const nlohmann::json& config_as_given,
-                   std::optional<int64_t> study) {
+                   std::optional<int64_t> study, const std::string& device) {
   store::NewRun nr;
   nr.study = study;
   nr.name = cfg.name;
@@ -266,7 +266,7 @@ int64_t create_run(store::RunStore& db, const RunConfig& cfg, const nlohmann::js
   nr.config_json = stored.dump();
   nr.method = method_label(cfg);
   nr.engine_version = CTXLAB_VERSION;
-  nr.device = cfg.train.device;
+  nr.device = device.empty() ? cfg.train.device : device;
   if (cfg.init.kind == "run") nr.parent = cfg.init.run;
   const int64_t id = db.create_run(nr);
   const auto dir = run_dir_for(db.path(), id);

@@ -63,9 +63,10 @@ std::string run_dir_for(const std::string& db_path, int64_t run_id);
 // The config a stored run was made with (the stored JSON minus its "_given" and "_resolved" notes).
 RunConfig config_of_run(const store::RunRecord& run);
 
-// Creates the run record (queued) and its folder; returns the id.
+// Creates the run record (queued) and its folder; returns the id. Its device reads `device` when
+// given (a torchrun launch: "cuda × 4"), else train.device.
 int64_t create_run(store::RunStore& db, const RunConfig& cfg,
                    const nlohmann::json& config_as_given = nullptr,
-                   std::optional<int64_t> study = std::nullopt);
+                   std::optional<int64_t> study = std::nullopt, const std::string& device = "");
 
 }  // namespace ctx

@@ -9,6 +9,8 @@
 
 #include <filesystem>
 
+#include <unistd.h>
+
 #include "widgets/data_cache.h"
 #include "widgets/run_filter.h"
 #include "widgets/run_table_model.h"
@@ -112,6 +114,35 @@ TEST(RunTable, RowsStatusAndKeyResultsFromTheStore) {
   EXPECT_EQ(cell(model.rowOf(fx.broken), RunTableModel::Status), "diverged");
   EXPECT_EQ(model.data(model.index(model.rowOf(fx.broken), RunTableModel::Status), Qt::ForegroundRole).value<QColor>(),
             statusColor(store::RunStatus::Diverged));
+}
+
+TEST(RunTable, DeviceOfARunOnSeveralGpusReadsCudaTimesN) {
+  const auto path = fixture_path("table_device");
+  int64_t wide = 0, narrow = 0;
+  {
+    store::RunStore db(path);
+    // As a torchrun launch leaves it: rank 0 created the run and marked it running on "cuda × 2".
+    wide = add_run(db, "wide", "rope + contiguous", "{}", store::RunStatus::Queued);
+    db.mark_running(wide, static_cast<int64_t>(::getpid()), store::host_name(), "cuda \u00d7 2");
+    narrow = add_run(db, "narrow", "rope + contiguous", "{}", store::RunStatus::Queued);
+    db.mark_running(narrow, static_cast<int64_t>(::getpid()), store::host_name(), "cpu (2 threads)");
+    db.set_status(narrow, store::RunStatus::Failed, "out of memory");
+  }
+  DataCache cache;
+  QObject owner;
+  auto* f = startFollower(QString::fromStdString(path), &owner, 50);
+  QObject::connect(f, &StoreFollower::summariesReady, &cache, &DataCache::applySummaries);
+  RunTableModel model(&cache);
+  ASSERT_TRUE(wait_for([&] { return model.rowCount() == 2; }));
+  auto cell = [&](int64_t run, int col, int role = Qt::DisplayRole) {
+    return model.data(model.index(model.rowOf(run), col), role).toString();
+  };
+  EXPECT_EQ(model.headerData(RunTableModel::Device, Qt::Horizontal, Qt::DisplayRole).toString(), "Device");
+  EXPECT_EQ(cell(wide, RunTableModel::Device), QString::fromUtf8("cuda \u00d7 2"));
+  EXPECT_EQ(cell(narrow, RunTableModel::Device), "cpu (2 threads)");
+  // The status's tooltip says it too (the column is hidden by default), with the error if any.
+  EXPECT_EQ(cell(wide, RunTableModel::Status, Qt::ToolTipRole), QString::fromUtf8("on cuda \u00d7 2"));
+  EXPECT_EQ(cell(narrow, RunTableModel::Status, Qt::ToolTipRole), "on cpu (2 threads)\nout of memory");
 }
 
 TEST(RunTable, FilterSortAndStudy) {
