@@ -131,9 +131,11 @@ TEST(Lora, MergedWeightsGiveTheAdaptersLogits) {
   auto merged = m->forward(tokens, pos);
   EXPECT_LT((with_adapters - merged).abs().max().item<double>(), 1e-5);
   // ... and the adapters now add nothing: the plain weights carry the fine-tune.
-  for (auto& p : m->named_parameters())
-    if (p.key().find("lora_B") != std::string::npos)
+  for (auto& p : m->named_parameters()) {
+    if (p.key().find("lora_B") != std::string::npos) {
       EXPECT_EQ(p.value().abs().max().item<double>(), 0.0);
+    }
+  }
 }
 
 TEST(Lora, TrainingMovesOnlyWhatLoraTrains) {
