@@ -1,4 +1,5 @@
-# CtxLab's own CUDA kernels (engine/model/cuda/*.cu: rotary embedding, SwiGLU), built where this
+# CtxLab's own CUDA kernels (engine/model/cuda/*.cu: rotary embedding, SwiGLU; engine/train/cuda/*.cu:
+# the master-weight AdamW step), built where this
 # LibTorch has CUDA and a CUDA compiler is found, and linked into ctxlab_engine with
 # CTXLAB_CUDA_KERNELS defined. Elsewhere (the Debian CPU build, CI) nothing here happens and the
 # ATen paths of model/fused_ops.cpp serve. -DCTXLAB_CUDA_KERNELS=OFF leaves them out on purpose.
@@ -14,7 +15,8 @@ if(CTXLAB_CUDA_KERNELS AND (TORCH_CUDA_LIBRARIES OR EXISTS "${TORCH_INSTALL_PREF
     # The shared runtime: the process holds one libcudart (LibTorch's), not a second static copy.
     set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
     enable_language(CUDA)
-    file(GLOB CTXLAB_CU_SRC CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/model/cuda/*.cu)
+    file(GLOB CTXLAB_CU_SRC CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/model/cuda/*.cu
+         ${CMAKE_CURRENT_SOURCE_DIR}/train/cuda/*.cu)
     add_library(ctxlab_kernels STATIC ${CTXLAB_CU_SRC})
     set_target_properties(ctxlab_kernels PROPERTIES POSITION_INDEPENDENT_CODE ON CUDA_STANDARD 17)
     target_include_directories(ctxlab_kernels PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})

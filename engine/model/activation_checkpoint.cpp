@@ -1,5 +1,6 @@
 // A custom autograd function whose forward runs without a graph and whose backward re-runs the
-// block with one. The block itself travels by id (autograd contexts hold only tensors and IValues).
+// block with one; causal attention calls are not re-run but replayed from the attention tape. The
+// block itself travels by id (autograd contexts hold only tensors and IValues).
 #include "model/activation_checkpoint.h"
 
 #include <torch/autograd.h>
@@ -9,33 +10,41 @@
 #include <mutex>
 
 #include "model/autocast_state.h"
+#include "model/saved_attention.h"
 
 namespace ctx {
 namespace {
 
 using Fn = std::function<torch::Tensor(const torch::Tensor&)>;
 
+// A block waiting for its backward pass: the function, and the attention outputs its first
+// forward recorded (model/saved_attention.h), which the recomputation replays.
+struct Block {
+  Fn fn;
+  std::shared_ptr<AttentionTape> tape;
+};
+
 // Blocks waiting for their backward pass, by id.
 struct Pending {
   std::mutex mutex;
-  std::map<int64_t, Fn> fns;
+  std::map<int64_t, Block> blocks;
   std::atomic<int64_t> next{1};
   int64_t put(Fn fn) {
     const int64_t id = next++;
     std::lock_guard<std::mutex> lock(mutex);
-    fns.emplace(id, std::move(fn));
+    blocks.emplace(id, Block{std::move(fn), new_attention_tape()});
     return id;
   }
-  Fn get(int64_t id) {
+  Block get(int64_t id) {
     std::lock_guard<std::mutex> lock(mutex);
-    return fns.at(id);
+    return blocks.at(id);
   }
-  Fn take(int64_t id) {
+  Block take(int64_t id) {
     std::lock_guard<std::mutex> lock(mutex);
-    auto it = fns.find(id);
-    Fn fn = std::move(it->second);
-    fns.erase(it);
-    return fn;
+    auto it = blocks.find(id);
+    Block b = std::move(it->second);
+    blocks.erase(it);
+    return b;
   }
 };
 
@@ -57,13 +66,15 @@ struct Recompute : torch::autograd::Function<Recompute> {
     std::vector<torch::Tensor> saved = {x};
     saved.insert(saved.end(), params.begin(), params.end());
     ctx->save_for_backward(saved);
-    return {pending().get(id)(
-        x)};  // autograd is off inside a custom function's forward: no graph is kept
+    // Autograd is off inside a custom function's forward: no graph is kept.
+    const auto block = pending().get(id);
+    AttentionTapeScope record(block.tape, AttentionTapeScope::Mode::record);
+    return {block.fn(x)};
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_out) {
-    const auto fn = pending().take(ctx->saved_data["id"].toInt());
+    const auto block = pending().take(ctx->saved_data["id"].toInt());
     auto saved = ctx->get_saved_variables();
     auto x = saved[0].detach().requires_grad_(saved[0].requires_grad());
     std::vector<torch::Tensor> inputs, params(saved.begin() + 1, saved.end());
@@ -76,7 +87,8 @@ struct Recompute : torch::autograd::Function<Recompute> {
       AutocastRestore precision(
           {ctx->saved_data["autocast"].toBool(),
            static_cast<c10::ScalarType>(ctx->saved_data["autocast_dtype"].toInt())});
-      y = fn(x);
+      AttentionTapeScope replay(block.tape, AttentionTapeScope::Mode::replay);
+      y = block.fn(x);
     }
     auto grads = inputs.empty()
                      ? std::vector<torch::Tensor>{}

@@ -19,6 +19,7 @@ class AlibiPositions : public PositionScheme {
   explicit AlibiPositions(const ModelConfig& model);
   void prepare(const torch::Tensor& positions) override;
   // [B|1, H, Tq, Tk] float32, the same tensor for every layer of one forward pass.
+  bool biases_logits() const override { return true; }
   torch::Tensor logit_bias(const torch::Tensor& q, const torch::Tensor& k, int64_t layer) override;
   nlohmann::json describe() const override;
   const std::vector<double>& slopes() const { return slopes_; }

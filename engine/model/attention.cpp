@@ -13,9 +13,22 @@
 #endif
 
 #include "model/context_parallel.h"
+#include "model/saved_attention.h"
+
+// SDPA's enable_gqa (2.5+): key/value heads shared by groups of query heads without copies.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+#define CTXLAB_SDPA_GQA 1
+#endif
 
 namespace ctx {
 namespace {
+
+// Grouped-query attention the long way: key/value head g copied for query heads g*rep ..
+// g*rep+rep-1 (HF's repeat_kv).
+torch::Tensor repeat_heads(const torch::Tensor& t, int64_t heads) {
+  const int64_t rep = heads / t.size(1);
+  return rep == 1 ? t : t.repeat_interleave(rep, 1);
+}
 
 torch::Tensor causal_mask(int64_t tq, int64_t tk, const torch::Device& dev) {
   // True = masked. Query i sits at key index i + (tk - tq).
@@ -26,10 +39,11 @@ torch::Tensor causal_mask(int64_t tq, int64_t tk, const torch::Device& dev) {
 
 }  // namespace
 
-std::pair<torch::Tensor, torch::Tensor> attend_explicit(const torch::Tensor& q, const torch::Tensor& k,
-                                                        const torch::Tensor& v, const torch::Tensor& bias,
+std::pair<torch::Tensor, torch::Tensor> attend_explicit(const torch::Tensor& q, const torch::Tensor& k_in,
+                                                        const torch::Tensor& v_in, const torch::Tensor& bias,
                                                         bool causal) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  const auto k = repeat_heads(k_in, q.size(1)), v = repeat_heads(v_in, q.size(1));
   auto logits = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);
   if (bias.defined()) logits = logits + bias;
   if (causal)
@@ -38,10 +52,23 @@ std::pair<torch::Tensor, torch::Tensor> attend_explicit(const torch::Tensor& q, 
   return {torch::matmul(probs, v), probs};
 }
 
-torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k_in, const torch::Tensor& v_in,
                      const torch::Tensor& bias, bool causal) {
+  const int64_t heads = q.size(1);
+  TORCH_CHECK(heads % k_in.size(1) == 0 && v_in.size(1) == k_in.size(1), "attend: ", heads,
+              " query heads for ", k_in.size(1), " key/value heads");
+  const bool square = q.size(-2) == k_in.size(-2);
+  const bool plain_causal = causal && square && !bias.defined() && !sequence_sharded();
+  if (plain_causal) {
+    // In a checkpointed block: recorded in the first forward, replayed in the recomputation.
+    if (auto out = taped_attention(q, k_in, v_in)) return *out;
+  }
+#ifdef CTXLAB_SDPA_GQA
+  if (plain_causal && k_in.size(1) != heads)
+    return at::scaled_dot_product_attention(q, k_in, v_in, {}, 0.0, true, std::nullopt, true);
+#endif
+  const auto k = repeat_heads(k_in, heads), v = repeat_heads(v_in, heads);
   if (sequence_sharded()) return sharded_attention(q, k, v, bias, causal);  // context parallel: the ring
-  const bool square = q.size(-2) == k.size(-2);
   if (bias.defined() || (causal && !square)) {
     // Fold the causal mask into the float bias: fused kernels take one or the other.
     torch::Tensor mask = bias.defined() ? bias : torch::zeros({1}, q.options());

@@ -6,7 +6,9 @@
 
 namespace ctx {
 
-// q, k, v: [B, H, T, Dh] (k/v may be longer than q: Tk >= Tq, queries aligned to the end).
+// q: [B, H, Tq, Dh]; k, v: [B, Hkv, Tk, Dh] with Hkv dividing H (grouped-query attention: key/value
+// head g serves query heads g*H/Hkv ..; SDPA shares them without copies where it can). k/v may be
+// longer than q: Tk >= Tq, queries aligned to the end.
 // bias: additive logits [B|1, H|1, Tq, Tk] or undefined. Causal masking aligns query i with
 // key i + (Tk - Tq). Scale is 1/sqrt(Dh).
 torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,

@@ -18,13 +18,18 @@
 namespace ctx {
 namespace {
 
+// Set after a failed call, per user: ring attention's flash blocks, the attention tape's kernels.
 std::atomic<bool> g_failed{false};
+std::atomic<bool> g_tape_failed{false};
 
 using Args = std::map<std::string, c10::IValue>;
 
 // Calls `op` with `args` by name; nothing when the op is missing, an argument is unknown, or the
-// call throws (reported once on stderr).
-std::optional<std::vector<c10::IValue>> call_by_name(const char* op, const Args& args) {
+// call throws (reported once on stderr, then `failed` is set).
+std::optional<std::vector<c10::IValue>> call_by_name(const char* op, const Args& args,
+                                                     std::atomic<bool>& failed = g_failed,
+                                                     const char* user = "ring attention",
+                                                     const char* fallback = "using exact attention blocks") {
   auto handle = c10::Dispatcher::singleton().findSchema({op, ""});
   if (!handle) return std::nullopt;
   torch::jit::Stack stack;
@@ -41,9 +46,9 @@ std::optional<std::vector<c10::IValue>> call_by_name(const char* op, const Args&
     handle->callBoxed(&stack);
   } catch (const std::exception& e) {
     std::string msg = e.what();
-    std::cerr << "warning: ring attention: " << op << " failed (" << msg.substr(0, msg.find('\n'))
-              << "); using exact attention blocks\n";
-    g_failed = true;
+    std::cerr << "warning: " << user << ": " << op << " failed (" << msg.substr(0, msg.find('\n'))
+              << "); " << fallback << "\n";
+    failed = true;
     return std::nullopt;
   }
   return stack;
@@ -112,6 +117,95 @@ std::optional<FlashGrads> flash_block_backward(const torch::Tensor& q, const tor
                          {"is_causal", causal},
                          {"philox_seed", seed},
                          {"philox_offset", seed}});
+  if (!r || r->size() < 3) return std::nullopt;
+  return FlashGrads{(*r)[0].toTensor(), (*r)[1].toTensor(), (*r)[2].toTensor()};
+}
+
+// ---- the attention tape's kernels (model/saved_attention.h) ----
+
+namespace {
+
+const char* forward_op(LseKernel k) {
+  return k == LseKernel::cudnn ? "aten::_scaled_dot_product_cudnn_attention"
+                               : "aten::_scaled_dot_product_flash_attention";
+}
+const char* backward_op(LseKernel k) {
+  return k == LseKernel::cudnn ? "aten::_scaled_dot_product_cudnn_attention_backward"
+                               : "aten::_scaled_dot_product_flash_attention_backward";
+}
+
+// Both kernels read any layout whose last dimension is dense; other layouts are copied.
+torch::Tensor last_dim_dense(const torch::Tensor& t) { return t.stride(-1) == 1 ? t : t.contiguous(); }
+
+constexpr const char* kTapeUser = "attention tape";
+constexpr const char* kTapeFallback = "recomputing attention in checkpointed blocks";
+
+}  // namespace
+
+bool lse_kernel_usable(LseKernel kernel, const torch::Tensor& q, const torch::Tensor& k) {
+  if (g_tape_failed || !q.is_cuda()) return false;
+  const auto dt = q.scalar_type();
+  if ((dt != torch::kBFloat16 && dt != torch::kHalf) || k.scalar_type() != dt) return false;
+  const int64_t d = q.size(-1);
+  if (d % 8 != 0 || d > (kernel == LseKernel::cudnn ? 128 : 256)) return false;
+  // The flash kernel serves grouped-query attention itself; cuDNN's needs repeated heads.
+  if (q.size(1) % k.size(1) != 0 || (kernel == LseKernel::cudnn && q.size(1) != k.size(1))) return false;
+  auto& d_ = c10::Dispatcher::singleton();
+  static const bool flash = d_.findSchema({forward_op(LseKernel::flash), ""}).has_value() &&
+                            d_.findSchema({backward_op(LseKernel::flash), ""}).has_value();
+  static const bool cudnn = d_.findSchema({forward_op(LseKernel::cudnn), ""}).has_value() &&
+                            d_.findSchema({backward_op(LseKernel::cudnn), ""}).has_value();
+  return kernel == LseKernel::cudnn ? cudnn : flash;
+}
+
+std::optional<LseForward> lse_attention_forward(LseKernel kernel, const torch::Tensor& q,
+                                                const torch::Tensor& k, const torch::Tensor& v) {
+  Args args{{"query", last_dim_dense(q)},
+            {"key", last_dim_dense(k)},
+            {"value", last_dim_dense(v)},
+            {"dropout_p", 0.0},
+            {"is_causal", true},
+            {"return_debug_mask", false}};
+  if (kernel == LseKernel::cudnn) {
+    args.emplace("attn_bias", c10::IValue());
+    args.emplace("compute_log_sumexp", true);
+  }
+  auto r = call_by_name(forward_op(kernel), args, g_tape_failed, kTapeUser, kTapeFallback);
+  if (!r || r->size() < 8) return std::nullopt;
+  LseForward f;
+  f.kernel = kernel;
+  f.out = (*r)[0].toTensor();
+  f.lse = (*r)[1].toTensor();
+  // Dense calls: no cumulative lengths; dropout 0: the random state is not read but passed back.
+  f.seed = (*r)[6].isTensor() ? (*r)[6].toTensor() : torch::Tensor();
+  f.offset = (*r)[7].isTensor() ? (*r)[7].toTensor() : torch::Tensor();
+  return f;
+}
+
+std::optional<FlashGrads> lse_attention_backward(const LseForward& f, const torch::Tensor& q,
+                                                 const torch::Tensor& k, const torch::Tensor& v,
+                                                 const torch::Tensor& grad_out) {
+  // The kernels expect the output's gradient laid out as the output.
+  auto g = grad_out.to(f.out.scalar_type());
+  if (g.strides() != f.out.strides()) g = torch::empty_strided(f.out.sizes(), f.out.strides(), g.options()).copy_(g);
+  const auto none = torch::Tensor();
+  const auto zero = torch::zeros({}, torch::kLong);
+  Args args{{"grad_out", g},
+            {"query", last_dim_dense(q)},
+            {"key", last_dim_dense(k)},
+            {"value", last_dim_dense(v)},
+            {"out", f.out},
+            {"logsumexp", f.lse},
+            {"cum_seq_q", none},
+            {"cum_seq_k", none},
+            {"max_q", q.size(2)},
+            {"max_k", k.size(2)},
+            {"dropout_p", 0.0},
+            {"is_causal", true},
+            {"philox_seed", f.seed.defined() ? f.seed : zero},
+            {"philox_offset", f.offset.defined() ? f.offset : zero}};
+  if (f.kernel == LseKernel::cudnn) args.emplace("attn_bias", none);
+  auto r = call_by_name(backward_op(f.kernel), args, g_tape_failed, kTapeUser, kTapeFallback);
   if (!r || r->size() < 3) return std::nullopt;
   return FlashGrads{(*r)[0].toTensor(), (*r)[1].toTensor(), (*r)[2].toTensor()};
 }

@@ -33,4 +33,25 @@ std::optional<FlashGrads> flash_block_backward(const torch::Tensor& q, const tor
                                                const torch::Tensor& grad_out, const torch::Tensor& lse,
                                                bool causal);
 
+// Causal attention whose backward runs later from the saved output and log-sum-exp (the attention
+// tape of model/saved_attention.h), through either kernel LibTorch 2.x ships. q [B, H, T, D]; k, v
+// [B, Hkv, T, D] with Hkv dividing H for flash, Hkv == H for cuDNN; any layout with a dense last
+// dimension (the heads-first views of [B, T, H, D] projections are read in place).
+enum class LseKernel { flash, cudnn };
+
+struct LseForward {
+  LseKernel kernel = LseKernel::flash;
+  torch::Tensor out, lse, seed, offset;  // what the kernel's backward reads
+};
+
+// Whether `kernel` takes these tensors (CUDA, bf16/fp16, head size, the ops present, no failed call).
+bool lse_kernel_usable(LseKernel kernel, const torch::Tensor& q, const torch::Tensor& k);
+
+// Nothing when the call failed (the tape is then off for this process, with one warning).
+std::optional<LseForward> lse_attention_forward(LseKernel kernel, const torch::Tensor& q,
+                                                const torch::Tensor& k, const torch::Tensor& v);
+std::optional<FlashGrads> lse_attention_backward(const LseForward& f, const torch::Tensor& q,
+                                                 const torch::Tensor& k, const torch::Tensor& v,
+                                                 const torch::Tensor& grad_out);
+
 }  // namespace ctx

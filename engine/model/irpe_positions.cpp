@@ -179,6 +179,8 @@ torch::Tensor IrpePositions::logit_bias(const torch::Tensor& q, const torch::Ten
   if (stash_layer_ == layer) {
     qq = q0_;
     kk = k0_;
+    // Stashed before grouped key heads were repeated for their query heads (llama's GQA).
+    if (kk.size(1) != q.size(1)) kk = kk.repeat_interleave(q.size(1) / kk.size(1), 1);
   }
   // Drop the stash now: holding it would keep this layer's activations alive past the step.
   q0_ = torch::Tensor();

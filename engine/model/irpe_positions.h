@@ -24,6 +24,7 @@ class IrpePositions : public PositionScheme {
   void prepare(const torch::Tensor& positions) override;
   torch::Tensor embed(const torch::Tensor& h) override;
   void rotate(torch::Tensor& q, torch::Tensor& k, int64_t layer) override;
+  bool biases_logits() const override { return true; }
   torch::Tensor logit_bias(const torch::Tensor& q, const torch::Tensor& k, int64_t layer) override;
   int64_t max_position() const override;
   // "base.<name>" goes to the base scheme (a learned base's table stretched to more rows); iRPE's

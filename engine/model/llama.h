@@ -76,8 +76,7 @@ class LlamaLayerImpl : public torch::nn::Module {
   AttentionInputs attention_inputs(const torch::Tensor& x, PositionScheme& pos);
 
  private:
-  // q [B, Hq, T, Dh] and k, v [B, Hq, Tk, Dh] (key/value heads repeated for their query groups),
-  // position applied.
+  // q [B, Hq, T, Dh] and k, v [B, Hkv, Tk, Dh] (grouped: not repeated), position applied.
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv(const torch::Tensor& h,
                                                               const torch::Tensor& mem,
                                                               PositionScheme& pos);

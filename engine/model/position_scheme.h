@@ -41,6 +41,8 @@ class PositionScheme : public torch::nn::Module {
   virtual bool caches_previous_window() const { return false; }
   // Applied to q, k [B, H, T, Dh] in every layer (rotary schemes).
   virtual void rotate(torch::Tensor& /*q*/, torch::Tensor& /*k*/, int64_t /*layer*/) {}
+  // Whether logit_bias returns a bias (the blocks then hand it keys with one head per query head).
+  virtual bool biases_logits() const { return false; }
   // Additive attention-logit bias [B|1, H|1, Tq, Tk] or an undefined tensor.
   virtual torch::Tensor logit_bias(const torch::Tensor& /*q*/, const torch::Tensor& /*k*/, int64_t /*layer*/) {
     return {};

@@ -15,6 +15,7 @@ class RelativePositions : public PositionScheme {
   void prepare(const torch::Tensor& positions) override;
   // [B, H, Tq, Tk]: (q_i . a_ij [+ k_j . a_ij]) / sqrt(Dh), via q A^T over the table rows and a
   // gather.
+  bool biases_logits() const override { return true; }
   torch::Tensor logit_bias(const torch::Tensor& q, const torch::Tensor& k, int64_t layer) override;
   nlohmann::json describe() const override;
 

@@ -107,7 +107,11 @@ torch::Tensor RopeScheme::inv_freq_tensor(const torch::Tensor& positions, int64_
       it = cache_.emplace(seq_len, frequencies(seq_len)).first;
     }
     last_ = it->second;
-    return torch::tensor(std::vector<float>(last_.inv_freq.begin(), last_.inv_freq.end()), opts);
+    if (inv_dev_len_ != seq_len || !inv_dev_.defined() || inv_dev_.device() != positions.device()) {
+      inv_dev_ = torch::tensor(std::vector<float>(last_.inv_freq.begin(), last_.inv_freq.end()), opts);
+      inv_dev_len_ = seq_len;
+    }
+    return inv_dev_;
   }
   // CLEX: the scale is read from the ids themselves: training ids of scale t span [0, L0·t), and at
   // inference t = ⌈L/L0⌉ — both are ⌈(max id + 1)/L0⌉, capped at max_t.
@@ -129,6 +133,22 @@ torch::Tensor RopeScheme::inv_freq_tensor(const torch::Tensor& positions, int64_
 
 RopeFreqs RopeScheme::frequencies(int64_t seq_len) const { return rope_frequencies(scaling_, base_, seq_len); }
 
+bool RopeScheme::length_free() {
+  if (length_free_ < 0) {
+    // The dynamic formulas change past L0 (and at most grow with the length): one token against
+    // 2^40 tokens tells them apart from the static ones. CLEX reads its scale t from the ids.
+    length_free_ = 0;
+    if (!clex_) {
+      try {
+        const auto a = frequencies(1), b = frequencies(int64_t{1} << 40);
+        length_free_ = a.inv_freq == b.inv_freq && a.attention_factor == b.attention_factor;
+      } catch (const std::exception&) {  // a formula that refuses such a length: read the ids
+      }
+    }
+  }
+  return length_free_ == 1;
+}
+
 void RopeScheme::prepare(const torch::Tensor& positions) {
   // Length-dependent scalings (dynamic NTK, ...) see the span of ids actually present (the whole
   // sequence's when this rank holds only its context-parallel part): the length L with every id in
@@ -136,7 +156,10 @@ void RopeScheme::prepare(const torch::Tensor& positions) {
   // up into the next window: E2-LLM's (m + t)/g reach up to L0 - 1/g and are already interpolated
   // (ceil made that L0 + 1, so g = 2 was applied on top), and CLEX's training ids at s = L/L0 >= 3
   // reach L0*t - 2/s (ceil read scale t + 1 instead of the sampled t).
+  // Length-free formulas (plain RoPE, PI, YaRN, Llama 3, ...) skip reading the ids back: that read
+  // waits for the GPU to finish the previous step at every forward pass.
   const int64_t seq_len = sequence_sharded() ? sharded_span()
+                          : length_free()    ? positions.size(-1)
                                              : static_cast<int64_t>(std::floor(positions.max().item<double>())) + 1;
   auto inv = inv_freq_tensor(positions, seq_len);
   auto angles = positions.to(torch::kFloat).unsqueeze(-1) * inv;  // [B, T, d/2]

@@ -46,6 +46,13 @@ class RopeScheme : public PositionScheme {
   torch::Tensor cos_, sin_;
   std::map<int64_t, RopeFreqs> cache_;  // by sequence length, for length-dependent scalings
   RopeFreqs last_;
+  // The last inverse frequencies uploaded, by (sequence length, device): a step uploads none.
+  int64_t inv_dev_len_ = -1;
+  torch::Tensor inv_dev_;
+  // Whether the formula gives the same frequencies at every length (then prepare() need not read
+  // the largest id back from the device, which would wait for the GPU at every forward pass).
+  int length_free_ = -1;  // -1: not yet known
+  bool length_free();
   // CLEX: the ODE, L0, and (evaluation only) the frequency grid for t = 1..max_t.
   ClexOde clex_{nullptr};
   int64_t clex_L0_ = 0;

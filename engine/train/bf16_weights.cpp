@@ -10,7 +10,7 @@ Bf16Weights::Bf16Weights(torch::nn::Module& model) {
     const auto& p = item.value();
     if (!p.is_floating_point() || p.scalar_type() != torch::kFloat || item.key().rfind("pos.clex.", 0) == 0)
       continue;
-    slots_.push_back({p, torch::Tensor(), torch::Tensor()});
+    slots_.push_back({p, {}, {}, {}});
   }
 }
 
@@ -21,8 +21,15 @@ void Bf16Weights::to_bf16() {
     s.master = s.param.data();
     s.grad = torch::Tensor();
     s.param.mutable_grad() = torch::Tensor();
-    s.param.set_data(s.master.to(torch::kBFloat16));
+    // Frozen weights never change while training: cast once. Trainable ones follow their masters
+    // unless the optimizer's kernel already wrote the copies.
+    if (!s.copy.defined() || s.copy.sizes() != s.master.sizes())
+      s.copy = s.master.to(torch::kBFloat16);
+    else if (s.param.requires_grad() && !copies_fresh_)
+      s.copy.copy_(s.master);
+    s.param.set_data(s.copy);
   }
+  copies_fresh_ = false;
   bf16_ = true;
 }
 
@@ -31,10 +38,12 @@ void Bf16Weights::collect_gradients() {
   for (auto& s : slots_) {
     const auto& g = s.param.grad();
     if (!g.defined()) continue;
-    if (s.grad.defined())
+    if (!s.grad.defined())
+      s.grad = g;  // as it came (bf16); a second micro-batch makes it an fp32 sum
+    else if (s.grad.scalar_type() == torch::kFloat)
       s.grad.add_(g);
     else
-      s.grad = g.to(torch::kFloat);
+      s.grad = s.grad.to(torch::kFloat).add_(g);
     s.param.mutable_grad() = torch::Tensor();
   }
 }
@@ -45,10 +54,17 @@ void Bf16Weights::to_fp32() {
   torch::NoGradGuard ng;
   for (auto& s : slots_) {
     s.param.set_data(s.master);
-    s.param.mutable_grad() = s.grad;
+    const bool cast = s.grad.defined() && s.grad.scalar_type() != torch::kFloat && !grads_stay_bf16_;
+    s.param.mutable_grad() = cast ? s.grad.to(torch::kFloat) : s.grad;
     s.master = s.grad = torch::Tensor();
   }
   bf16_ = false;
+}
+
+torch::Tensor Bf16Weights::bf16_copy(const torch::Tensor& param) const {
+  for (const auto& s : slots_)
+    if (s.param.is_same(param)) return s.param.requires_grad() ? s.copy : torch::Tensor();
+  return {};
 }
 
 Bf16Weights::Scope::Scope(Bf16Weights* w) : w_(w) {

@@ -8,7 +8,10 @@
 // statistics, softmax inside the attention kernel, the loss, RoPE angles), and CLEX's ODE
 // ("pos.clex.") keeps its fp32 weights.
 // The swap uses set_data (the parameter objects the optimizer holds stay the same); autograd drops
-// a parameter's gradient accumulator when its dtype changes.
+// a parameter's gradient accumulator when its dtype changes. The bf16 copies persist between steps:
+// frozen weights are cast once, trainable ones again before each step unless the optimizer wrote
+// them itself (the master-weight AdamW kernel of train/fused_adamw.h, which also reads the bf16
+// gradients directly when set_gradients_stay_bf16(true): no fp32 gradient exists then).
 // Assumes: one process (c10d's Reducer registers each parameter's dtype once), a CUDA model.
 #pragma once
 
@@ -25,12 +28,20 @@ class Bf16Weights {
 
   // Before a step's first forward pass: each parameter takes a bf16 copy of its fp32 value.
   void to_bf16();
-  // After each backward pass (each micro-batch): the bf16 gradients are added into fp32 sums and
-  // cleared, so accumulation over micro-batches happens in fp32.
+  // After each backward pass (each micro-batch): the bf16 gradients are set aside and cleared; from
+  // a second micro-batch on they are added into fp32 sums, so accumulation happens in fp32.
   void collect_gradients();
-  // After the last backward pass: the parameters are the fp32 masters again, with the fp32 sums as
-  // their gradients (a parameter that got none has none).
+  // After the last backward pass: the parameters are the fp32 masters again, with the gradients of
+  // the passes as theirs: fp32 sums, or with one micro-batch and set_gradients_stay_bf16(true) the
+  // bf16 gradient itself (a parameter that got none has none).
   void to_fp32();
+
+  // Whether a single micro-batch's gradients stay bf16 for the optimizer (its kernel reads them).
+  void set_gradients_stay_bf16(bool on) { grads_stay_bf16_ = on; }
+  // The persistent bf16 copy of a trainable `param` (the fp32 master's object), or undefined.
+  torch::Tensor bf16_copy(const torch::Tensor& param) const;
+  // The optimizer wrote bf16(master) into every trainable copy: the next to_bf16 need not cast.
+  void copies_written() { copies_fresh_ = true; }
 
   // to_bf16 for its lifetime, to_fp32 when it ends, also when an exception (a stop request, an
   // error) leaves the passes half-way: checkpoints never see bf16 weights. A null `w` does nothing.
@@ -47,10 +58,13 @@ class Bf16Weights {
 
  private:
   struct Slot {
-    torch::Tensor param, master, grad;  // grad: the fp32 sum (undefined until a gradient arrives)
+    torch::Tensor param, master, grad;  // grad: the bf16 gradient or the fp32 sum (or undefined)
+    torch::Tensor copy;                 // the persistent bf16 copy (undefined before the first step)
   };
   std::vector<Slot> slots_;
   bool bf16_ = false;
+  bool grads_stay_bf16_ = false;
+  bool copies_fresh_ = false;
 };
 
 }  // namespace ctx

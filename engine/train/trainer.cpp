@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <optional>
 
@@ -16,6 +17,7 @@
 #include "io/run_tokenizer.h"
 #include "methods/registry.h"
 #include "train/bf16_weights.h"
+#include "train/grad_clip.h"
 #include "train/checkpoint.h"
 #include "train/dist_training.h"
 #include "train/fused_adamw.h"
@@ -112,14 +114,36 @@ void load_start_state(Session& s) {
   s.db.truncate_metrics_after(s.req.run_id, s.start);
 }
 
-// The optimizer step: one fused kernel per group on CUDA (LibTorch 2.x), the plain step elsewhere.
-void optimizer_step(Session& s) {
-  if (s.dist) return s.dist->optimizer_step();  // [distributed] ZeRO-1: own shard, then broadcasts
-  if (!s.fused && FusedAdamW::available(*s.optim)) s.fused = std::make_unique<FusedAdamW>(*s.optim);
-  if (s.fused)
-    s.fused->step();
+// Whether the step's update runs fused on CUDA (LibTorch 2.x); the optimizer's own step elsewhere.
+bool fused_update(Session& s) {
+  if (s.dist) return false;
+  if (!s.fused && FusedAdamW::available(*s.optim)) {
+    s.fused = std::make_unique<FusedAdamW>(*s.optim);
+    // bf16-weights: the master-weight kernel reads the bf16 gradients and writes the next copies.
+    if (s.bf16_weights && FusedAdamW::master_kernel_built()) s.bf16_weights->set_gradients_stay_bf16(true);
+  }
+  return s.fused != nullptr;
+}
+
+// Gradient clipping (train.grad_clip > 0; the norm before clipping is returned, else NaN) and the
+// optimizer step. Fused: the clipping factor stays on the device and scales the gradients inside
+// the update; the norm is read back once the update is queued.
+double clip_and_step(Session& s) {
+  const double max_norm = s.c.train.grad_clip;
+  double norm = std::numeric_limits<double>::quiet_NaN();
+  if (fused_update(s)) {
+    ClipFactor f;
+    if (max_norm > 0) f = clip_factor_on_device(s.model->parameters(), max_norm);
+    s.fused->step(f.coef, s.bf16_weights.get());
+    if (f.norm.defined()) norm = f.norm.item<double>();
+    return norm;
+  }
+  if (max_norm > 0) norm = torch::nn::utils::clip_grad_norm_(s.model->parameters(), max_norm);
+  if (s.dist)
+    s.dist->optimizer_step();  // [distributed] ZeRO-1: own shard, then broadcasts
   else
     s.optim->step();
+  return norm;
 }
 
 // Builds model, optimizer and data, loads the checkpoint it starts from, then marks the run running
@@ -244,9 +268,8 @@ StepResult train_step(Session& s, int64_t step) {
   if (s.bf16_weights) s.bf16_weights->to_fp32();
   if (s.dist) r.loss = s.dist->global_loss(r.loss);  // [distributed] the global batch's mean
   if (!std::isfinite(r.loss)) return r;
-  if (t.grad_clip > 0)
-    r.grad_norm = torch::nn::utils::clip_grad_norm_(s.model->parameters(), t.grad_clip);
-  optimizer_step(s);
+  const double norm = clip_and_step(s);
+  if (t.grad_clip > 0) r.grad_norm = norm;
   return r;
 }
 
