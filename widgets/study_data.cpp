@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "store/study_tags.h"
 #include "widgets/perplexity_tab.h"
 #include "widgets/retrieval_data.h"
 
@@ -114,6 +115,15 @@ std::vector<StudyRunRef> studyRuns(const DataCache& cache, int64_t study,
       members.push_back(id);
   std::sort(members.begin(), members.end());
   const std::set<int64_t> member_set(members.begin(), members.end());
+  // A reused base that no run of the study starts from is found by its tag (store/study_tags.h).
+  const std::string base_tag = store::study_base_tag(study);
+  int64_t tagged = 0;
+  for (int64_t id : cache.runIds()) {
+    const auto* s = cache.summary(id);
+    if (!tagged && s && !member_set.count(id) &&
+        std::find(s->tags.begin(), s->tags.end(), base_tag) != s->tags.end())
+      outside.push_back(tagged = id);
+  }
   for (int64_t id : members) {
     const auto parent = cache.summary(id)->run.parent;
     if (parent && !member_set.count(*parent) && cache.summary(*parent) &&
@@ -131,6 +141,7 @@ std::vector<StudyRunRef> studyRuns(const DataCache& cache, int64_t study,
   for (const auto& group : {outside, members})
     for (int64_t id : group)
       if (!base && holds_outcomes(cache.detail(id), study)) base = id;
+  if (!base) base = tagged;
   if (!base && outside.size() == 1) base = outside.front();
   if (!base && file)
     for (int64_t id : members)

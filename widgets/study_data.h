@@ -36,8 +36,9 @@ struct StudyRunRef {
   std::string role;  // "base", a run name of the study file, or the store's run name
 };
 // The runs of store study `study` in figure order (base first, then the file's runs): its members,
-// and the runs they start from outside it (a base trained earlier and reused). The base is the run
-// holding this study's check outcomes, else the one the others start from.
+// and the runs they start from outside it (a base trained earlier and reused), or the one tagged as
+// its base (store/study_tags.h: a reused base no run starts from). The base is the run holding this
+// study's check outcomes, else the tagged one, else the one the others start from.
 std::vector<StudyRunRef> studyRuns(const DataCache& cache, int64_t study,
                                    const StudyFileInfo* file);
 

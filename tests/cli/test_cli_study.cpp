@@ -1,6 +1,7 @@
 // ctxlab-cli study: a tiny study runs end to end on the CPU (a base trained from a config, two
 // fine-tunes from it, an evaluation, one check that holds and one that cannot), its runs are
-// grouped in one study of the store, a second run of the study reuses its finished base, and an
+// grouped in one study of the store, a second run of the study reuses its finished base (tagged as
+// that study's base), and an
 // invalid study file exits 2 with the store untouched.
 #include <gtest/gtest.h>
 
@@ -78,7 +79,16 @@ TEST(CliStudy, ATinyStudyRunsAndReportsItsChecks) {
   EXPECT_EQ(j2["runs"]["base"], j["runs"]["base"]);
   EXPECT_NE(j2["runs"]["pi"], j["runs"]["pi"]);
   runs = cli("runs --db " + db.string() + " --json");
-  EXPECT_EQ(cli_test::last_json_line(runs.out).size(), 5u);
+  const auto listed = cli_test::last_json_line(runs.out);
+  EXPECT_EQ(listed.size(), 5u);
+  // The reused base holds the second study's outcomes and is tagged as its base (the first study
+  // trained it, so it is that study's member and got no tag then).
+  for (const auto& r : listed) {
+    if (r["id"] == j["runs"]["base"]) {
+      EXPECT_EQ(r["tags"], json::array({"study-base:" + std::to_string(j2["study_id"].get<int64_t>())}))
+          << r.dump();
+    }
+  }
 
   // A base whose config differs (another seed) is trained anew.
   study["base"]["config"]["seed"] = 9;

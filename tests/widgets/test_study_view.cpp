@@ -15,6 +15,7 @@
 
 #include "app/main_window.h"
 #include "app/run_queue.h"
+#include "store/study_tags.h"
 #include "store_fixtures.h"
 #include "widgets/study_view.h"
 
@@ -178,6 +179,43 @@ TEST(StudyView, ShowsEachChecksStoredOutcomeAndOneLinePerRunWithItsPoints) {
   EXPECT_EQ(v.view.shownFile() ? v.view.shownFile()->name : "", "rope-pi-yarn");
   EXPECT_EQ(v.view.plot()->graphCount(), 3);
   EXPECT_EQ(v.view.shownChecks().size(), 4u);
+}
+
+// A study run again reuses its finished base, which then belongs to the first study; when no run
+// of the second starts from it (runs trained from scratch), only its tag says where the outcomes
+// are.
+TEST(StudyView, AReusedBaseThatNoRunStartsFromIsFoundByItsTag) {
+  const auto path = store_path("tagged-base");
+  int64_t study = 0, base = 0, pi = 0, yarn = 0;
+  {
+    store::RunStore db(path);
+    base = add_run(db, "quickstart", 128, std::nullopt, db.create_study("rope-pi-yarn"));
+    study = db.create_study("rope-pi-yarn #2", "RoPE blows up; PI and YaRN stay bounded");
+    pi = add_run(db, "pi", 512, std::nullopt, study);
+    yarn = add_run(db, "yarn", 512, std::nullopt, study);
+    add_ppl(db, base, "nonoverlap", kBase);
+    add_ppl(db, pi, "nonoverlap", kPi);
+    add_ppl(db, yarn, "nonoverlap", kYarn);
+    for (int i = 0; i < 4; ++i) add_outcome(db, base, "rope-pi-yarn", i, i != 1, study, "d");
+    db.add_tag(base, store::study_base_tag(study));
+  }
+  ViewOf v(path);
+  ASSERT_TRUE(v.loaded(3));
+  ASSERT_TRUE(v.view.selectStoreStudy(study));
+  ASSERT_TRUE(v.settled());
+  const auto& runs = v.view.shownRuns();
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].run, base);
+  EXPECT_EQ(runs[0].role, "base");
+  EXPECT_EQ(runs[1].run, pi);
+  EXPECT_EQ(runs[2].run, yarn);
+  const auto& checks = v.view.shownChecks();
+  ASSERT_EQ(checks.size(), 4u);
+  EXPECT_EQ(checks[0].state, CheckState::Held);
+  EXPECT_EQ(checks[1].state, CheckState::NotHeld);
+  EXPECT_EQ(checks[3].state, CheckState::Held);
+  EXPECT_EQ(v.view.plot()->graphCount(), 3);
+  EXPECT_EQ(points(v.view.plot()->graph(0)), expected(kBase));
 }
 
 TEST(StudyView, DrawsScalesForE2LlmAndRetrievalByPositionForCream) {
