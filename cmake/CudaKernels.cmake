@@ -1,8 +1,8 @@
 # CtxLab's own CUDA kernels (engine/model/cuda/*.cu: rotary embedding, SwiGLU; engine/train/cuda/*.cu:
-# the master-weight AdamW step), built where this
-# LibTorch has CUDA and a CUDA compiler is found, and linked into ctxlab_engine with
-# CTXLAB_CUDA_KERNELS defined. Elsewhere (the Debian CPU build, CI) nothing here happens and the
-# ATen paths of model/fused_ops.cpp serve. -DCTXLAB_CUDA_KERNELS=OFF leaves them out on purpose.
+# the master-weight AdamW step), built where this LibTorch has CUDA and a CUDA compiler is found,
+# and linked into ctxlab_engine with CTXLAB_CUDA_KERNELS defined. Elsewhere (the Debian CPU build,
+# CI) nothing here happens and the ATen paths of model/fused_ops.cpp serve.
+# -DCTXLAB_CUDA_KERNELS=OFF leaves them out on purpose.
 # Included at file scope from engine/CMakeLists.txt (enable_language may not run in a function).
 option(CTXLAB_CUDA_KERNELS "Build CtxLab's CUDA kernels where nvcc and a CUDA LibTorch exist" ON)
 if(CTXLAB_CUDA_KERNELS AND (TORCH_CUDA_LIBRARIES OR EXISTS "${TORCH_INSTALL_PREFIX}/lib/libtorch_cuda.so"))

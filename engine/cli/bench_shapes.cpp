@@ -128,10 +128,8 @@ int cmd_bench_shape(const Common& c, const std::string& name, const std::string&
   for (auto& p : model->parameters())
     if (p.requires_grad()) trainable.push_back(p);
   torch::optim::AdamW opt(trainable, torch::optim::AdamWOptions(1e-4).weight_decay(0.1));
-  FusedAdamW fused(opt);
   const bool use_fused = FusedAdamW::available(opt);
-  // The master-weight kernel reads bf16 gradients and writes the next bf16 copies itself.
-  if (bf16_weights && use_fused && FusedAdamW::master_kernel_built()) bf16_weights->set_gradients_stay_bf16(true);
+  FusedAdamW fused(opt, use_fused ? bf16_weights.get() : nullptr);
   auto tok = torch::randint(0, s.vocab, {s.B, s.T + 1}, torch::TensorOptions().dtype(torch::kLong))
                  .to(dev);
   auto pos = torch::arange(s.T, torch::kFloat).unsqueeze(0).expand({s.B, s.T}).contiguous().to(dev);
@@ -150,7 +148,7 @@ int cmd_bench_shape(const Common& c, const std::string& name, const std::string&
       loss.backward();
     }
     if (use_fused) {
-      fused.step(clip_factor_on_device(trainable, 1.0).coef, bf16_weights.get());  // clipped as read
+      fused.step(clip_factor_on_device(trainable, 1.0).coef);  // clipped as read
     } else {
       clip_grad_norm_on_device(trainable, 1.0);
       opt.step();

@@ -23,13 +23,6 @@
 namespace ctx {
 namespace {
 
-// Grouped-query attention the long way: key/value head g copied for query heads g*rep ..
-// g*rep+rep-1 (HF's repeat_kv).
-torch::Tensor repeat_heads(const torch::Tensor& t, int64_t heads) {
-  const int64_t rep = heads / t.size(1);
-  return rep == 1 ? t : t.repeat_interleave(rep, 1);
-}
-
 torch::Tensor causal_mask(int64_t tq, int64_t tk, const torch::Device& dev) {
   // True = masked. Query i sits at key index i + (tk - tq).
   auto qi = torch::arange(tq, torch::TensorOptions().dtype(torch::kLong).device(dev)).unsqueeze(1) + (tk - tq);
@@ -39,11 +32,16 @@ torch::Tensor causal_mask(int64_t tq, int64_t tk, const torch::Device& dev) {
 
 }  // namespace
 
+torch::Tensor repeat_kv_heads(const torch::Tensor& t, int64_t heads) {
+  const int64_t rep = heads / t.size(1);
+  return rep == 1 ? t : t.repeat_interleave(rep, 1);
+}
+
 std::pair<torch::Tensor, torch::Tensor> attend_explicit(const torch::Tensor& q, const torch::Tensor& k_in,
                                                         const torch::Tensor& v_in, const torch::Tensor& bias,
                                                         bool causal) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  const auto k = repeat_heads(k_in, q.size(1)), v = repeat_heads(v_in, q.size(1));
+  const auto k = repeat_kv_heads(k_in, q.size(1)), v = repeat_kv_heads(v_in, q.size(1));
   auto logits = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);
   if (bias.defined()) logits = logits + bias;
   if (causal)
@@ -67,7 +65,7 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k_in, const to
   if (plain_causal && k_in.size(1) != heads)
     return at::scaled_dot_product_attention(q, k_in, v_in, {}, 0.0, true, std::nullopt, true);
 #endif
-  const auto k = repeat_heads(k_in, heads), v = repeat_heads(v_in, heads);
+  const auto k = repeat_kv_heads(k_in, heads), v = repeat_kv_heads(v_in, heads);
   if (sequence_sharded()) return sharded_attention(q, k, v, bias, causal);  // context parallel: the ring
   if (bias.defined() || (causal && !square)) {
     // Fold the causal mask into the float bias: fused kernels take one or the other.

@@ -16,7 +16,7 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
 
 // Causal attention with the queries taken `chunk` rows at a time against the keys before them, so
 // at most [B, H, chunk, Tk] scores exist at once (long sequences, logit-bias schemes on a CPU).
-// q, k, v [B, H, T, Dh] (Tq == Tk); bias as for attend.
+// q [B, H, T, Dh], k, v [B, Hkv, T, Dh] (Tq == Tk); bias as for attend.
 torch::Tensor attend_chunked(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                              const torch::Tensor& bias, int64_t chunk);
 
@@ -24,5 +24,11 @@ torch::Tensor attend_chunked(const torch::Tensor& q, const torch::Tensor& k, con
 std::pair<torch::Tensor, torch::Tensor> attend_explicit(const torch::Tensor& q, const torch::Tensor& k,
                                                         const torch::Tensor& v, const torch::Tensor& bias,
                                                         bool causal);
+
+// Grouped-query attention the long way, for the paths that need one key/value head per query head
+// (explicit probabilities, logit-bias schemes, kernels without GQA): t [B, Hkv, T, Dh] with Hkv
+// dividing `heads`, key/value head g copied for query heads g*rep .. g*rep+rep-1 (HF's repeat_kv);
+// t itself when Hkv == heads.
+torch::Tensor repeat_kv_heads(const torch::Tensor& t, int64_t heads);
 
 }  // namespace ctx

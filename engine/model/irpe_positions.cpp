@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "model/absolute_positions.h"
+#include "model/attention.h"
 #include "model/rope.h"
 
 namespace ctx {
@@ -180,7 +181,7 @@ torch::Tensor IrpePositions::logit_bias(const torch::Tensor& q, const torch::Ten
     qq = q0_;
     kk = k0_;
     // Stashed before grouped key heads were repeated for their query heads (llama's GQA).
-    if (kk.size(1) != q.size(1)) kk = kk.repeat_interleave(q.size(1) / kk.size(1), 1);
+    kk = repeat_kv_heads(kk, q.size(1));
   }
   // Drop the stash now: holding it would keep this layer's activations alive past the step.
   q0_ = torch::Tensor();

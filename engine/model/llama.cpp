@@ -75,12 +75,6 @@ torch::Tensor heads_first(const torch::Tensor& t, int64_t heads, int64_t dh) {
   return t.view({t.size(0), t.size(1), heads, dh}).transpose(1, 2);
 }
 
-// Grouped-query attention spelled out for readers of the probabilities (attention capture): key
-// head g serves query heads g*rep .. g*rep+rep-1 (HF repeat_kv). attend() shares them instead.
-torch::Tensor repeat_kv(const torch::Tensor& t, int64_t rep) {
-  return rep == 1 ? t : t.repeat_interleave(rep, 1);
-}
-
 }  // namespace
 
 LlamaAttentionImpl::LlamaAttentionImpl(const ModelConfig& c)
@@ -181,8 +175,8 @@ torch::Tensor LlamaLayerImpl::forward(const torch::Tensor& x, PositionScheme& po
   if (mem_out) *mem_out = h0.detach();
   auto [q, k, v] = qkv(h0, mem, pos);
   // Bias schemes read keys per query head (a key term); attend() shares grouped heads itself.
-  const int64_t rep = self_attn_->heads / self_attn_->kv_heads;
-  auto bias = pos.biases_logits() ? pos.logit_bias(q, repeat_kv(k, rep), index_) : torch::Tensor();
+  auto bias = pos.biases_logits() ? pos.logit_bias(q, repeat_kv_heads(k, q.size(1)), index_)
+                                  : torch::Tensor();
   auto a =
       chunk > 0 ? attend_chunked(q, k, v, bias, chunk) : attend(q, k, v, bias, true);  // B,Hq,T,Dh
   auto h = x + self_attn_->o_proj(a.transpose(1, 2).flatten(2));
@@ -191,7 +185,7 @@ torch::Tensor LlamaLayerImpl::forward(const torch::Tensor& x, PositionScheme& po
 
 AttentionInputs LlamaLayerImpl::attention_inputs(const torch::Tensor& x, PositionScheme& pos) {
   auto [q, k, v] = qkv(input_layernorm_(x), {}, pos);
-  const auto k_all = repeat_kv(k, self_attn_->heads / self_attn_->kv_heads);
+  const auto k_all = repeat_kv_heads(k, q.size(1));  // capture reads one key head per query head
   auto bias = pos.logit_bias(q, k_all, index_);  // right after qkv: iRPE reads what rotate stashed
   return {q, k_all, bias};
 }

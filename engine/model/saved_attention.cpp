@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "model/attention.h"
 #include "model/flash_block.h"
 
 namespace ctx {
@@ -40,8 +41,7 @@ std::optional<LseKernel> pick_kernel(const torch::Tensor& q) {
 // cuDNN takes as many key/value heads as query heads: grouped ones are repeated (in the replay
 // under autograd, so their gradients sum back); flash reads them shared.
 torch::Tensor heads_for(LseKernel kernel, const torch::Tensor& t, int64_t heads) {
-  const int64_t rep = heads / t.size(1);
-  return kernel == LseKernel::flash || rep == 1 ? t : t.repeat_interleave(rep, 1);
+  return kernel == LseKernel::flash ? t : repeat_kv_heads(t, heads);
 }
 
 // Replays a recorded call: the forward hands back the recorded output, the backward runs the

@@ -10,6 +10,7 @@ Bf16Weights::Bf16Weights(torch::nn::Module& model) {
     const auto& p = item.value();
     if (!p.is_floating_point() || p.scalar_type() != torch::kFloat || item.key().rfind("pos.clex.", 0) == 0)
       continue;
+    slot_of_[p.unsafeGetTensorImpl()] = slots_.size();
     slots_.push_back({p, {}, {}, {}});
   }
 }
@@ -62,9 +63,11 @@ void Bf16Weights::to_fp32() {
 }
 
 torch::Tensor Bf16Weights::bf16_copy(const torch::Tensor& param) const {
-  for (const auto& s : slots_)
-    if (s.param.is_same(param)) return s.param.requires_grad() ? s.copy : torch::Tensor();
-  return {};
+  // set_data keeps the parameter's TensorImpl: the key holds through the swaps.
+  const auto it = slot_of_.find(param.unsafeGetTensorImpl());
+  if (it == slot_of_.end()) return {};
+  const auto& s = slots_[it->second];
+  return s.param.requires_grad() ? s.copy : torch::Tensor();
 }
 
 Bf16Weights::Scope::Scope(Bf16Weights* w) : w_(w) {

@@ -17,6 +17,7 @@
 
 #include <torch/nn/module.h>
 
+#include <unordered_map>
 #include <vector>
 
 namespace ctx {
@@ -62,6 +63,7 @@ class Bf16Weights {
     torch::Tensor copy;                 // the persistent bf16 copy (undefined before the first step)
   };
   std::vector<Slot> slots_;
+  std::unordered_map<const void*, size_t> slot_of_;  // by the parameter's TensorImpl (bf16_copy)
   bool bf16_ = false;
   bool grads_stay_bf16_ = false;
   bool copies_fresh_ = false;

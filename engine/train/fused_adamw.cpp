@@ -19,6 +19,7 @@
 #include "train/cuda/master_adamw.h"
 #endif
 
+#include "train/bf16_weights.h"
 #include "train/optimizer_state_key.h"
 
 namespace ctx {
@@ -49,6 +50,11 @@ namespace {
 
 }  // namespace
 
+FusedAdamW::FusedAdamW(torch::optim::AdamW& optimizer, Bf16Weights* copies)
+    : opt_(optimizer), copies_(copies) {
+  if (copies_ && master_kernel_built()) copies_->set_gradients_stay_bf16(true);
+}
+
 bool FusedAdamW::master_kernel_built() {
 #ifdef CTXLAB_CUDA_KERNELS
   return !aten_forced();
@@ -69,13 +75,13 @@ bool FusedAdamW::available(torch::optim::AdamW& optimizer) {
 #endif
 }
 
-void FusedAdamW::step(const torch::Tensor& grad_coef, Bf16Weights* copies) {
+void FusedAdamW::step(const torch::Tensor& grad_coef) {
   torch::NoGradGuard ng;
-  if (master_step(grad_coef, copies)) return;
+  if (master_step(grad_coef)) return;
   aten_step(grad_coef);
 }
 
-bool FusedAdamW::master_step(const torch::Tensor& grad_coef, Bf16Weights* copies) {
+bool FusedAdamW::master_step(const torch::Tensor& grad_coef) {
 #ifdef CTXLAB_CUDA_KERNELS
   if (!master_kernel_built()) return false;
   // Every parameter with a gradient: an fp32 CUDA master, a contiguous fp32 or bf16 gradient; one
@@ -106,7 +112,7 @@ bool FusedAdamW::master_step(const torch::Tensor& grad_coef, Bf16Weights* copies
       e.grad = p.grad().data_ptr();
       e.exp_avg = s.exp_avg().data_ptr<float>();
       e.exp_avg_sq = s.exp_avg_sq().data_ptr<float>();
-      const auto copy = copies ? copies->bf16_copy(p) : torch::Tensor();
+      const auto copy = copies_ ? copies_->bf16_copy(p) : torch::Tensor();
       e.copy = copy.defined() ? copy.data_ptr() : nullptr;
       e.n = p.numel();
       e.lr_wd = static_cast<float>(o.lr() * o.weight_decay());
@@ -123,11 +129,10 @@ bool FusedAdamW::master_step(const torch::Tensor& grad_coef, Bf16Weights* copies
       cuda::master_adamw(by_dtype[dt].data(), static_cast<int>(by_dtype[dt].size()), dt,
                          static_cast<float>(beta1), static_cast<float>(beta2), static_cast<float>(eps),
                          coef.defined() ? coef.data_ptr<float>() : nullptr, stream);
-  if (copies) copies->copies_written();
+  if (copies_) copies_->copies_written();
   return true;
 #else
   (void)grad_coef;
-  (void)copies;
   return false;
 #endif
 }

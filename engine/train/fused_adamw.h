@@ -11,29 +11,32 @@
 
 #include <torch/optim/adamw.h>
 
-#include "train/bf16_weights.h"
-
 #include <map>
 #include <string>
 
 namespace ctx {
 
+class Bf16Weights;
+
 class FusedAdamW {
  public:
-  explicit FusedAdamW(torch::optim::AdamW& optimizer) : opt_(optimizer) {}
+  // copies: train.precision bf16-weights' copies, refreshed by each step (null: none). Where the
+  // master-weight kernel is built, their gradients then stay bf16 for it to read.
+  explicit FusedAdamW(torch::optim::AdamW& optimizer, Bf16Weights* copies = nullptr);
   // Whether step() takes the fused path for these parameters (all on CUDA, LibTorch 2.x).
   static bool available(torch::optim::AdamW& optimizer);
   // grad_coef: a device scalar every gradient is multiplied by first (the clipping factor of
-  // train/grad_clip.h), or undefined. copies: bf16-weights' copies to refresh, or null.
-  void step(const torch::Tensor& grad_coef = {}, Bf16Weights* copies = nullptr);
+  // train/grad_clip.h), or undefined.
+  void step(const torch::Tensor& grad_coef = {});
   // Whether step() runs CtxLab's master-weight kernel (else gradients must be fp32 parameters' dtype).
   static bool master_kernel_built();
 
  private:
-  bool master_step(const torch::Tensor& grad_coef, Bf16Weights* copies);
+  bool master_step(const torch::Tensor& grad_coef);
   void aten_step(const torch::Tensor& grad_coef);
 
   torch::optim::AdamW& opt_;
+  Bf16Weights* copies_;
   // Per parameter: its step count as a device scalar, and the count that scalar holds (read on the
   // host, never from the device: a read per parameter per step would synchronise every step).
   struct Step {

@@ -9,23 +9,23 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <optional>
 
 #include "data/interrupt.h"
 #include "io/run_tokenizer.h"
 #include "methods/registry.h"
 #include "train/bf16_weights.h"
-#include "train/grad_clip.h"
 #include "train/checkpoint.h"
 #include "train/dist_training.h"
 #include "train/fused_adamw.h"
 #include "train/gpu_monitor.h"
-#include "train/precision.h"
+#include "train/grad_clip.h"
 #include "train/longctx_evals.h"
 #include "train/lr_schedule.h"
 #include "train/position_stats.h"
+#include "train/precision.h"
 #include "train/runtime.h"
 
 namespace fs = std::filesystem;
@@ -117,11 +117,8 @@ void load_start_state(Session& s) {
 // Whether the step's update runs fused on CUDA (LibTorch 2.x); the optimizer's own step elsewhere.
 bool fused_update(Session& s) {
   if (s.dist) return false;
-  if (!s.fused && FusedAdamW::available(*s.optim)) {
-    s.fused = std::make_unique<FusedAdamW>(*s.optim);
-    // bf16-weights: the master-weight kernel reads the bf16 gradients and writes the next copies.
-    if (s.bf16_weights && FusedAdamW::master_kernel_built()) s.bf16_weights->set_gradients_stay_bf16(true);
-  }
+  if (!s.fused && FusedAdamW::available(*s.optim))
+    s.fused = std::make_unique<FusedAdamW>(*s.optim, s.bf16_weights.get());
   return s.fused != nullptr;
 }
 
@@ -134,7 +131,7 @@ double clip_and_step(Session& s) {
   if (fused_update(s)) {
     ClipFactor f;
     if (max_norm > 0) f = clip_factor_on_device(s.model->parameters(), max_norm);
-    s.fused->step(f.coef, s.bf16_weights.get());
+    s.fused->step(f.coef);
     if (f.norm.defined()) norm = f.norm.item<double>();
     return norm;
   }

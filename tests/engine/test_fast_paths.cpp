@@ -172,6 +172,18 @@ TEST(FastPaths, Bf16WeightsSwapInCopiesAndBringBackMastersWithFp32GradientSums) 
     for (const auto& kv : params) EXPECT_FALSE(kv.value().grad().defined()) << "collected and cleared";
   }
   w.to_fp32();
+  // The persistent copies, found by the fp32 parameter (the optimizer's kernel refreshes them);
+  // none for a frozen parameter or a tensor outside the model.
+  for (const auto& kv : params) {
+    const auto copy = w.bf16_copy(kv.value());
+    if (!kv.value().requires_grad()) {
+      EXPECT_FALSE(copy.defined()) << kv.key();
+      continue;
+    }
+    ASSERT_TRUE(copy.defined()) << kv.key();
+    EXPECT_TRUE(torch::equal(copy, before.at(kv.key()).to(torch::kBFloat16))) << kv.key();
+  }
+  EXPECT_FALSE(w.bf16_copy(torch::zeros({3})).defined());
   for (const auto& kv : params) {
     EXPECT_EQ(kv.value().scalar_type(), torch::kFloat) << kv.key();
     EXPECT_TRUE(torch::equal(kv.value(), before.at(kv.key()))) << "the exact fp32 values: " << kv.key();
@@ -411,9 +423,8 @@ TEST(FastPaths, MasterWeightAdamwEqualsLibTorchAdamw) {
     return std::make_unique<torch::optim::AdamW>(g, torch::optim::AdamWOptions(3e-3));
   };
   auto opt_ours = optimizer(ours), opt_ref = optimizer(ref);
-  FusedAdamW fused(*opt_ours);
   Bf16Weights copies(*ours);
-  copies.set_gradients_stay_bf16(true);
+  FusedAdamW fused(*opt_ours, &copies);  // the copies' gradients stay bf16 for its kernel
   auto x = torch::randint(0, 97, {2, 48}, torch::kLong).cuda();
   auto pos = torch::arange(48, torch::kFloat).unsqueeze(0).expand({2, 48}).contiguous().cuda();
   const auto params_ours = ours->parameters(), params_ref = ref->parameters();
@@ -429,7 +440,7 @@ TEST(FastPaths, MasterWeightAdamwEqualsLibTorchAdamw) {
       ASSERT_EQ(params_ours[i].grad().scalar_type(), torch::kBFloat16) << "the gradient stays bf16";
       params_ref[i].mutable_grad() = params_ours[i].grad().to(torch::kFloat) * f.coef;
     }
-    fused.step(f.coef, &copies);
+    fused.step(f.coef);
     opt_ref->step();
     for (size_t i = 0; i < params_ours.size(); ++i) {
       const auto& a = params_ours[i];
