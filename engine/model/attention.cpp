@@ -37,9 +37,10 @@ torch::Tensor repeat_kv_heads(const torch::Tensor& t, int64_t heads) {
   return rep == 1 ? t : t.repeat_interleave(rep, 1);
 }
 
-std::pair<torch::Tensor, torch::Tensor> attend_explicit(const torch::Tensor& q, const torch::Tensor& k_in,
-                                                        const torch::Tensor& v_in, const torch::Tensor& bias,
-                                                        bool causal) {
+std::pair<torch::Tensor, torch::Tensor> attend_explicit(const torch::Tensor& q,
+                                                        const torch::Tensor& k_in,
+                                                        const torch::Tensor& v_in,
+                                                        const torch::Tensor& bias, bool causal) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   const auto k = repeat_kv_heads(k_in, q.size(1)), v = repeat_kv_heads(v_in, q.size(1));
   auto logits = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);
@@ -66,7 +67,8 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k_in, const to
     return at::scaled_dot_product_attention(q, k_in, v_in, {}, 0.0, true, std::nullopt, true);
 #endif
   const auto k = repeat_kv_heads(k_in, heads), v = repeat_kv_heads(v_in, heads);
-  if (sequence_sharded()) return sharded_attention(q, k, v, bias, causal);  // context parallel: the ring
+  if (sequence_sharded())
+    return sharded_attention(q, k, v, bias, causal);  // context parallel: the ring
   if (bias.defined() || (causal && !square)) {
     // Fold the causal mask into the float bias: fused kernels take one or the other.
     torch::Tensor mask = bias.defined() ? bias : torch::zeros({1}, q.options());

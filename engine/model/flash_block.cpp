@@ -26,10 +26,9 @@ using Args = std::map<std::string, c10::IValue>;
 
 // Calls `op` with `args` by name; nothing when the op is missing, an argument is unknown, or the
 // call throws (reported once on stderr, then `failed` is set).
-std::optional<std::vector<c10::IValue>> call_by_name(const char* op, const Args& args,
-                                                     std::atomic<bool>& failed = g_failed,
-                                                     const char* user = "ring attention",
-                                                     const char* fallback = "using exact attention blocks") {
+std::optional<std::vector<c10::IValue>> call_by_name(
+    const char* op, const Args& args, std::atomic<bool>& failed = g_failed,
+    const char* user = "ring attention", const char* fallback = "using exact attention blocks") {
   auto handle = c10::Dispatcher::singleton().findSchema({op, ""});
   if (!handle) return std::nullopt;
   torch::jit::Stack stack;
@@ -135,7 +134,9 @@ const char* backward_op(LseKernel k) {
 }
 
 // Both kernels read any layout whose last dimension is dense; other layouts are copied.
-torch::Tensor last_dim_dense(const torch::Tensor& t) { return t.stride(-1) == 1 ? t : t.contiguous(); }
+torch::Tensor last_dim_dense(const torch::Tensor& t) {
+  return t.stride(-1) == 1 ? t : t.contiguous();
+}
 
 constexpr const char* kTapeUser = "attention tape";
 constexpr const char* kTapeFallback = "recomputing attention in checkpointed blocks";
@@ -149,7 +150,8 @@ bool lse_kernel_usable(LseKernel kernel, const torch::Tensor& q, const torch::Te
   const int64_t d = q.size(-1);
   if (d % 8 != 0 || d > (kernel == LseKernel::cudnn ? 128 : 256)) return false;
   // The flash kernel serves grouped-query attention itself; cuDNN's needs repeated heads.
-  if (q.size(1) % k.size(1) != 0 || (kernel == LseKernel::cudnn && q.size(1) != k.size(1))) return false;
+  if (q.size(1) % k.size(1) != 0 || (kernel == LseKernel::cudnn && q.size(1) != k.size(1)))
+    return false;
   auto& d_ = c10::Dispatcher::singleton();
   static const bool flash = d_.findSchema({forward_op(LseKernel::flash), ""}).has_value() &&
                             d_.findSchema({backward_op(LseKernel::flash), ""}).has_value();
@@ -160,12 +162,8 @@ bool lse_kernel_usable(LseKernel kernel, const torch::Tensor& q, const torch::Te
 
 std::optional<LseForward> lse_attention_forward(LseKernel kernel, const torch::Tensor& q,
                                                 const torch::Tensor& k, const torch::Tensor& v) {
-  Args args{{"query", last_dim_dense(q)},
-            {"key", last_dim_dense(k)},
-            {"value", last_dim_dense(v)},
-            {"dropout_p", 0.0},
-            {"is_causal", true},
-            {"return_debug_mask", false}};
+  Args args{{"query", last_dim_dense(q)}, {"key", last_dim_dense(k)}, {"value", last_dim_dense(v)},
+            {"dropout_p", 0.0},           {"is_causal", true},        {"return_debug_mask", false}};
   if (kernel == LseKernel::cudnn) {
     args.emplace("attn_bias", c10::IValue());
     args.emplace("compute_log_sumexp", true);
@@ -187,7 +185,8 @@ std::optional<FlashGrads> lse_attention_backward(const LseForward& f, const torc
                                                  const torch::Tensor& grad_out) {
   // The kernels expect the output's gradient laid out as the output.
   auto g = grad_out.to(f.out.scalar_type());
-  if (g.strides() != f.out.strides()) g = torch::empty_strided(f.out.sizes(), f.out.strides(), g.options()).copy_(g);
+  if (g.strides() != f.out.strides())
+    g = torch::empty_strided(f.out.sizes(), f.out.strides(), g.options()).copy_(g);
   const auto none = torch::Tensor();
   const auto zero = torch::zeros({}, torch::kLong);
   Args args{{"grad_out", g},

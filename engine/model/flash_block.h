@@ -44,7 +44,8 @@ struct LseForward {
   torch::Tensor out, lse, seed, offset;  // what the kernel's backward reads
 };
 
-// Whether `kernel` takes these tensors (CUDA, bf16/fp16, head size, the ops present, no failed call).
+// Whether `kernel` takes these tensors (CUDA, bf16/fp16, head size, the ops present, no failed
+// call).
 bool lse_kernel_usable(LseKernel kernel, const torch::Tensor& q, const torch::Tensor& k);
 
 // Nothing when the call failed (the tape is then off for this process, with one warning).

@@ -108,7 +108,8 @@ torch::Tensor RopeScheme::inv_freq_tensor(const torch::Tensor& positions, int64_
     }
     last_ = it->second;
     if (inv_dev_len_ != seq_len || !inv_dev_.defined() || inv_dev_.device() != positions.device()) {
-      inv_dev_ = torch::tensor(std::vector<float>(last_.inv_freq.begin(), last_.inv_freq.end()), opts);
+      inv_dev_ =
+          torch::tensor(std::vector<float>(last_.inv_freq.begin(), last_.inv_freq.end()), opts);
       inv_dev_len_ = seq_len;
     }
     return inv_dev_;
@@ -158,9 +159,10 @@ void RopeScheme::prepare(const torch::Tensor& positions) {
   // reach L0*t - 2/s (ceil read scale t + 1 instead of the sampled t).
   // Length-free formulas (plain RoPE, PI, YaRN, Llama 3, ...) skip reading the ids back: that read
   // waits for the GPU to finish the previous step at every forward pass.
-  const int64_t seq_len = sequence_sharded() ? sharded_span()
-                          : length_free()    ? positions.size(-1)
-                                             : static_cast<int64_t>(std::floor(positions.max().item<double>())) + 1;
+  const int64_t seq_len =
+      sequence_sharded() ? sharded_span()
+      : length_free()    ? positions.size(-1)
+                         : static_cast<int64_t>(std::floor(positions.max().item<double>())) + 1;
   auto inv = inv_freq_tensor(positions, seq_len);
   auto angles = positions.to(torch::kFloat).unsqueeze(-1) * inv;  // [B, T, d/2]
   const auto af = static_cast<float>(last_.attention_factor);

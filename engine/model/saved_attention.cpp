@@ -115,12 +115,15 @@ std::optional<torch::Tensor> taped_attention(const torch::Tensor& q, const torch
                          rec->out.size(2) == q.size(2) && rec->out.size(3) == v.size(3);
   TORCH_CHECK(same_call, "attention tape: the recomputed block called attention differently");
   const int64_t h = q.size(1);
-  auto out = ReplayedAttention::apply(q, heads_for(rec->kernel, k, h), heads_for(rec->kernel, v, h), *rec)[0];
+  auto out = ReplayedAttention::apply(q, heads_for(rec->kernel, k, h), heads_for(rec->kernel, v, h),
+                                      *rec)[0];
   rec.reset();  // the node holds what its backward needs; the tape lets go
   ++g_replayed;
   return out;
 }
 
-TapeCounts attention_tape_counts() { return {g_recorded.load(), g_replayed.load()}; }
+TapeCounts attention_tape_counts() {
+  return {g_recorded.load(), g_replayed.load()};
+}
 
 }  // namespace ctx

@@ -11,6 +11,8 @@
 
 namespace ctx::store {
 
-inline std::string study_base_tag(int64_t study) { return "study-base:" + std::to_string(study); }
+inline std::string study_base_tag(int64_t study) {
+  return "study-base:" + std::to_string(study);
+}
 
 }  // namespace ctx::store

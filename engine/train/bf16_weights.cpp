@@ -55,7 +55,8 @@ void Bf16Weights::to_fp32() {
   torch::NoGradGuard ng;
   for (auto& s : slots_) {
     s.param.set_data(s.master);
-    const bool cast = s.grad.defined() && s.grad.scalar_type() != torch::kFloat && !grads_stay_bf16_;
+    const bool cast =
+        s.grad.defined() && s.grad.scalar_type() != torch::kFloat && !grads_stay_bf16_;
     s.param.mutable_grad() = cast ? s.grad.to(torch::kFloat) : s.grad;
     s.master = s.grad = torch::Tensor();
   }

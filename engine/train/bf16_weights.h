@@ -60,7 +60,7 @@ class Bf16Weights {
  private:
   struct Slot {
     torch::Tensor param, master, grad;  // grad: the bf16 gradient or the fp32 sum (or undefined)
-    torch::Tensor copy;                 // the persistent bf16 copy (undefined before the first step)
+    torch::Tensor copy;  // the persistent bf16 copy (undefined before the first step)
   };
   std::vector<Slot> slots_;
   std::unordered_map<const void*, size_t> slot_of_;  // by the parameter's TensorImpl (bf16_copy)

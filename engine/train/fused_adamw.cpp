@@ -26,7 +26,8 @@ namespace ctx {
 namespace {
 
 // The AdamW state of `p`, created as torch::optim::AdamW creates it on its first step.
-[[maybe_unused]] torch::optim::AdamWParamState& state_of(torch::optim::AdamW& opt, const torch::Tensor& p) {
+[[maybe_unused]] torch::optim::AdamWParamState& state_of(torch::optim::AdamW& opt,
+                                                         const torch::Tensor& p) {
   auto& state = opt.state();
   const auto key = optimizer_state_key(p);
   auto it = state.find(key);
@@ -93,7 +94,8 @@ bool FusedAdamW::master_step(const torch::Tensor& grad_coef) {
     for (auto& p : group.params()) {
       const auto& g = p.grad();
       if (!g.defined()) continue;
-      if (!p.is_cuda() || p.scalar_type() != torch::kFloat || !p.is_contiguous() || !g.is_contiguous() ||
+      if (!p.is_cuda() || p.scalar_type() != torch::kFloat || !p.is_contiguous() ||
+          !g.is_contiguous() ||
           (g.scalar_type() != torch::kFloat && g.scalar_type() != torch::kBFloat16))
         return false;
     }
@@ -122,13 +124,15 @@ bool FusedAdamW::master_step(const torch::Tensor& grad_coef) {
     }
   }
   // Freed after the launches are queued: the allocator orders reuse on the stream.
-  const auto coef = grad_coef.defined() ? grad_coef.to(torch::kFloat).contiguous() : torch::Tensor();
+  const auto coef =
+      grad_coef.defined() ? grad_coef.to(torch::kFloat).contiguous() : torch::Tensor();
   void* stream = c10::cuda::getCurrentCUDAStream().stream();
   for (int dt = 0; dt < 2; ++dt)
     if (!by_dtype[dt].empty())
       cuda::master_adamw(by_dtype[dt].data(), static_cast<int>(by_dtype[dt].size()), dt,
-                         static_cast<float>(beta1), static_cast<float>(beta2), static_cast<float>(eps),
-                         coef.defined() ? coef.data_ptr<float>() : nullptr, stream);
+                         static_cast<float>(beta1), static_cast<float>(beta2),
+                         static_cast<float>(eps), coef.defined() ? coef.data_ptr<float>() : nullptr,
+                         stream);
   if (copies_) copies_->copies_written();
   return true;
 #else

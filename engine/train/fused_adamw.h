@@ -28,7 +28,8 @@ class FusedAdamW {
   // grad_coef: a device scalar every gradient is multiplied by first (the clipping factor of
   // train/grad_clip.h), or undefined.
   void step(const torch::Tensor& grad_coef = {});
-  // Whether step() runs CtxLab's master-weight kernel (else gradients must be fp32 parameters' dtype).
+  // Whether step() runs CtxLab's master-weight kernel (else gradients must be fp32 parameters'
+  // dtype).
   static bool master_kernel_built();
 
  private:

@@ -15,8 +15,8 @@ namespace ctx {
 torch::Tensor clip_grad_norm_on_device(const std::vector<torch::Tensor>& params, double max_norm);
 
 // The same without touching the gradients: the total norm and the factor min(1, max_norm / (norm +
-// 1e-6)) as fp32 0-d device tensors, for an optimizer that scales as it reads (train/fused_adamw.h).
-// Gradients may be fp32 or bf16; the norm is accumulated in fp32.
+// 1e-6)) as fp32 0-d device tensors, for an optimizer that scales as it reads
+// (train/fused_adamw.h). Gradients may be fp32 or bf16; the norm is accumulated in fp32.
 struct ClipFactor {
   torch::Tensor norm, coef;
 };

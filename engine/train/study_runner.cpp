@@ -140,7 +140,8 @@ StudyOutcome run_study(store::RunStore& db, const StudyFile& s, const std::strin
   out.study_id = new_study(db, s);
   events.on_message("info", "study '" + s.name + "': base");
   out.run_ids["base"] = base_run(db, s, device, presets_dir, out.study_id, events);
-  // A base from outside the study holds its outcomes too: tag it, so readers find it (study_tags.h).
+  // A base from outside the study holds its outcomes too: tag it, so readers find it
+  // (study_tags.h).
   if (db.get_run(out.run_ids["base"]).study != out.study_id)
     db.add_tag(out.run_ids["base"], store::study_base_tag(out.study_id));
   for (const auto& name : study_order(s)) {

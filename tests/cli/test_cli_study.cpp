@@ -85,7 +85,8 @@ TEST(CliStudy, ATinyStudyRunsAndReportsItsChecks) {
   // trained it, so it is that study's member and got no tag then).
   for (const auto& r : listed) {
     if (r["id"] == j["runs"]["base"]) {
-      EXPECT_EQ(r["tags"], json::array({"study-base:" + std::to_string(j2["study_id"].get<int64_t>())}))
+      EXPECT_EQ(r["tags"],
+                json::array({"study-base:" + std::to_string(j2["study_id"].get<int64_t>())}))
           << r.dump();
     }
   }

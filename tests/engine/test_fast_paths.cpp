@@ -6,21 +6,21 @@
 // RMSNorm against the reference formula and a bf16-weights training run against autocast; grouped
 // key/value heads against repeated ones; checkpointed attention replayed from the attention tape.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
 #include <torch/cuda.h>
 #include <torch/nn/utils/clip_grad.h>
+#include <torch/torch.h>
 
 #include "config/run_config.h"
-#include "model/language_model.h"
 #include "model/attention.h"
 #include "model/fused_ops.h"
-#include "model/saved_attention.h"
+#include "model/language_model.h"
 #include "model/llama.h"
 #include "model/lora.h"
 #include "model/rope.h"
-#include "train/grad_clip.h"
+#include "model/saved_attention.h"
 #include "train/bf16_weights.h"
 #include "train/fused_adamw.h"
+#include "train/grad_clip.h"
 #include "train/optimizer_state_key.h"
 #include "train/precision.h"
 
@@ -332,12 +332,14 @@ TEST(FastPaths, GroupedKeyValueHeadsEqualRepeatedHeads) {
         auto repeated = attend(q, k.repeat_interleave(4, 1), v.repeat_interleave(4, 1), bias, true);
         const std::string what = std::string(dev.is_cuda() ? "cuda" : "cpu") +
                                  (with_bias ? " bias" : "") + " tk " + std::to_string(tk);
-        EXPECT_TRUE(torch::allclose(shared.to(torch::kFloat), repeated.to(torch::kFloat), tol, tol)) << what;
+        EXPECT_TRUE(torch::allclose(shared.to(torch::kFloat), repeated.to(torch::kFloat), tol, tol))
+            << what;
         auto g = torch::randn_like(shared);
         auto gs = torch::autograd::grad({shared}, {q, k, v}, {g});
         auto gr = torch::autograd::grad({repeated}, {q, k, v}, {g});
         for (int i = 0; i < 3; ++i)
-          EXPECT_TRUE(torch::allclose(gs[i].to(torch::kFloat), gr[i].to(torch::kFloat), 3 * tol, 3 * tol))
+          EXPECT_TRUE(
+              torch::allclose(gs[i].to(torch::kFloat), gr[i].to(torch::kFloat), 3 * tol, 3 * tol))
               << what << " gradient " << i;
       }
     }
@@ -372,7 +374,8 @@ TEST(FastPaths, CheckpointedAttentionIsReplayedWithThePlainGradients) {
         m->zero_grad();
         m->loss(x, p, x.roll(1, 1)).backward();
         std::map<std::string, torch::Tensor> g;
-        for (const auto& kv : m->named_parameters()) g[kv.key()] = kv.value().grad().to(torch::kFloat).clone();
+        for (const auto& kv : m->named_parameters())
+          g[kv.key()] = kv.value().grad().to(torch::kFloat).clone();
         return g;
       };
       const auto plain = grads(false);
@@ -381,7 +384,8 @@ TEST(FastPaths, CheckpointedAttentionIsReplayedWithThePlainGradients) {
       const auto after = attention_tape_counts();
       const std::string what = std::string(kernel) + " kv_heads " + std::to_string(kv_heads);
       if (std::string(kernel) == "cudnn" && after.recorded == before.recorded) {
-        // cuDNN's fused attention is absent from this LibTorch or refused this GPU: flash covers it.
+        // cuDNN's fused attention is absent from this LibTorch or refused this GPU: flash covers
+        // it.
         std::cerr << "note: no cuDNN attention here (" << what << ")\n";
         continue;
       }
@@ -403,7 +407,8 @@ TEST(FastPaths, CheckpointedAttentionIsReplayedWithThePlainGradients) {
 // bf16(master) after each step.
 TEST(FastPaths, MasterWeightAdamwEqualsLibTorchAdamw) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  if (!FusedAdamW::master_kernel_built()) GTEST_SKIP() << "CtxLab's CUDA kernels are not built here";
+  if (!FusedAdamW::master_kernel_built())
+    GTEST_SKIP() << "CtxLab's CUDA kernels are not built here";
   auto make = [] {
     torch::manual_seed(12);
     auto m = make_language_model(llama(false), nullptr, 97);
@@ -445,15 +450,18 @@ TEST(FastPaths, MasterWeightAdamwEqualsLibTorchAdamw) {
     for (size_t i = 0; i < params_ours.size(); ++i) {
       const auto& a = params_ours[i];
       const auto& b = params_ref[i];
-      EXPECT_TRUE(torch::allclose(a, b, 1e-5, 1e-6)) << "step " << step << " parameter " << i << ": "
-                                                     << (a - b).abs().max().item<double>();
+      EXPECT_TRUE(torch::allclose(a, b, 1e-5, 1e-6))
+          << "step " << step << " parameter " << i << ": " << (a - b).abs().max().item<double>();
       const auto key = optimizer_state_key(a);
       auto& sa = static_cast<torch::optim::AdamWParamState&>(*opt_ours->state().at(key));
-      auto& sb = static_cast<torch::optim::AdamWParamState&>(*opt_ref->state().at(optimizer_state_key(b)));
+      auto& sb =
+          static_cast<torch::optim::AdamWParamState&>(*opt_ref->state().at(optimizer_state_key(b)));
       EXPECT_EQ(sa.step(), sb.step());
       EXPECT_TRUE(torch::allclose(sa.exp_avg(), sb.exp_avg(), 1e-5, 1e-9)) << "m, parameter " << i;
-      EXPECT_TRUE(torch::allclose(sa.exp_avg_sq(), sb.exp_avg_sq(), 1e-5, 1e-12)) << "v, parameter " << i;
-      EXPECT_TRUE(torch::equal(copies.bf16_copy(a), a.to(torch::kBFloat16))) << "copy, parameter " << i;
+      EXPECT_TRUE(torch::allclose(sa.exp_avg_sq(), sb.exp_avg_sq(), 1e-5, 1e-12))
+          << "v, parameter " << i;
+      EXPECT_TRUE(torch::equal(copies.bf16_copy(a), a.to(torch::kBFloat16)))
+          << "copy, parameter " << i;
     }
   }
 }

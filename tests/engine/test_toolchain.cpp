@@ -1,7 +1,8 @@
 // The C++ runtime the engine binds to, where a LibTorch build can get it wrong: PyTorch's wheels
-// export copies of libstdc++ symbols from libtorch.so, and one of them (std::filesystem::remove_all)
-// crashed on any non-empty folder when the program found it before libstdc++'s own
-// (cmake/Dependencies.cmake names libstdc++ first). This suite links LibTorch as the engine does.
+// export copies of libstdc++ symbols from libtorch.so, and one of them
+// (std::filesystem::remove_all) crashed on any non-empty folder when the program found it before
+// libstdc++'s own (cmake/Dependencies.cmake names libstdc++ first). This suite links LibTorch as
+// the engine does.
 #include <gtest/gtest.h>
 #include <torch/types.h>
 

@@ -19,16 +19,22 @@ constexpr int kMaxEntries = 320;       // 320 · (64 + 4) bytes: well within the
 
 struct Batch {
   MasterAdamwEntry e[kMaxEntries];
-  int first_block[kMaxEntries + 1];  // block offsets: entry i owns [first_block[i], first_block[i+1])
+  // Block offsets: entry i owns blocks [first_block[i], first_block[i+1]).
+  int first_block[kMaxEntries + 1];
   int count;
 };
 
-__device__ __forceinline__ float load_grad(const float* g, int64_t i) { return g[i]; }
-__device__ __forceinline__ float load_grad(const __nv_bfloat16* g, int64_t i) { return __bfloat162float(g[i]); }
+__device__ __forceinline__ float load_grad(const float* g, int64_t i) {
+  return g[i];
+}
+__device__ __forceinline__ float load_grad(const __nv_bfloat16* g, int64_t i) {
+  return __bfloat162float(g[i]);
+}
 
 template <typename G>
-__global__ void __launch_bounds__(kThreads) master_adamw_kernel(const __grid_constant__ Batch b, float beta1,
-                                                                  float beta2, float eps, const float* coef) {
+__global__ void __launch_bounds__(kThreads)
+    master_adamw_kernel(const __grid_constant__ Batch b, float beta1, float beta2, float eps,
+                        const float* coef) {
   // The entry owning this block: the last i with first_block[i] <= blockIdx.x.
   int lo = 0, hi = b.count - 1;
   const int blk = static_cast<int>(blockIdx.x);
@@ -62,8 +68,8 @@ __global__ void __launch_bounds__(kThreads) master_adamw_kernel(const __grid_con
 }
 
 template <typename G>
-void launch_all(const MasterAdamwEntry* entries, int count, float beta1, float beta2, float eps, const float* coef,
-                cudaStream_t st) {
+void launch_all(const MasterAdamwEntry* entries, int count, float beta1, float beta2, float eps,
+                const float* coef, cudaStream_t st) {
   for (int begin = 0; begin < count; begin += kMaxEntries) {
     Batch b;
     b.count = std::min(kMaxEntries, count - begin);
@@ -80,8 +86,8 @@ void launch_all(const MasterAdamwEntry* entries, int count, float beta1, float b
 
 }  // namespace
 
-void master_adamw(const MasterAdamwEntry* entries, int count, int grad_dtype, float beta1, float beta2,
-                  float eps, const float* coef, void* stream) {
+void master_adamw(const MasterAdamwEntry* entries, int count, int grad_dtype, float beta1,
+                  float beta2, float eps, const float* coef, void* stream) {
   auto st = static_cast<cudaStream_t>(stream);
   if (grad_dtype == 1)
     launch_all<__nv_bfloat16>(entries, count, beta1, beta2, eps, coef, st);
