@@ -2,19 +2,6 @@
 find_package(Torch REQUIRED)
 find_package(Threads REQUIRED)
 
-# PyTorch's wheels export copies of some libstdc++ symbols from libtorch.so (linked in from the
-# manylinux toolchain's libstdc++_nonshared.a), and a program that lists libtorch before
-# libstdc++ among its needed libraries binds to them. One of them, std::filesystem::remove_all,
-# jumps to address 0 on any non-empty folder (PyTorch 2.11 on the GPU machine: every test that
-# cleared its scratch folder a second time crashed there). Naming libstdc++ first makes it the
-# first needed library, so the loader finds the system's own copies first. It is not limited to
-# LibTorch 2.x: a first version tested Torch_VERSION and did not take effect on the GPU machine;
-# the order changes nothing with Debian's LibTorch.
-if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_SYSTEM_NAME STREQUAL "Linux")
-  string(APPEND CMAKE_EXE_LINKER_FLAGS " -Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state")
-  string(APPEND CMAKE_SHARED_LINKER_FLAGS " -Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state")
-endif()
-
 if(CTXLAB_DEPS_DIR)
   set(_inc ${CTXLAB_DEPS_DIR}/include)
   find_library(_sqlite3 NAMES sqlite3 libsqlite3.so.0 PATHS /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu)

@@ -13,6 +13,7 @@
 #include "model/hf_weights.h"
 #include "model/llama.h"
 #include "model/lora.h"
+#include "store/file_tree.h"
 #include "train/checkpoint.h"
 #include "train/run_setup.h"
 
@@ -238,7 +239,7 @@ ImportedRun import_hf_folder(store::RunStore& db, const std::string& folder,
   } catch (...) {
     std::error_code ec;
     db.delete_run(out.run_id);
-    if (!out.dir.empty()) fs::remove_all(out.dir, ec);
+    if (!out.dir.empty()) ctx::remove_tree(out.dir, ec);
     throw;
   }
   return out;

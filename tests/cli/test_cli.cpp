@@ -1,19 +1,19 @@
 // ctxlab-cli end to end: a tiny run through every verb, and each kind of bad input giving a
 // non-zero exit with one line naming the key, file or value while the store stays byte-identical.
-#include <gtest/gtest.h>
-
-#include "cli_runner.h"
-
 #include <SQLiteCpp/SQLiteCpp.h>
-#include <csignal>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "cli_runner.h"
+#include "store/file_tree.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -49,7 +49,7 @@ fs::path write_config(const std::string& name, const json& j) {
 fs::path fresh_db(const std::string& name) {
   auto p = dir() / name;
   for (auto suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
-  fs::remove_all(dir() / (p.stem().string() + ".runs"));
+  ctx::remove_tree(dir() / (p.stem().string() + ".runs"));
   return p;
 }
 

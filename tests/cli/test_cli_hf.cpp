@@ -12,6 +12,7 @@
 #include "cli_runner.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
+#include "store/file_tree.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -38,15 +39,15 @@ Result cli(const std::string& args) {
 fs::path fresh_db(const std::string& name) {
   auto p = dir() / name;
   for (auto suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
-  fs::remove_all(dir() / (p.stem().string() + ".runs"));
-  fs::remove_all(dir() / (p.stem().string() + ".cache"));
+  ctx::remove_tree(dir() / (p.stem().string() + ".runs"));
+  ctx::remove_tree(dir() / (p.stem().string() + ".cache"));
   return p;
 }
 
 // A copy of a fixture folder to damage.
 fs::path copy_of(const fs::path& src, const std::string& name) {
   auto d = dir() / name;
-  fs::remove_all(d);
+  ctx::remove_tree(d);
   fs::create_directories(d);
   for (auto& e : fs::directory_iterator(src))
     if (e.is_regular_file()) fs::copy_file(e.path(), d / e.path().filename());
@@ -157,7 +158,7 @@ TEST(CliHf, ImportThenExportGivesTheSameTensorsByteForByte) {
     auto db = fresh_db("roundtrip-" + name + ".db");
     const auto id = import_run(src, db);
     const auto out = dir() / ("export-" + name);
-    fs::remove_all(out);
+    ctx::remove_tree(out);
     auto r =
         cli("export-hf --run " + std::to_string(id) + " --db " + db.string() + " " + out.string());
     ASSERT_EQ(r.rc, 0) << name << ": " << r.err;
@@ -219,7 +220,7 @@ TEST(CliHf, FineTunesWithYarnAndCreamThenExportsAndReimports) {
   }
   // The fine-tune exports with its YaRN block, and the export loads back to the same logits.
   const auto out = dir() / "export-yarn";
-  fs::remove_all(out);
+  ctx::remove_tree(out);
   auto r = cli("export-hf --run " + std::to_string(yarn_run) + " --db " + db.string() + " " +
                out.string());
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -297,7 +298,7 @@ TEST(CliHf, BadFoldersAreRefusedByName) {
   expect_refused(not_sp, "tokenizer.model");
 
   auto pickle = dir() / "pickle-only";
-  fs::remove_all(pickle);
+  ctx::remove_tree(pickle);
   fs::create_directories(pickle);
   fs::copy_file(kModels / "llama-gqa" / "config.json", pickle / "config.json");
   fs::copy_file(kModels / "llama-gqa" / "tokenizer.json", pickle / "tokenizer.json");

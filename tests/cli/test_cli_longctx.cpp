@@ -2,8 +2,6 @@
 // under the documented names, --json ends with one object, and each bad value (layer, head, probe
 // too short, length past a learned table) exits 2 with one 'error:' line and the store unchanged.
 #include <gtest/gtest.h>
-
-#include "cli_runner.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_runner.h"
+#include "store/file_tree.h"
 #include "store/run_store.h"
 
 namespace fs = std::filesystem;
@@ -40,7 +40,7 @@ const fs::path& trained_store() {
     const std::string name = "longctx-" + std::to_string(getpid());
     auto p = dir() / (name + ".db");
     for (auto s : {"", "-wal", "-shm"}) fs::remove(p.string() + s);
-    fs::remove_all(dir() / (name + ".runs"));
+    ctx::remove_tree(dir() / (name + ".runs"));
     json cfg = {{"name", "tiny"},
                 {"model",
                  {{"layers", 2},
@@ -162,7 +162,7 @@ TEST(CliLongContext, BadInputIsNamedAndStoresNothing) {
 TEST(CliLongContext, PasskeyBaseRetrievesAboveChanceOnCuda) {
   auto p = dir() / "passkey-base.db";
   for (auto s : {"", "-wal", "-shm"}) fs::remove(p.string() + s);
-  fs::remove_all(dir() / "passkey-base.runs");
+  ctx::remove_tree(dir() / "passkey-base.runs");
   auto r = cli("train --config " + std::string(CTXLAB_PRESETS) +
                "/passkey-base.json --device cuda --db " + p.string() + " --json");
   if (r.rc != 0 && r.err.find("no usable CUDA device") != std::string::npos)

@@ -13,6 +13,7 @@
 
 #include "cli/cli_child.h"
 #include "sanitizers/sanitizer_skip.h"
+#include "store/file_tree.h"
 
 namespace fs = std::filesystem;
 using ctx::test::CliChild;
@@ -24,7 +25,7 @@ namespace {
 fs::path fresh_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   const fs::path d = fs::path(CTXLAB_TEST_TMP) / "cli-reliability" / info->name();
-  fs::remove_all(d);
+  ctx::remove_tree(d);
   fs::create_directories(d);
   return d;
 }
@@ -354,7 +355,7 @@ TEST(CliReliability, ACopiedStoreUsesItsOwnRunFolders) {
   const std::string db = (dir / "a" / "s.db").string();
   const auto id = train(dir, tiny(), db);
   fs::copy(dir / "a", dir / "b", fs::copy_options::recursive);
-  fs::remove_all(dir / "a");  // the original is gone: the copy must not need it
+  ctx::remove_tree(dir / "a");  // the original is gone: the copy must not need it
   const std::string copy = (dir / "b" / "s.db").string();
   auto show = run_cli({"show", std::to_string(id), "--json", "--db", copy}, 30);
   ASSERT_EQ(show.rc, 0) << show.err;

@@ -12,6 +12,7 @@
 
 #include "cli_runner.h"
 #include "report/svg_plot.h"
+#include "store/file_tree.h"
 #include "store/run_store.h"
 #include "xml_check.h"
 
@@ -134,7 +135,7 @@ TEST(Report, StudyPageIsSelfContainedAndNamesItsRuns) {
   const auto db = fixture_store();
   const auto before = cli_test::slurp(db);
   const auto out = dir() / "out";
-  fs::remove_all(out);
+  ctx::remove_tree(out);
   auto r = cli("report --study demo --out " + out.string() + " --db " + db.string() + " --json");
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(cli_test::last_json_line(r.out)["written"], (out / "index.html").string());
@@ -172,7 +173,7 @@ TEST(Report, UnknownStudyExitsTwoAndWritesNothing) {
   const auto db = fixture_store();
   const auto before = cli_test::slurp(db);
   const auto out = dir() / "nothing";
-  fs::remove_all(out);
+  ctx::remove_tree(out);
   auto r = cli("report --study nope --out " + out.string() + " --db " + db.string());
   EXPECT_EQ(r.rc, 2);
   EXPECT_EQ(r.err.rfind("error: study 'nope': no such study (known: demo)", 0), 0u) << r.err;

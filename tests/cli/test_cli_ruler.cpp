@@ -14,6 +14,7 @@
 
 #include "cli_runner.h"
 #include "config/run_config.h"
+#include "store/file_tree.h"
 #include "store/run_store.h"
 
 namespace fs = std::filesystem;
@@ -34,7 +35,7 @@ cli_test::Result cli(const std::string& args) { return cli_test::run_cli(args, d
 fs::path fresh_db(const std::string& name) {
   auto p = dir() / name;
   for (auto s : {"", "-wal", "-shm"}) fs::remove(p.string() + s);
-  fs::remove_all(dir() / (p.stem().string() + ".runs"));
+  ctx::remove_tree(dir() / (p.stem().string() + ".runs"));
   return p;
 }
 

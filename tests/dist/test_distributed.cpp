@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dist/launch.h"
+#include "store/file_tree.h"
 #include "store/run_store.h"
 #include "train/checkpoint.h"
 #include "train/run_setup.h"
@@ -28,8 +29,8 @@ fs::path dir() {
 fs::path fresh_db(const std::string& name) {
   auto p = dir() / name;
   for (auto suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
-  fs::remove_all(dir() / (p.stem().string() + ".runs"));
-  fs::remove_all(dir() / (p.stem().string() + ".cache"));
+  ctx::remove_tree(dir() / (p.stem().string() + ".runs"));
+  ctx::remove_tree(dir() / (p.stem().string() + ".cache"));
   return p;
 }
 

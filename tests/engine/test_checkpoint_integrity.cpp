@@ -13,6 +13,7 @@
 #include "data/interrupt.h"
 #include "io/atomic_file.h"
 #include "io/checked_file.h"
+#include "store/file_tree.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -24,7 +25,7 @@ namespace {
 fs::path fresh_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   const fs::path d = fs::path(CTXLAB_TEST_TMP) / "checkpoint-integrity" / info->name();
-  fs::remove_all(d);
+  ctx::remove_tree(d);
   fs::create_directories(d);
   return d;
 }

@@ -1,14 +1,14 @@
 // GPU metrics of training runs: a CPU run logs none; NVML's device follows CUDA_VISIBLE_DEVICES;
 // a CUDA run logs its peak memory every log step (and the utilisation where the driver's NVML
 // library loads). The CUDA test is skipped where LibTorch has no CUDA device.
-#include <gtest/gtest.h>
-
 #include <dlfcn.h>
+#include <gtest/gtest.h>
 #include <torch/cuda.h>
 
 #include <algorithm>
 #include <filesystem>
 
+#include "store/file_tree.h"
 #include "train/gpu_monitor.h"
 #include "train/trainer.h"
 
@@ -22,8 +22,8 @@ std::string fresh_db(const std::string& name) {
   auto dir = fs::path(CTXLAB_TEST_TMP) / "gpu_monitor";
   fs::create_directories(dir);
   const auto p = (dir / name).string();
-  for (const char* s : {"", "-wal", "-shm"}) fs::remove_all(p + s);
-  fs::remove_all(dir / (fs::path(p).stem().string() + ".runs"));
+  for (const char* s : {"", "-wal", "-shm"}) ctx::remove_tree(p + s);
+  ctx::remove_tree(dir / (fs::path(p).stem().string() + ".runs"));
   return p;
 }
 

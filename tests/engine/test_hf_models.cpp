@@ -15,6 +15,7 @@
 #include "methods/rope_scaling.h"
 #include "model/hf_weights.h"
 #include "model/llama.h"
+#include "store/file_tree.h"
 #include "train/run_setup.h"
 
 namespace fs = std::filesystem;
@@ -88,7 +89,7 @@ void expect_parity(const std::string& what, LanguageModel& m, const fs::path& id
 // A copy of llama-gqa whose config.json is one of the rope variants' (as transformers wrote it).
 fs::path llama_variant_folder(const std::string& variant) {
   const fs::path dir = fs::path(CTXLAB_TEST_TMP) / "hf-variants" / variant;
-  fs::remove_all(dir);
+  ctx::remove_tree(dir);
   fs::create_directories(dir);
   fs::copy_file(kModels / "llama-gqa" / "model.safetensors", dir / "model.safetensors");
   fs::copy_file(kModels / "llama-gqa" / "variants" / variant / "config.json", dir / "config.json");

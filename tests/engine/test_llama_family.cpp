@@ -8,6 +8,7 @@
 
 #include "methods/registry.h"
 #include "model/llama.h"
+#include "run_test_util.h"
 #include "train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -60,12 +61,7 @@ torch::Tensor logits_at(LanguageModel& m, int64_t T) {
 }
 
 std::string tmp_store(const std::string& name) {
-  auto dir = fs::path(CTXLAB_TEST_TMP) / "llama-family";
-  fs::create_directories(dir);
-  auto p = dir / (name + "-" + std::to_string(getpid()) + ".db");
-  for (auto s : {"", "-wal", "-shm"}) fs::remove(p.string() + s);
-  fs::remove_all(dir / (p.stem().string() + ".runs"));
-  return p.string();
+  return scratch_store("llama-family", name);
 }
 
 class Quiet : public EventSink {};

@@ -11,6 +11,7 @@
 #include "model/chunked_loss.h"
 #include "model/llama.h"
 #include "model/lora.h"
+#include "run_test_util.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -20,46 +21,15 @@ using namespace ctx;
 namespace {
 
 nlohmann::json config_json(const nlohmann::json& extra = nlohmann::json::object()) {
-  nlohmann::json j{{"seed", 7},
-                   {"model",
-                    {{"arch", "llama"},
-                     {"layers", 2},
-                     {"d_model", 32},
-                     {"heads", 4},
-                     {"kv_heads", 2},
-                     {"ffn_hidden", 48},
-                     {"max_positions", 128},
-                     {"tie_embeddings", false}}},
-                   {"data", {{"builtin_docs", 6}, {"builtin_doc_tokens", 500}}},
-                   {"train",
-                    {{"seq_len", 32},
-                     {"batch_size", 2},
-                     {"steps", 3},
-                     {"warmup", 1},
-                     {"threads", 1},
-                     {"lr", 1e-2},
-                     {"checkpoint_every", 0}}},
-                   {"eval", {{"enabled", false}}}};
-  j.merge_patch(extra);
-  return j;
+  return small_llama_config(extra);
 }
 
 std::string error_of(const nlohmann::json& j) {
-  try {
-    parse_run_config(j);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return config_error(j);
 }
 
 std::string tmp_store(const std::string& name) {
-  auto dir = fs::path(CTXLAB_TEST_TMP) / "memory-options";
-  fs::create_directories(dir);
-  auto p = dir / (name + "-" + std::to_string(getpid()) + ".db");
-  for (auto s : {"", "-wal", "-shm"}) fs::remove(p.string() + s);
-  fs::remove_all(dir / (p.stem().string() + ".runs"));
-  return p.string();
+  return scratch_store("memory-options", name);
 }
 
 class Quiet : public EventSink {};

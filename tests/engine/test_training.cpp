@@ -3,11 +3,12 @@
 // uninterrupted one (CPU, fixed seed) without duplicated metric points.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
+#include "store/file_tree.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -19,10 +20,10 @@ std::string tmp_path(const std::string& name) {
   auto dir = fs::path(CTXLAB_TEST_TMP) / "training";
   fs::create_directories(dir);
   auto p = dir / name;
-  fs::remove_all(p);
-  fs::remove_all(fs::path(p.string() + "-wal"));
-  fs::remove_all(fs::path(p.string() + "-shm"));
-  fs::remove_all(dir / (p.stem().string() + ".runs"));
+  ctx::remove_tree(p);
+  ctx::remove_tree(fs::path(p.string() + "-wal"));
+  ctx::remove_tree(fs::path(p.string() + "-shm"));
+  ctx::remove_tree(dir / (p.stem().string() + ".runs"));
   return p.string();
 }
 

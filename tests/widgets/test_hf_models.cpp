@@ -22,6 +22,7 @@
 #include "analysis_fixtures.h"
 #include "app/main_window.h"
 #include "app/run_browser.h"
+#include "store/file_tree.h"
 #include "store/run_store.h"
 #include "widgets/attention_tab.h"
 #include "widgets/config_form.h"
@@ -57,7 +58,7 @@ QString tmpPath(const QString& name) {
 // A copy of a fixture folder to damage.
 QString copyFixture(const QString& name, const QString& as) {
   const fs::path to = tmpPath(as).toStdString();
-  fs::remove_all(to);
+  ctx::remove_tree(to);
   fs::copy(fixtureFolder(name).toStdString(), to, fs::copy_options::recursive);
   return QString::fromStdString(to.string());
 }
@@ -420,7 +421,7 @@ TEST(HfAttention, HoverGivesTheTilesTokenTexts) {
 TEST(HfImport, RunsMenuImportsAFolderAndShowsTheEnginesErrors) {
   const QString db = tmpPath("window_hf_import.db");
   for (const char* x : {"", "-wal", "-shm"}) fs::remove(db.toStdString() + x);
-  fs::remove_all(tmpPath("window_hf_import.runs").toStdString());
+  ctx::remove_tree(tmpPath("window_hf_import.runs").toStdString());
   MainWindow w(db);
   QAction* action = nullptr;
   for (auto* a : w.findChildren<QAction*>())
