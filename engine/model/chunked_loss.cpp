@@ -1,13 +1,63 @@
 // The chunked loss as a custom autograd function: forward computes the loss and, when a graph is
-// wanted, the gradients of hidden and W for a unit output gradient; backward scales them.
+// wanted, the gradients of hidden and W for a unit output gradient; backward scales them. Per
+// chunk, the softmax and its gradient are either CtxLab's fused kernel over bf16 logits
+// (model/cuda/cross_entropy.h: CUDA, gradients wanted; CTXLAB_CE=aten turns it off for an A/B) or
+// the readable ATen sequence below, which the tests hold the kernel to.
 #include "model/chunked_loss.h"
 
 #include <torch/autograd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#ifdef CTXLAB_CUDA_KERNELS
+#include <c10/cuda/CUDAStream.h>
+
+#include "model/cuda/cross_entropy.h"
+#endif
 
 namespace ctx {
 namespace {
+
+std::atomic<int64_t> g_fused_chunks{0};
+
+// Whether the chunk's bf16 logits go through the fused kernel.
+bool fused_chunk(const torch::Tensor& logits) {
+#ifdef CTXLAB_CUDA_KERNELS
+  const char* e = std::getenv("CTXLAB_CE");
+  const bool off = e && std::strcmp(e, "aten") == 0;
+  return !off && logits.is_cuda() && logits.scalar_type() == torch::kBFloat16 &&
+         logits.dim() == 2 && logits.stride(1) == 1;
+#else
+  (void)logits;
+  return false;
+#endif
+}
+
+// The fused chunk: the weighted loss sum of the rows, and `logits` overwritten by d loss / d logits
+// (scaled by row_scale). [n, V] logits bf16; t [n] int64; wc, row_scale [n] fp32.
+[[maybe_unused]] torch::Tensor fused_chunk_loss(torch::Tensor& logits, const torch::Tensor& t,
+                                                const torch::Tensor& wc,
+                                                const torch::Tensor& row_scale) {
+#ifdef CTXLAB_CUDA_KERNELS
+  const int64_t n = logits.size(0);
+  auto targets = t.contiguous();
+  auto w = wc.contiguous();
+  auto scale = row_scale.contiguous();
+  auto row_loss = torch::empty({n}, logits.options().dtype(torch::kFloat));
+  cuda::cross_entropy_rows_bf16(logits.data_ptr(), n, logits.size(1), logits.stride(0),
+                                targets.data_ptr<int64_t>(), w.data_ptr<float>(),
+                                scale.data_ptr<float>(), row_loss.data_ptr<float>(),
+                                c10::cuda::getCurrentCUDAStream().stream());
+  ++g_fused_chunks;
+  return row_loss.sum();
+#else
+  (void)logits, (void)t, (void)wc, (void)row_scale;
+  return {};
+#endif
+}
 
 struct ChunkedCE : torch::autograd::Function<ChunkedCE> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden,
@@ -30,7 +80,20 @@ struct ChunkedCE : torch::autograd::Function<ChunkedCE> {
       auto h = hidden.narrow(0, r0, n);
       auto t = targets.narrow(0, r0, n).unsqueeze(1);
       auto wc = w.narrow(0, r0, n);
-      auto logits = torch::matmul(h, W.t());                     // [n, V], the product's dtype
+      auto logits = torch::matmul(h, W.t());  // [n, V], the product's dtype
+      if ((need_h || need_w) && fused_chunk(logits)) {
+        const auto row_scale = (wc / denom).to(torch::kFloat);
+        total += fused_chunk_loss(logits, t.squeeze(1), wc, row_scale);
+        const auto& gc = logits;  // now d loss / d logits, row scale included
+        if (need_h) grad_h.narrow(0, r0, n).copy_(torch::matmul(gc, W));
+        if (need_w) {
+          if (grad_w.scalar_type() == gc.scalar_type())
+            grad_w.addmm_(gc.t(), h.to(gc.scalar_type()));
+          else
+            grad_w.add_(torch::matmul(gc.t(), h.to(gc.scalar_type())));
+        }
+        continue;
+      }
       auto logp = torch::log_softmax(logits, 1, torch::kFloat);  // fp32 statistics
       total -= (logp.gather(1, t).squeeze(1) * wc).sum();
       if (!need_h && !need_w) continue;
@@ -87,6 +150,10 @@ torch::Tensor chunked_token_losses(const torch::Tensor& hidden, const torch::Ten
     out.narrow(0, r0, n).copy_(-logp.gather(1, targets.narrow(0, r0, n).unsqueeze(1)).squeeze(1));
   }
   return out;
+}
+
+int64_t fused_cross_entropy_chunks() {
+  return g_fused_chunks.load();
 }
 
 int64_t loss_chunk_rows(int64_t vocab, int64_t budget_bytes) {

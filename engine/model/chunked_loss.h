@@ -21,6 +21,10 @@ torch::Tensor chunked_cross_entropy(const torch::Tensor& hidden, const torch::Te
 torch::Tensor chunked_token_losses(const torch::Tensor& hidden, const torch::Tensor& W,
                                    const torch::Tensor& targets, int64_t chunk_rows);
 
+// Chunks that went through CtxLab's fused CUDA kernel (model/cuda/cross_entropy.h) in this
+// process: bf16 logits on CUDA with gradients wanted, unless CTXLAB_CE=aten (read at each call).
+int64_t fused_cross_entropy_chunks();
+
 // Rows per chunk such that one chunk's fp32 logits stay near `budget_bytes` (default 256 MiB).
 int64_t loss_chunk_rows(int64_t vocab, int64_t budget_bytes = int64_t{256} << 20);
 

@@ -4,7 +4,8 @@
 // swapped in, what the optimizer sees, fp32 gradient sums over micro-batches, and the masters back
 // after a stop), and on CUDA ATen's fused
 // RMSNorm against the reference formula and a bf16-weights training run against autocast; grouped
-// key/value heads against repeated ones; checkpointed attention replayed from the attention tape.
+// key/value heads against repeated ones; checkpointed attention replayed from the attention tape;
+// the fused cross-entropy kernel against ATen's chunks and an fp32 reference.
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -12,6 +13,7 @@
 
 #include "config/run_config.h"
 #include "model/attention.h"
+#include "model/chunked_loss.h"
 #include "model/fused_ops.h"
 #include "model/language_model.h"
 #include "model/llama.h"
@@ -463,5 +465,54 @@ TEST(FastPaths, MasterWeightAdamwEqualsLibTorchAdamw) {
       EXPECT_TRUE(torch::equal(copies.bf16_copy(a), a.to(torch::kBFloat16)))
           << "copy, parameter " << i;
     }
+  }
+}
+
+// The chunked loss's fused CUDA kernel (model/cuda/cross_entropy.h) against the ATen sequence of
+// the same chunks (CTXLAB_CE=aten) and against an independent fp32 reference (full logits, ATen's
+// cross-entropy, autograd): loss, d hidden and d W, with row weights, over a partial last chunk,
+// for a vocabulary the 16-byte path reads (1024) and one it reads a value at a time (1001).
+TEST(FastPaths, FusedCrossEntropyKernelEqualsTheAtenChunksAndAnFp32Reference) {
+  if (!torch::cuda::is_available() || !cuda_kernels_built())
+    GTEST_SKIP() << "no CUDA device or no CUDA kernels";
+  for (const int64_t V : {1024, 1001}) {
+    torch::manual_seed(21);
+    const int64_t N = 300, d = 64;
+    auto opt = torch::TensorOptions().device(torch::kCUDA);
+    auto h0 = (torch::randn({N, d}, opt) * 0.5).to(torch::kBFloat16);
+    auto W0 = (torch::randn({V, d}, opt) * 0.3).to(torch::kBFloat16);
+    auto t = torch::randint(0, V, {N}, opt.dtype(torch::kLong));
+    auto w = (torch::rand({N}, opt) > 0.25).to(torch::kFloat);
+    auto run = [&](const char* ce) {
+      if (ce) setenv("CTXLAB_CE", ce, 1);
+      auto h = h0.clone().requires_grad_(true), W = W0.clone().requires_grad_(true);
+      auto loss = chunked_cross_entropy(h, W, t, w, 128);
+      loss.backward();
+      unsetenv("CTXLAB_CE");
+      return std::make_tuple(loss.item<double>(), h.grad().to(torch::kFloat),
+                             W.grad().to(torch::kFloat));
+    };
+    const auto before = fused_cross_entropy_chunks();
+    const auto [lf, hf, wf] = run(nullptr);
+    EXPECT_EQ(fused_cross_entropy_chunks() - before, 3) << V;  // 128 + 128 + 44 rows
+    const auto [la, ha, wa] = run("aten");
+    EXPECT_EQ(fused_cross_entropy_chunks() - before, 3) << V;
+    // fp32 reference on the same (bf16-valued) inputs.
+    auto h = h0.to(torch::kFloat).requires_grad_(true),
+         W = W0.to(torch::kFloat).requires_grad_(true);
+    auto per_row = torch::nn::functional::cross_entropy(
+        torch::matmul(h, W.t()), t,
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    auto ref = (per_row * w).sum() / w.sum();
+    ref.backward();
+    auto rel = [](const torch::Tensor& a, const torch::Tensor& b) {
+      return ((a - b).norm() / (b.norm() + 1e-12)).item<double>();
+    };
+    EXPECT_NEAR(lf, ref.item<double>(), 2e-3 * ref.item<double>()) << V;
+    EXPECT_NEAR(la, ref.item<double>(), 2e-3 * ref.item<double>()) << V;
+    EXPECT_LT(rel(hf, h.grad()), 2e-2) << V;
+    EXPECT_LT(rel(wf, W.grad()), 2e-2) << V;
+    EXPECT_LT(rel(hf, ha), 2e-2) << V;
+    EXPECT_LT(rel(wf, wa), 2e-2) << V;
   }
 }
