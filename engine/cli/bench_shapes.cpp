@@ -19,11 +19,12 @@
 #include "cli/cli_common.h"
 #include "model/llama.h"
 #include "model/lora.h"
+#include "train/bf16_weights.h"
 #include "train/fused_adamw.h"
 #include "train/grad_clip.h"
-#include "train/bf16_weights.h"
 #include "train/precision.h"
 #include "train/runtime.h"
+#include "train/step_graph.h"
 
 namespace ctx::cli {
 
@@ -114,11 +115,15 @@ LanguageModel build_shape_model(const Shape& s, const torch::Device& dev) {
 }
 
 int cmd_bench_shape(const Common& c, const std::string& name, const std::string& device_name,
-                    const std::string& precision, int64_t steps) {
+                    const std::string& precision, int64_t steps, bool cuda_graph) {
   const Shape& s = find_shape(name);
   setup_threads(0);
   const auto dev = resolve_device(device_name.empty() ? "cuda" : device_name);
   check_precision(precision, dev, "--precision", true);
+  if (cuda_graph && (!dev.is_cuda() || !StepGraph::supported()))
+    throw UsageError(std::string("--cuda-graph: ") +
+                     (dev.is_cuda() ? "this build has no CUDA graphs (a CUDA LibTorch and nvcc)"
+                                    : "CUDA graphs need --device cuda"));
   auto model = build_shape_model(s, dev);
   // bf16-weights: bf16 copies of the weights for the passes, fp32 masters for the optimizer;
   // bf16: autocast over fp32 weights.
@@ -137,16 +142,15 @@ int cmd_bench_shape(const Common& c, const std::string& name, const std::string&
   // No host synchronisation inside a step (the loss is read once, after the timed steps), as a
   // training loop that logs every N steps runs.
   torch::Tensor loss;
-  auto step = [&] {
-    opt.zero_grad();
+  auto passes = [&] {
+    Bf16Weights::Scope bf16(bf16_weights.get());
     {
-      Bf16Weights::Scope passes(bf16_weights.get());
-      {
-        PrecisionScope scope(precision, dev);  // the forward pass only, as autocast wants
-        loss = model->loss(in, pos, tg);
-      }
-      loss.backward();
+      PrecisionScope scope(precision, dev);  // the forward pass only, as autocast wants
+      loss = model->loss(in, pos, tg);
     }
+    loss.backward();
+  };
+  auto update = [&] {
     if (use_fused) {
       fused.step(clip_factor_on_device(trainable, 1.0).coef);  // clipped as read
     } else {
@@ -154,9 +158,20 @@ int cmd_bench_shape(const Common& c, const std::string& name, const std::string&
       opt.step();
     }
   };
+  StepGraph graph;
+  auto step = [&] {
+    if (graph.captured()) {
+      graph.replay();  // the passes, gradients rewritten in place
+    } else {
+      opt.zero_grad();
+      passes();
+    }
+    update();
+  };
   for (int i = 0; i < 3; ++i) step();
   if (dev.is_cuda()) torch::cuda::synchronize();
-  reset_peak(dev);
+  reset_peak(dev);  // before the capture: the graph's pool holds the passes' memory from then on
+  if (cuda_graph) graph.capture(passes, trainable);
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i) step();
   if (dev.is_cuda()) torch::cuda::synchronize();
@@ -170,20 +185,28 @@ int cmd_bench_shape(const Common& c, const std::string& name, const std::string&
     if (dev.is_cuda()) torch::cuda::synchronize();
     finish_profile(trace);
   }
-  const nlohmann::json row{{"shape", s.name},          {"device", device_description(dev)},
-                           {"precision", precision},   {"tokens_per_s", tps},
-                           {"tflops", tflops},         {"mfu", tflops / kH200PeakTflops},
-                           {"peak_gib", peak},         {"parameters", model->parameter_count()},
-                           {"fused_adamw", use_fused}, {"steps", steps},
+  const nlohmann::json row{{"shape", s.name},
+                           {"device", device_description(dev)},
+                           {"precision", precision},
+                           {"tokens_per_s", tps},
+                           {"tflops", tflops},
+                           {"mfu", tflops / kH200PeakTflops},
+                           {"peak_gib", peak},
+                           {"parameters", model->parameter_count()},
+                           {"fused_adamw", use_fused},
+                           {"steps", steps},
+                           {"cuda_graph", graph.captured()},
                            {"loss", last_loss}};
   if (c.json) {
     print_json(row);
     return 0;
   }
-  std::printf("%-13s %-6s %12s %10s %8s %10s  (%s, %.0fM parameters, fused AdamW %s, loss %.3f)\n",
-              "shape", "prec", "tokens/s", "TFLOP/s", "MFU", "peak GiB",
-              device_description(dev).c_str(), static_cast<double>(model->parameter_count()) / 1e6,
-              use_fused ? "on" : "off", last_loss);
+  std::printf(
+      "%-13s %-6s %12s %10s %8s %10s  (%s, %.0fM parameters, fused AdamW %s, CUDA graph %s, loss "
+      "%.3f)\n",
+      "shape", "prec", "tokens/s", "TFLOP/s", "MFU", "peak GiB", device_description(dev).c_str(),
+      static_cast<double>(model->parameter_count()) / 1e6, use_fused ? "on" : "off",
+      graph.captured() ? "on" : "off", last_loss);
   std::printf("%-13s %-6s %12.0f %10.1f %7.1f%% %10.1f\n", s.name.c_str(), precision.c_str(), tps,
               tflops, 100 * tflops / kH200PeakTflops, peak);
   return 0;

@@ -108,7 +108,7 @@ int cmd_bench_load(const Common& c, const std::string& folder, const std::string
                    const std::string& dtype, int64_t repeats);
 // bench --shape NAME: Llama-shaped training throughput, TFLOP/s, MFU and peak memory (bench_shapes.cpp).
 int cmd_bench_shape(const Common& c, const std::string& shape, const std::string& device,
-                    const std::string& precision, int64_t steps);
+                    const std::string& precision, int64_t steps, bool cuda_graph);
 int cmd_bench_tokenize(const Common& c, const std::string& tokenizer, const std::string& text_file,
                        const std::vector<int64_t>& threads);
 int cmd_bench_attention(const Common& c, const std::string& lengths, int64_t chunk, int64_t grid, int64_t reps,

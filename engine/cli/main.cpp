@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
   bench->add_option("--context-parallel", bench_dist.context_parallel, "--shape: ranks per sequence (ring attention)")
       ->capture_default_str();
   bench->add_flag("--max-length", bench_dist.max_length, "--shape: also the longest sequence one step trains");
+  bool bench_graph = false;
+  bench->add_flag("--cuda-graph", bench_graph,
+                  "--shape: the step's passes replayed from a CUDA graph (train.cuda_graph)");
   bench->add_option("--load", bench_load, "a Hugging Face folder: load time against reading its files as cat does, peak memory");
   bench->add_option("--dtype", bench_dtype, "--load: the model's dtype (default: the weights' own)");
   bench->add_option("--repeats", bench_repeats, "--load: timed loads")->capture_default_str();
@@ -215,13 +218,18 @@ int main(int argc, char** argv) {
       if (!bench_shape.empty()) {
         const auto env = read_dist_env();  // torchrun: the distributed step (reducer, ZeRO-1, ring)
         if (env.launched() || bench_dist.context_parallel > 1 || bench_dist.max_length) {
+          if (bench_graph)
+            throw cli::UsageError(
+                "--cuda-graph: one process only (not with torchrun, --context-parallel or "
+                "--max-length)");
           bench_dist.shape = bench_shape;
           bench_dist.device = device.empty() ? "cuda" : device;
           bench_dist.precision = bench_precision;
           bench_dist.steps = steps;
           return cli::cmd_bench_shape_dist(common, env, bench_dist);
         }
-        return cli::cmd_bench_shape(common, bench_shape, device, bench_precision, steps);
+        return cli::cmd_bench_shape(common, bench_shape, device, bench_precision, steps,
+                                    bench_graph);
       }
       if (!bench_tokenizer.empty()) {
         if (bench_text.empty()) throw cli::UsageError("bench --tokenizer needs --text-file");

@@ -120,6 +120,9 @@ struct TrainConfig {
   // (train/bf16_weights.h; bf16 residual stream and weight gradients; one process). CUDA only.
   std::string precision = "fp32";
   bool checkpointing = false;  // recompute each block's activations in the backward pass
+  // The passes of each step replayed from a CUDA graph captured at the first step (one micro-batch,
+  // one process; train/graphed_passes.h). CUDA only.
+  bool cuda_graph = false;
   LoraConfig lora;             // train.lora; absent = full fine-tuning
   // Several processes (torchrun): ranks per sequence (ring attention; 1 = data parallel only), and
   // how long a collective may wait for a peer before the run fails (seconds).

@@ -88,6 +88,7 @@ void parse_train(const nlohmann::json& j, TrainConfig& t) {
   method_ref(s, "positions", t.positions, t.positions_params);
   s.string("precision", t.precision, {"fp32", "bf16", "bf16-weights"});
   s.boolean("checkpointing", t.checkpointing);
+  s.boolean("cuda_graph", t.cuda_graph);
   s.integer("context_parallel", t.context_parallel, 1, 4096);
   s.integer("dist_timeout", t.dist_timeout, 1, 86400);
   if (s.has("lora")) parse_lora(s.raw("lora"), t.lora);
@@ -139,6 +140,7 @@ nlohmann::json train_json(const TrainConfig& t) {
           {"threads", t.threads},
           {"precision", t.precision},
           {"checkpointing", t.checkpointing},
+          {"cuda_graph", t.cuda_graph},
           {"lora", lora_json(t.lora)},
           {"context_parallel", t.context_parallel},
           {"dist_timeout", t.dist_timeout},

@@ -127,6 +127,21 @@ void check_memory_options(const RunConfig& c) {
                           "' is not a module of the llama family (q_proj, k_proj, v_proj, o_proj, gate_proj, "
                           "up_proj, down_proj)");
   }
+  if (c.train.cuda_graph) {
+    const auto& t = c.train;
+    if (t.grad_accum > 1)
+      throw ConfigError(
+          "train.cuda_graph: the graph holds one micro-batch's passes (train.grad_accum is " +
+          std::to_string(t.grad_accum) + "; raise train.batch_size instead)");
+    if (t.context_parallel > 1)
+      throw ConfigError("train.cuda_graph: one process only (train.context_parallel is " +
+                        std::to_string(t.context_parallel) + ")");
+    if (c.model.position == "pia" && c.model.position_params.value("cache", false))
+      throw ConfigError(
+          "train.cuda_graph: model.position pia with its cache carries states from window to "
+          "window "
+          "on the host, which a replayed graph cannot (set the cache off or cuda_graph off)");
+  }
   if (c.train.checkpointing) {
     if (c.model.position == "pia" && c.model.position_params.value("cache", false))
       throw ConfigError("train.checkpointing: model.position pia with its cache carries states from window to "

@@ -7,6 +7,7 @@
 
 #include "config/run_config.h"
 #include "model/autocast_state.h"
+#include "train/step_graph.h"
 
 namespace ctx {
 
@@ -25,6 +26,16 @@ void check_precision(const std::string& precision, const torch::Device& device,
   } catch (const std::exception&) {
     throw ConfigError(key + ": the GPU " + device.str() + " cannot run bf16 matrix products");
   }
+}
+
+void check_cuda_graph(const TrainConfig& t, const torch::Device& device) {
+  if (!t.cuda_graph) return;
+  if (!device.is_cuda())
+    throw ConfigError("train.cuda_graph: CUDA graphs need a CUDA device (this run's device is " +
+                      device.str() + ")");
+  if (!StepGraph::supported())
+    throw ConfigError(
+        "train.cuda_graph: this build has no CUDA graphs (they need a CUDA LibTorch and nvcc)");
 }
 
 PrecisionScope::PrecisionScope(const std::string& precision, const torch::Device& device) {

@@ -15,6 +15,11 @@ namespace ctx {
 void check_precision(const std::string& precision, const torch::Device& device,
                      const std::string& key, bool bf16_weights = false);
 
+// ConfigError naming train.cuda_graph when it is on and `device` is not CUDA or this build cannot
+// capture CUDA graphs (train/step_graph.h).
+struct TrainConfig;
+void check_cuda_graph(const TrainConfig& t, const torch::Device& device);
+
 // Autocast to bf16 on CUDA for its lifetime when precision is "bf16"; nothing for "fp32".
 class PrecisionScope {
  public:

@@ -188,6 +188,7 @@ Preflight preflight(store::RunStore* db, const std::string& db_path, RunConfig& 
   // tens of seconds to generate).
   const auto device = resolve_device(cfg.train.device);
   check_precision(cfg.train.precision, device, "train.precision", true);
+  check_cuda_graph(cfg.train, device);
   if (cfg.eval.enabled) check_precision(cfg.eval.precision, device, "eval.precision");
   Preflight p;
   const auto tok = io::tokenizer_for(cfg);

@@ -22,6 +22,7 @@
 #include "train/fused_adamw.h"
 #include "train/gpu_monitor.h"
 #include "train/grad_clip.h"
+#include "train/graphed_passes.h"
 #include "train/longctx_evals.h"
 #include "train/lr_schedule.h"
 #include "train/position_stats.h"
@@ -75,6 +76,7 @@ struct Session {
   Clock::time_point t_start, last_beat;
   std::unique_ptr<DistTraining> dist;  // [distributed] several ranks (null: one process)
   std::unique_ptr<Bf16Weights> bf16_weights;  // train.precision bf16-weights (null otherwise)
+  std::unique_ptr<GraphedPasses> graphed;     // train.cuda_graph (null otherwise)
 };
 
 struct StepResult {
@@ -169,6 +171,11 @@ void setup_session(Session& s) {
   s.model = build_model(c, s.req.resume || !s.prep.init_checkpoint.empty() ? WeightInit::Skip : WeightInit::Random);
   s.config_json = to_json(c).dump();
   load_start_state(s);
+  if (c.train.cuda_graph) {  // device and build: preflight (check_cuda_graph)
+    if (s.dist) throw ConfigError("train.cuda_graph: one process only (not under torchrun)");
+    s.graphed =
+        std::make_unique<GraphedPasses>(s.model, s.bf16_weights.get(), c.train.precision, s.device);
+  }
   s.db.mark_running(s.req.run_id, static_cast<int64_t>(getpid()), store::host_name(), device_text);
   s.running = true;
 
@@ -226,26 +233,29 @@ void enter_stage_if_new(Session& s, int64_t step) {
       "info", "stage: seq_len " + std::to_string(len) + " from step " + std::to_string(step));
 }
 
-// One optimizer step over grad_accum micro-batches. The loss is the mean over micro-batches.
-StepResult train_step(Session& s, int64_t step) {
+// Micro-batch `micro` of `step`: [distributed] this rank's rows.
+data::Batch draw_batch(Session& s, int64_t step, int64_t micro) {
   const auto& t = s.c.train;
-  StepResult r;
-  r.lr = lr_at(step, t.steps, t.warmup, t.lr, t.min_lr_ratio);
-  enter_stage_if_new(s, step);
-  for (auto& g : s.optim->param_groups())
-    static_cast<torch::optim::AdamWOptions&>(g.options()).lr(r.lr);
+  check_stop("training");  // before optim->step(): the last finished step is what is kept
+  return s.dist ? s.dist->make_batch(*s.sampler, s.c.seed, step, micro, t.batch_size,
+                                     t.tokens_before(step), &s.stats)  // [distributed] own rows
+                : make_batch(*s.sampler, s.c.seed, step, micro, t.batch_size, t.tokens_before(step),
+                             &s.stats);
+}
+
+// The forward and backward passes of every micro-batch, run as they come; the gradients are the
+// sums over micro-batches, the loss their mean. `first` is micro-batch 0, already drawn.
+double eager_passes(Session& s, int64_t step, data::Batch first) {
+  const auto& t = s.c.train;
   if (s.dist)
     s.dist->zero_grad(s.model);  // [distributed] every gradient (the optimizer holds a shard)
   else
     s.optim->zero_grad();
+  double loss_sum = 0;
   // bf16-weights: bf16 copies of the weights for the passes, the fp32 masters again from here on
   Bf16Weights::Scope passes(s.bf16_weights.get());
   for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
-    check_stop("training");  // before optim->step(): the last finished step is what is kept
-    auto batch = s.dist ? s.dist->make_batch(*s.sampler, s.c.seed, step, micro, t.batch_size,
-                                             t.tokens_before(step), &s.stats)  // [distributed] own rows
-                        : make_batch(*s.sampler, s.c.seed, step, micro, t.batch_size, t.tokens_before(step),
-                                     &s.stats);
+    auto batch = micro == 0 ? std::move(first) : draw_batch(s, step, micro);
     auto b = to_tensors(batch, s.device);
     // [distributed] this rank's part of each sequence; the step's last micro-batch syncs gradients
     auto dm = s.dist ? s.dist->micro(b.tokens, b.targets, b.positions, b.mask, micro + 1 == t.grad_accum)
@@ -260,9 +270,33 @@ StepResult train_step(Session& s, int64_t step) {
     if (dm) loss = dm->scale(loss);
     loss.backward();
     if (s.bf16_weights) s.bf16_weights->collect_gradients();  // summed over micro-batches in fp32
-    r.loss += dm ? dm->value(loss) : loss.item<double>();
+    loss_sum += dm ? dm->value(loss) : loss.item<double>();
   }
   if (s.bf16_weights) s.bf16_weights->to_fp32();
+  return loss_sum;
+}
+
+// train.cuda_graph: the passes replayed from the graph (one micro-batch); nothing when its capture
+// failed, which is reported once (the step then runs eagerly on the same batch).
+std::optional<double> graphed_passes(Session& s, data::Batch& batch) {
+  if (!s.graphed || s.graphed->failed()) return std::nullopt;
+  if (auto loss = s.graphed->run(batch)) return loss->item<double>();
+  s.events.on_message(
+      "warning", "train.cuda_graph: " + s.graphed->failure() + "; training on without a graph");
+  return std::nullopt;
+}
+
+// One optimizer step over grad_accum micro-batches. The loss is the mean over micro-batches.
+StepResult train_step(Session& s, int64_t step) {
+  const auto& t = s.c.train;
+  StepResult r;
+  r.lr = lr_at(step, t.steps, t.warmup, t.lr, t.min_lr_ratio);
+  enter_stage_if_new(s, step);
+  for (auto& g : s.optim->param_groups())
+    static_cast<torch::optim::AdamWOptions&>(g.options()).lr(r.lr);
+  auto first = draw_batch(s, step, 0);
+  const auto graphed = graphed_passes(s, first);
+  r.loss = graphed ? *graphed : eager_passes(s, step, std::move(first));
   if (s.dist) r.loss = s.dist->global_loss(r.loss);  // [distributed] the global batch's mean
   if (!std::isfinite(r.loss)) return r;
   const double norm = clip_and_step(s);
@@ -370,6 +404,7 @@ TrainOutcome run_training(const TrainRequest& req, EventSink& events) {
                         std::to_string(step) + " of " + std::to_string(c.train.steps));
     }
     if (c.train.steps == 0 || s.start >= c.train.steps) write_checkpoint(s, out.step);
+    if (s.graphed) s.graphed->release();  // the graph's memory back before the evaluations
     if (c.eval.enabled) final_evaluation(s, out.step, out);
     db.set_status(req.run_id, RunStatus::Finished);
     out.status = RunStatus::Finished;
