@@ -5,6 +5,7 @@ and torch.compile, peft for the LoRA shape. Prints tokens/s, TFLOP/s, MFU, peak 
 ratio of CtxLab to the better transformers figure.
 
     python3 tools/bench_vs_hf.py build-gpu/bin/ctxlab-cli [--shapes s85m-2k,m350m-8k,l1b-32k-lora]
+        [--precisions bf16,bf16-weights] [--hf-modes "bf16 weights,fp32 master"] [--no-compile]
 
 transformers runs bf16 two ways: weights in bf16 ("bf16 weights", as the issue's figures were
 measured) and fp32 weights under autocast ("fp32 master", what CtxLab's train.precision bf16 does);
@@ -107,7 +108,13 @@ def main():
     ap.add_argument("--shapes", default="s85m-2k,m350m-8k,l1b-32k-lora")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--precisions", default="bf16,bf16-weights", help="CtxLab's precisions to run")
+    ap.add_argument("--hf-modes", default="bf16 weights,fp32 master",
+                    help="transformers' modes ('bf16 weights' gives the ratio's reference)")
     args = ap.parse_args()
+    names = {"bf16": "CtxLab bf16 (autocast, fp32 weights)",
+             "bf16-weights": "CtxLab bf16-weights (bf16 copies, fp32 master)"}
+    modes = args.hf_modes.split(",")
     print(f"{'shape':13} {'run':50} {'tokens/s':>10} {'TFLOP/s':>8} {'MFU':>6} {'peak GiB':>9}")
 
     class Rows(list):  # each row is printed as it arrives (a cut-off run keeps what it measured)
@@ -118,15 +125,15 @@ def main():
     rows = Rows()
     for name in args.shapes.split(","):
         ours = {}
-        for precision, what in (("bf16", "CtxLab bf16 (autocast, fp32 weights)"),
-                                ("bf16-weights", "CtxLab bf16-weights (bf16 copies, fp32 master)")):
+        for precision in args.precisions.split(","):
+            what = names[precision]
             r = ctx_run(args.cli, name, args.steps, precision)
             rows.append((name, what, r))
             if "tokens_per_s" in r and r["tokens_per_s"] > ours.get("tokens_per_s", 0):
                 ours = r
         best = 0.0
-        variants = [("bf16 weights", False), ("fp32 master", False)]
-        if not SHAPES[name]["lora"] and not args.no_compile:
+        variants = [(mode, False) for mode in modes]
+        if not SHAPES[name]["lora"] and not args.no_compile and "bf16 weights" in modes:
             variants.append(("bf16 weights", True))
         for mode, comp in variants:
             try:
