@@ -164,6 +164,13 @@ TEST(Cli, BadConfigsAreNamed) {
   j = tiny_config();
   j["train"]["lr"] = "fast";
   expect_rejected("train --config " + write_config("type.json", j).string(), "train.lr: must be a number");
+  j = tiny_config();
+  j["train"]["cuda_graph"] = true;  // the tiny config trains on the CPU
+  expect_rejected("train --config " + write_config("graph-cpu.json", j).string(),
+                  "train.cuda_graph: CUDA graphs need a CUDA device");
+  j["train"]["grad_accum"] = 2;
+  expect_rejected("train --config " + write_config("graph-accum.json", j).string(),
+                  "train.cuda_graph: the graph holds one micro-batch's passes (train.grad_accum is 2");
   std::ofstream(dir() / "broken.json") << "{ \"name\": ";
   expect_rejected("train --config " + (dir() / "broken.json").string(), "broken.json: not valid JSON");
   expect_rejected("train --config " + (dir() / "nothere.json").string(), "nothere.json");
