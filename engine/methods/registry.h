@@ -41,6 +41,10 @@ struct MethodInfo {
   std::function<std::string(const nlohmann::json& params, const MethodContext& ctx)> validate;
   // RoPE scalings: inv_freq and attention factor at a length.
   std::function<RopeFreqs(const nlohmann::json& params, const RopeBase& base, int64_t seq_len)> rope;
+  // Position schemes: whether preparing a forward pass reads the ids back on the host (a table's
+  // range check, the span of distances present), which a replayed CUDA graph cannot do
+  // (train.cuda_graph is refused with them).
+  bool host_reads_ids = false;
   // Samplers: a sampler over the training documents.
   std::function<std::unique_ptr<PositionSampler>(const nlohmann::json& params, const SamplerContext& ctx)> sampler;
 };

@@ -7,6 +7,7 @@
 #include "data/ruler_tasks.h"
 #include "methods/hf_model.h"
 #include "methods/registry.h"
+#include "methods/rope_scaling.h"
 
 namespace ctx {
 namespace {
@@ -139,8 +140,22 @@ void check_memory_options(const RunConfig& c) {
     if (c.model.position == "pia" && c.model.position_params.value("cache", false))
       throw ConfigError(
           "train.cuda_graph: model.position pia with its cache carries states from window to "
-          "window "
-          "on the host, which a replayed graph cannot (set the cache off or cuda_graph off)");
+          "window on the host, which a replayed graph cannot (set the cache off or cuda_graph "
+          "off)");
+    if (get_method(MethodKind::Position, c.model.position, "model.position.type")->host_reads_ids)
+      throw ConfigError("train.cuda_graph: model.position " + c.model.position +
+                        " reads the ids back on the host at every pass, which a replayed graph "
+                        "cannot (rope, alibi, sinusoidal, nope or pia without its cache, or "
+                        "cuda_graph off)");
+    // A length-dependent RoPE reads the ids' span back on the host at every pass (model/rope.h).
+    if (c.model.position == "rope" && !c.rope_scaling.is_null()) {
+      const auto name = rope_scaling_name(c.rope_scaling);
+      if (name == "clex" || !rope_scaling_length_free(c.rope_scaling, rope_base_of(c.model)))
+        throw ConfigError("train.cuda_graph: rope_scaling '" + name +
+                          "' depends on the length, which the model reads from the ids on the "
+                          "host at every pass; a replayed graph cannot (a length-free scaling "
+                          "such as linear, yarn or llama3, or cuda_graph off)");
+    }
   }
   if (c.train.checkpointing) {
     if (c.model.position == "pia" && c.model.position_params.value("cache", false))

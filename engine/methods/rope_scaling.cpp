@@ -32,6 +32,26 @@ RopeFreqs rope_frequencies(const nlohmann::json& rope_scaling, const RopeBase& b
   return freqs;
 }
 
+RopeBase rope_base_of(const ModelConfig& model) {
+  const auto& p = model.position_params;
+  RopeBase b;
+  b.theta = p.at("theta").get<double>();
+  b.rot_dim = static_cast<int64_t>(static_cast<double>(model.head_dim()) *
+                                   p.at("rotary_fraction").get<double>());
+  b.max_positions = model.max_positions;
+  return b;
+}
+
+bool rope_scaling_length_free(const nlohmann::json& rope_scaling, const RopeBase& base) {
+  try {
+    const auto a = rope_frequencies(rope_scaling, base, 1);
+    const auto b = rope_frequencies(rope_scaling, base, int64_t{1} << 40);
+    return a.inv_freq == b.inv_freq && a.attention_factor == b.attention_factor;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 MethodInfo rope_default_info() {
   MethodInfo m;
   m.kind = MethodKind::RopeScaling;

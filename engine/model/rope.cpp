@@ -76,9 +76,7 @@ torch::Tensor apply_rope_fast(const torch::Tensor& x, const torch::Tensor& cos, 
 
 RopeScheme::RopeScheme(const ModelConfig& model, const nlohmann::json& rope_scaling) : scaling_(rope_scaling) {
   const auto& p = model.position_params;
-  base_.theta = p.at("theta").get<double>();
-  base_.rot_dim = static_cast<int64_t>(static_cast<double>(model.head_dim()) * p.at("rotary_fraction").get<double>());
-  base_.max_positions = model.max_positions;
+  base_ = rope_base_of(model);
   pairing_ = p.at("pairing") == "interleaved" ? RopePairing::Interleaved : RopePairing::Half;
   if (rope_scaling_name(scaling_) == "clex") {
     ClexOptions o;
@@ -135,18 +133,8 @@ torch::Tensor RopeScheme::inv_freq_tensor(const torch::Tensor& positions, int64_
 RopeFreqs RopeScheme::frequencies(int64_t seq_len) const { return rope_frequencies(scaling_, base_, seq_len); }
 
 bool RopeScheme::length_free() {
-  if (length_free_ < 0) {
-    // The dynamic formulas change past L0 (and at most grow with the length): one token against
-    // 2^40 tokens tells them apart from the static ones. CLEX reads its scale t from the ids.
-    length_free_ = 0;
-    if (!clex_) {
-      try {
-        const auto a = frequencies(1), b = frequencies(int64_t{1} << 40);
-        length_free_ = a.inv_freq == b.inv_freq && a.attention_factor == b.attention_factor;
-      } catch (const std::exception&) {  // a formula that refuses such a length: read the ids
-      }
-    }
-  }
+  // CLEX reads its scale t from the ids; the others are decided by their formula.
+  if (length_free_ < 0) length_free_ = !clex_ && rope_scaling_length_free(scaling_, base_);
   return length_free_ == 1;
 }
 

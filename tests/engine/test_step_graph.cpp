@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <vector>
 
 #include "model/language_model.h"
 #include "run_test_util.h"
@@ -132,6 +133,36 @@ TEST(CudaGraph, KeyParsesAndWhatAGraphCannotHoldIsRefused) {
   pia["model"]["position"] = {{"type", "pia"}, {"cache", true}};
   EXPECT_NE(error_of(pia).find("train.cuda_graph: model.position pia with its cache"),
             std::string::npos);
+  // Schemes that read the ids back on the host at every pass; length-dependent RoPE scalings.
+  for (const char* scheme : {"learned", "relative", "irpe"}) {
+    auto j = config_json();
+    j["model"]["position"] = {{"type", scheme}};
+    EXPECT_NE(error_of(j).find(std::string("train.cuda_graph: model.position ") + scheme +
+                               " reads the ids back"),
+              std::string::npos)
+        << scheme;
+  }
+  const std::vector<nlohmann::json> length_dependent = {
+      {{"rope_type", "dynamic"}, {"factor", 4}},
+      {{"rope_type", "dynamic_yarn"}, {"factor", 4}},
+      {{"rope_type", "e2llm"}},
+      {{"rope_type", "clex"}}};
+  for (const auto& scaling : length_dependent) {
+    const auto name = scaling["rope_type"].get<std::string>();
+    const auto err = error_of(config_json({{"rope_scaling", scaling}}));
+    EXPECT_NE(err.find("train.cuda_graph: rope_scaling '" + name + "' depends on the length"),
+              std::string::npos)
+        << name << ": " << err;
+  }
+  for (const char* scaling : {"linear", "yarn", "ntk"})  // length-free: accepted
+    EXPECT_EQ(error_of(config_json({{"rope_scaling", {{"rope_type", scaling}, {"factor", 4}}}})),
+              "")
+        << scaling;
+  for (const char* scheme : {"alibi", "sinusoidal", "nope"}) {
+    auto j = config_json();
+    j["model"]["position"] = {{"type", scheme}};
+    EXPECT_EQ(error_of(j), "") << scheme;
+  }
   // The CPU: refused before anything is stored.
   store::RunStore db(tmp_store("cpu"));
   try {
