@@ -120,9 +120,11 @@ std::vector<StudyRunRef> studyRuns(const DataCache& cache, int64_t study,
   int64_t tagged = 0;
   for (int64_t id : cache.runIds()) {
     const auto* s = cache.summary(id);
-    if (!tagged && s && !member_set.count(id) &&
-        std::find(s->tags.begin(), s->tags.end(), base_tag) != s->tags.end())
+    if (s && !member_set.count(id) &&
+        std::find(s->tags.begin(), s->tags.end(), base_tag) != s->tags.end()) {
       outside.push_back(tagged = id);
+      break;
+    }
   }
   for (int64_t id : members) {
     const auto parent = cache.summary(id)->run.parent;

@@ -53,6 +53,28 @@ std::optional<std::vector<c10::IValue>> call_by_name(
   return stack;
 }
 
+// The backward arguments both kernels share, for a dense (not variable-length) block without
+// dropout: no cumulative lengths; the random state is passed back, not read.
+Args backward_args(const torch::Tensor& grad_out, const torch::Tensor& q, const torch::Tensor& k,
+                   const torch::Tensor& v, const torch::Tensor& out, const torch::Tensor& lse,
+                   bool causal, const torch::Tensor& seed, const torch::Tensor& offset) {
+  const auto none = torch::Tensor();
+  return {{"grad_out", grad_out},
+          {"query", q},
+          {"key", k},
+          {"value", v},
+          {"out", out},
+          {"logsumexp", lse},
+          {"cum_seq_q", none},
+          {"cum_seq_k", none},
+          {"max_q", q.size(2)},
+          {"max_k", k.size(2)},
+          {"dropout_p", 0.0},
+          {"is_causal", causal},
+          {"philox_seed", seed},
+          {"philox_offset", offset}};
+}
+
 }  // namespace
 
 bool flash_block_usable(const torch::Tensor& q, const torch::Tensor& k) {
@@ -98,24 +120,12 @@ std::optional<FlashGrads> flash_block_backward(const torch::Tensor& q, const tor
                                                const torch::Tensor& v, const torch::Tensor& out,
                                                const torch::Tensor& grad_out, const torch::Tensor& lse,
                                                bool causal) {
-  // Dense (not variable-length) blocks without dropout: no cumulative lengths, no random state.
-  const auto none = torch::Tensor();
-  const auto seed = torch::zeros({}, torch::kLong);
-  auto r = call_by_name("aten::_scaled_dot_product_flash_attention_backward",
-                        {{"grad_out", grad_out.to(q.scalar_type()).contiguous()},
-                         {"query", q.contiguous()},
-                         {"key", k.contiguous()},
-                         {"value", v.contiguous()},
-                         {"out", out.to(q.scalar_type()).contiguous()},
-                         {"logsumexp", lse.contiguous()},
-                         {"cum_seq_q", none},
-                         {"cum_seq_k", none},
-                         {"max_q", q.size(2)},
-                         {"max_k", k.size(2)},
-                         {"dropout_p", 0.0},
-                         {"is_causal", causal},
-                         {"philox_seed", seed},
-                         {"philox_offset", seed}});
+  const auto seed = torch::zeros({}, torch::kLong);  // dropout 0: not read
+  auto r = call_by_name(
+      "aten::_scaled_dot_product_flash_attention_backward",
+      backward_args(grad_out.to(q.scalar_type()).contiguous(), q.contiguous(), k.contiguous(),
+                    v.contiguous(), out.to(q.scalar_type()).contiguous(), lse.contiguous(), causal,
+                    seed, seed));
   if (!r || r->size() < 3) return std::nullopt;
   return FlashGrads{(*r)[0].toTensor(), (*r)[1].toTensor(), (*r)[2].toTensor()};
 }
@@ -187,23 +197,11 @@ std::optional<FlashGrads> lse_attention_backward(const LseForward& f, const torc
   auto g = grad_out.to(f.out.scalar_type());
   if (g.strides() != f.out.strides())
     g = torch::empty_strided(f.out.sizes(), f.out.strides(), g.options()).copy_(g);
-  const auto none = torch::Tensor();
   const auto zero = torch::zeros({}, torch::kLong);
-  Args args{{"grad_out", g},
-            {"query", last_dim_dense(q)},
-            {"key", last_dim_dense(k)},
-            {"value", last_dim_dense(v)},
-            {"out", f.out},
-            {"logsumexp", f.lse},
-            {"cum_seq_q", none},
-            {"cum_seq_k", none},
-            {"max_q", q.size(2)},
-            {"max_k", k.size(2)},
-            {"dropout_p", 0.0},
-            {"is_causal", true},
-            {"philox_seed", f.seed.defined() ? f.seed : zero},
-            {"philox_offset", f.offset.defined() ? f.offset : zero}};
-  if (f.kernel == LseKernel::cudnn) args.emplace("attn_bias", none);
+  auto args =
+      backward_args(g, last_dim_dense(q), last_dim_dense(k), last_dim_dense(v), f.out, f.lse, true,
+                    f.seed.defined() ? f.seed : zero, f.offset.defined() ? f.offset : zero);
+  if (f.kernel == LseKernel::cudnn) args.emplace("attn_bias", torch::Tensor());
   auto r = call_by_name(backward_op(f.kernel), args, g_tape_failed, kTapeUser, kTapeFallback);
   if (!r || r->size() < 3) return std::nullopt;
   return FlashGrads{(*r)[0].toTensor(), (*r)[1].toTensor(), (*r)[2].toTensor()};

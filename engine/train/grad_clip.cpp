@@ -8,8 +8,8 @@ namespace ctx {
 
 ClipFactor clip_factor_on_device(const std::vector<torch::Tensor>& params, double max_norm) {
   torch::NoGradGuard ng;
-  std::vector<torch::Tensor>
-      grads[2];  // fp32, other (bf16): _foreach_norm takes one dtype per call
+  // [0] fp32, [1] other (bf16): _foreach_norm takes one dtype per call.
+  std::vector<torch::Tensor> grads[2];
   for (const auto& p : params)
     if (p.grad().defined())
       grads[p.grad().scalar_type() == torch::kFloat ? 0 : 1].push_back(p.grad());

@@ -17,10 +17,8 @@ namespace ctx {
 namespace {
 
 [[maybe_unused]] void clear_gradients(const std::vector<torch::Tensor>& params) {
-  for (const auto& p : params) {
-    auto& g = const_cast<torch::Tensor&>(p).mutable_grad();
-    if (g.defined()) g = torch::Tensor();
-  }
+  for (auto p : params)  // a handle: its gradient is the parameter's
+    if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
 }
 
 [[maybe_unused]] std::string first_line(const std::string& s) {
