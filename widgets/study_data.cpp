@@ -198,6 +198,9 @@ QString describeCheck(const nlohmann::json& c) {
       d += QString(" for y in [%1, %2]")
                .arg(c.contains("y_min") ? value("y_min") : QString("start"),
                     c.contains("y_max") ? value("y_max") : QString("end"));
+    if (!lengths_text(c).isEmpty()) d += QString(" at %1 tokens").arg(lengths_text(c));
+    if (c.value("min_accuracy", 0.0) > 0)
+      d += QString(", and at least %1").arg(value("min_accuracy"));
   } else {
     d = qs(kind);
   }

@@ -4,7 +4,8 @@
 //   bounded            ppl(run, L) <= max_ratio * ppl(run, reference_length) at every length
 //   blows_up           ppl(run, length) >= min_ratio * ppl(run, reference_length)
 //   retrieval_at_least mean accuracy of run >= than's over the cells of `task` with y in [y_min,
-//   y_max]
+//                      y_max], and run's mean above 0 and at least min_accuracy (default 0): two
+//                      runs that both retrieve nothing there show nothing, so that never holds
 #include "train/study.h"
 
 #include <algorithm>
@@ -112,6 +113,7 @@ CheckOutcome check_retrieval(const nlohmann::json& c, const StudyResults& r) {
   const auto run = c["run"].get<std::string>(), than = c["than"].get<std::string>();
   const auto task = c["task"].get<std::string>();
   const double lo = c.value("y_min", -1e300), hi = c.value("y_max", 1e300);
+  const double min_acc = c.value("min_accuracy", 0.0);
   std::set<int64_t> lengths;
   if (c.contains("lengths"))
     for (auto L : c["lengths"].get<std::vector<int64_t>>()) lengths.insert(L);
@@ -132,9 +134,18 @@ CheckOutcome check_retrieval(const nlohmann::json& c, const StudyResults& r) {
   CheckOutcome o;
   o.description = run + " retrieves (" + task + ") at least as well as " + than + " for y in [" +
                   num(lo) + ", " + num(hi) + "]";
-  o.held = na > 0 && nb > 0 && a >= b;
+  if (!lengths.empty()) {
+    o.description += " at";
+    for (auto L : lengths) o.description += " " + std::to_string(L);
+    o.description += " tokens";
+  }
+  const bool shown = a > 0 && a >= min_acc;
+  o.held = na > 0 && nb > 0 && a >= b && shown;
   o.detail = na && nb ? num(a) + " vs " + num(b) + " (" + std::to_string(na) + " cells)"
                       : "no " + task + " results of " + (na ? than : run) + " in that range";
+  if (na && nb && a >= b && !shown)
+    o.detail += a > 0 ? ": " + run + " is below min_accuracy " + num(min_acc) + " there"
+                      : ": neither run retrieves there, so the comparison shows nothing";
   return o;
 }
 
@@ -152,7 +163,8 @@ const std::map<std::string, CheckKind>& check_kinds() {
       {"blows_up",
        {{"kind", "run", "length", "reference_length", "min_ratio", "mode", "why"}, check_blows_up}},
       {"retrieval_at_least",
-       {{"kind", "run", "than", "task", "y_min", "y_max", "lengths", "why"}, check_retrieval}},
+       {{"kind", "run", "than", "task", "y_min", "y_max", "lengths", "min_accuracy", "why"},
+        check_retrieval}},
   };
   return kinds;
 }
@@ -169,6 +181,11 @@ void validate_check(const nlohmann::json& c, size_t i, const std::set<std::strin
     if (c.contains(key) && !names.count(get<std::string>(c, key, where)))
       throw ConfigError(where + "." + key + ": no run '" + c[key].get<std::string>() +
                         "' in the study");
+  if (c.contains("min_accuracy") &&
+      !(c["min_accuracy"].is_number() && c["min_accuracy"].get<double>() >= 0 &&
+        c["min_accuracy"].get<double>() <= 1))
+    throw ConfigError(where + ".min_accuracy: must be a number in [0, 1] (got " +
+                      c["min_accuracy"].dump() + ")");
 }
 
 }  // namespace

@@ -40,6 +40,9 @@ StudyResults results() {
   r.ppl["yarn"] = {{{"nonoverlap", 128}, 3.1}, {{"nonoverlap", 512}, 3.4}};
   r.retrieval["pi"]["kvretrieval"] = {{512, 0.1, 0.9}, {512, 0.5, 0.2}, {512, 0.9, 0.8}};
   r.retrieval["yarn"]["kvretrieval"] = {{512, 0.1, 0.6}, {512, 0.5, 0.5}, {512, 0.9, 0.6}};
+  // Passkey: both retrieve at 128; at 512 only next to the question (depth 1), none in the middle.
+  r.retrieval["pi"]["passkey"] = {{128, 0.5, 0.4}, {512, 0.5, 0.0}, {512, 1.0, 0.2}};
+  r.retrieval["yarn"]["passkey"] = {{128, 0.5, 0.7}, {512, 0.5, 0.0}, {512, 1.0, 0.1}};
   return r;
 }
 
@@ -64,6 +67,14 @@ TEST(Study, InvalidFilesAreRefusedByName) {
   EXPECT_NE(error_of(j).find("checks[0].kind: unknown check 'better'"), std::string::npos);
   j["checks"] = {{{"kind", "at_most"}, {"run", "gone"}, {"than", "pi"}, {"lengths", {128}}}};
   EXPECT_NE(error_of(j).find("checks[0].run: no run 'gone'"), std::string::npos);
+  j["checks"] = {{{"kind", "retrieval_at_least"},
+                  {"run", "pi"},
+                  {"than", "yarn"},
+                  {"task", "passkey"},
+                  {"min_accuracy", 2}}};
+  EXPECT_NE(error_of(j).find("checks[0].min_accuracy: must be a number in [0, 1] (got 2)"),
+            std::string::npos)
+      << error_of(j);
   j = minimal();
   j["base"] = {{"preset", "a"}, {"run_named", "b"}};
   EXPECT_NE(error_of(j).find("exactly one"), std::string::npos);
@@ -148,6 +159,42 @@ TEST(Study, ChecksHoldAndFailAsTheNumbersSay) {
                         {"than", "pi"},
                         {"task", "kvretrieval"}})
                    .held);
+  // A floor on the run's own accuracy: 0.5 in the middle passes 0.5, not 0.6.
+  json floor = {{"kind", "retrieval_at_least"}, {"run", "yarn"}, {"than", "pi"},
+                {"task", "kvretrieval"},        {"y_min", 0.25}, {"y_max", 0.75}};
+  floor["min_accuracy"] = 0.5;
+  EXPECT_TRUE(outcome(floor).held);
+  floor["min_accuracy"] = 0.6;
+  const auto below = outcome(floor);
+  EXPECT_FALSE(below.held);
+  EXPECT_NE(below.detail.find("below min_accuracy 0.6"), std::string::npos) << below.detail;
+  // Lengths select cells: at 128 yarn's 0.7 beats pi's 0.4; in the middle at 512 both are 0,
+  // which shows nothing and never holds, whichever run is asked first.
+  json passkey = {{"kind", "retrieval_at_least"},
+                  {"run", "yarn"},
+                  {"than", "pi"},
+                  {"task", "passkey"},
+                  {"y_min", 0.25},
+                  {"y_max", 0.75}};
+  passkey["lengths"] = {128};
+  EXPECT_TRUE(outcome(passkey).held);
+  passkey["lengths"] = {512};
+  for (const char* who : {"yarn", "pi"}) {
+    passkey["run"] = who;
+    passkey["than"] = std::string(who) == "yarn" ? "pi" : "yarn";
+    const auto vacuous = outcome(passkey);
+    EXPECT_FALSE(vacuous.held) << who;
+    EXPECT_NE(vacuous.detail.find("0 vs 0 (1 cells): neither run retrieves there"),
+              std::string::npos)
+        << vacuous.detail;
+    EXPECT_NE(vacuous.description.find("at 512 tokens"), std::string::npos) << vacuous.description;
+  }
+  // Over all of 512 pi (0.1) is ahead of yarn (0.05): the order of the numbers decides again.
+  passkey.erase("y_min");
+  passkey.erase("y_max");
+  passkey["run"] = "pi";
+  passkey["than"] = "yarn";
+  EXPECT_TRUE(outcome(passkey).held);
   // Missing numbers never hold, and say what is missing.
   auto missing =
       outcome({{"kind", "at_most"}, {"run", "yarn"}, {"than", "pi"}, {"lengths", {2048}}});
