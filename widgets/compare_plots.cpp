@@ -52,8 +52,10 @@ PplCurve relativeCurve(const PplCurve& run, const PplCurve& ref, RelativeTo kind
 
 ComparePlots::ComparePlots(QWidget* parent) : QWidget(parent) {
   mode_box_ = new QComboBox;
-  mode_box_->setToolTip("Evaluation mode: nonoverlap or sliding windows of the validation split, or longdoc "
-                        "(whole long documents, scored at each length)");
+  mode_box_->setToolTip(
+      "Evaluation mode: nonoverlap or sliding windows of the validation split, randpos "
+      "(nonoverlap windows at random sorted ids), or longdoc (whole long documents, scored "
+      "at each length)");
   mode_box_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
   view_box_ = new QComboBox;
   view_box_->addItem("perplexity", static_cast<int>(RelativeTo::None));

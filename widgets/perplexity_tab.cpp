@@ -123,7 +123,9 @@ void remove_items(PlotView* plot, QList<QCPAbstractItem*>& items) {
 
 PerplexityTab::PerplexityTab(DataCache* cache, QWidget* parent) : PlotTab(cache, parent) {
   mode_ = new QComboBox;
-  mode_->setToolTip("Evaluation mode: nonoverlap windows, or sliding windows scoring each token once");
+  mode_->setToolTip(
+      "Evaluation mode: nonoverlap windows, sliding windows scoring each token once, or randpos "
+      "(nonoverlap windows at random sorted ids, how randomized-position runs are tested)");
   mode_->setMinimumContentsLength(10);
   auto* csv = new QPushButton("Export table as CSV…");
   auto* bar = new QHBoxLayout;

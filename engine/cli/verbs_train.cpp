@@ -11,6 +11,7 @@
 #include "cli/progress.h"
 #include "cli/verbs_dist.h"
 #include "data/interrupt.h"
+#include "methods/randpos_ids.h"
 #include "store/run_store.h"
 #include "train/dist_training.h"
 #include "train/trainer.h"
@@ -109,10 +110,12 @@ int cmd_eval(const Common& c, int64_t run, const std::string& lengths, const std
     std::string m;
     while (std::getline(ss, m, ',')) {
       if (m == "longdoc") throw UsageError("--mode longdoc: give it alone (it has its own documents and stride)");
-      if (m != "nonoverlap" && m != "sliding")
-        throw UsageError("--mode: unknown mode '" + m + "' (nonoverlap, sliding or longdoc)");
+      if (m != "nonoverlap" && m != "sliding" && m != "randpos")
+        throw UsageError("--mode: unknown mode '" + m +
+                         "' (nonoverlap, sliding, randpos or longdoc)");
       if (std::find(M.begin(), M.end(), m) == M.end()) M.push_back(m);
     }
+    check_randpos_eval(cfg, M, "--mode");
   }
   if (const auto env = read_dist_env(); env.launched())  // [distributed] windows split over the ranks
     return cmd_eval_dist(c, env, run, L, M, device);

@@ -113,8 +113,8 @@ void parse_eval(const nlohmann::json& j, EvalConfig& e) {
     const auto& v = s.raw("mode");
     e.modes.clear();
     auto add = [&](const nlohmann::json& m, const std::string& key) {
-      if (!m.is_string() || (m != "nonoverlap" && m != "sliding"))
-        throw ConfigError(key + ": unknown mode " + m.dump() + " (nonoverlap or sliding)");
+      if (!m.is_string() || (m != "nonoverlap" && m != "sliding" && m != "randpos"))
+        throw ConfigError(key + ": unknown mode " + m.dump() + " (nonoverlap, sliding or randpos)");
       if (std::find(e.modes.begin(), e.modes.end(), m) == e.modes.end())
         e.modes.push_back(m.get<std::string>());
     };

@@ -1,16 +1,40 @@
 // Perplexity sweeps: windows planned per document, batched forward passes without gradients.
 #include "eval/perplexity.h"
 
+#include <torch/utils.h>
+
 #include <chrono>
 #include <cmath>
 #include <limits>
-
-#include <torch/utils.h>
+#include <random>
+#include <set>
+#include <stdexcept>
 
 #include "data/interrupt.h"
 #include "model/context_parallel.h"
 
 namespace ctx {
+
+std::vector<int64_t> random_window_ids(int64_t length, int64_t range, uint64_t window) {
+  if (length < 0 || length > range)
+    throw std::invalid_argument("random_window_ids: " + std::to_string(length) +
+                                " distinct ids do not fit in [0, " + std::to_string(range) + ")");
+  // splitmix64 of the three numbers: independent streams per window and length.
+  auto mix = [](uint64_t z) {
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  std::mt19937_64 rng(
+      mix(mix(mix(static_cast<uint64_t>(length)) ^ static_cast<uint64_t>(range)) ^ window));
+  std::set<int64_t> chosen;
+  for (int64_t j = range - length; j < range; ++j) {
+    const int64_t t = std::uniform_int_distribution<int64_t>(0, j)(rng);
+    chosen.insert(chosen.count(t) ? j : t);
+  }
+  return {chosen.begin(), chosen.end()};
+}
 
 std::vector<EvalWindow> plan_windows(const std::vector<std::vector<data::Token>>& docs, const PplOptions& opt) {
   std::vector<EvalWindow> out;
@@ -77,6 +101,10 @@ PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Docu
   r.length = opt.length;
   r.mode = opt.mode;
   const int64_t L = opt.length;
+  if (opt.mode == "randpos" && opt.id_range < L)
+    throw data::DataError("randpos evaluation at length " + std::to_string(L) + ": ids from [0, " +
+                          std::to_string(opt.id_range) + ") cannot hold " + std::to_string(L) +
+                          " distinct positions");
 
   std::vector<std::vector<data::Token>> seqs;
   for (auto& d : docs) seqs.push_back(d.tokens);
@@ -125,9 +153,18 @@ PplResult evaluate_perplexity(LanguageModel& model, const std::vector<data::Docu
     // Split over the context-parallel ring when one is installed (lengths past one GPU's memory).
     std::vector<int64_t> score_from;
     for (size_t w = b0; w < b1; ++w) score_from.push_back(windows[w].score_from);
-    scored.add(context_parallel_token_losses(model, tin, positions.expand({B, L}).to(device), ttg,
-                                             memory ? &mem : nullptr),
-               score_from);
+    auto ids = positions.expand({B, L});
+    if (opt.mode == "randpos") {
+      std::vector<float> drawn;
+      drawn.reserve(static_cast<size_t>(B * L));
+      for (size_t w = b0; w < b1; ++w)
+        for (auto id : random_window_ids(L, opt.id_range, w))
+          drawn.push_back(static_cast<float>(id));
+      ids = torch::from_blob(drawn.data(), {B, L}, torch::kFloat).clone();
+    }
+    scored.add(
+        context_parallel_token_losses(model, tin, ids.to(device), ttg, memory ? &mem : nullptr),
+        score_from);
   }
   model->train();
   r.windows = static_cast<int64_t>(windows.size());

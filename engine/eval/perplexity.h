@@ -1,6 +1,9 @@
 // Perplexity against evaluation length on validation documents, non-overlapping or sliding-window
 // (stride S, only the new tokens scored), with the mean loss at each position of the window — the
-// curve that shows where a model breaks past its trained length.
+// curve that shows where a model breaks past its trained length. Mode "randpos" scores the
+// non-overlapping windows at randomized ids, as randomized positional encodings are tested by their
+// authors (Ruoss et al., METHODS.md §8.9): each window's ids are `length` distinct integers drawn
+// uniformly from [0, id_range), sorted.
 #pragma once
 
 #include <string>
@@ -14,7 +17,7 @@ namespace ctx {
 
 struct PplOptions {
   int64_t length = 256;
-  std::string mode = "nonoverlap";  // nonoverlap | sliding
+  std::string mode = "nonoverlap";  // nonoverlap | sliding | randpos
   int64_t stride = 0;               // sliding: 0 = length / 2
   int64_t max_tokens = 32768;       // scored tokens, at most (windows taken in document order)
   int64_t batch_size = 4;
@@ -23,7 +26,14 @@ struct PplOptions {
   bool memory = false;
   // Joins documents when none is long enough (the tokenizer's BOS, else EOS).
   data::Token separator = data::ByteTokenizer::kBos;
+  // randpos: the ids' range (the run's Lmax); at least `length`.
+  int64_t id_range = 0;
 };
+
+// randpos: the ids of window `window` at `length` in [0, range): `length` distinct integers,
+// ascending, drawn uniformly (Floyd's algorithm) from a generator seeded by (length, range, window)
+// alone, so every run and every evaluation sees the same ids. length <= range.
+std::vector<int64_t> random_window_ids(int64_t length, int64_t range, uint64_t window);
 
 // One window of a document: `length`+1 tokens starting at `start`, scoring positions >=
 // `score_from`.

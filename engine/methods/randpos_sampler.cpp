@@ -1,16 +1,32 @@
 // Randomized positions (Ruoss et al., METHODS.md §8.9; RandomPos / PoSE's RandPos baseline):
 // ordinary contiguous text whose ids are seq_len distinct integers from [0, Lmax), sorted.
+#include <algorithm>
 #include <cmath>
 
-#include "methods/registry.h"
 #include "config/run_config.h"
+#include "methods/randpos_ids.h"
+#include "methods/registry.h"
 
 namespace ctx {
+
+int64_t randpos_id_range(const nlohmann::json& p, int64_t seq) {
+  const int64_t given = p["max_len"].get<int64_t>();
+  return given > 0 ? given : p["factor"].get<int64_t>() * seq;
+}
+
+void check_randpos_eval(const RunConfig& c, const std::vector<std::string>& modes,
+                        const std::string& key) {
+  if (std::find(modes.begin(), modes.end(), "randpos") == modes.end()) return;
+  if (c.train.positions != "randpos")
+    throw ConfigError(key + ": randpos scores windows at random ids from the range of " +
+                      "train.positions randpos, and this run trains with '" + c.train.positions +
+                      "' (use nonoverlap or sliding)");
+}
+
 namespace {
 
 int64_t max_len(const nlohmann::json& p, int64_t seq) {
-  const int64_t given = p["max_len"].get<int64_t>();
-  return given > 0 ? given : p["factor"].get<int64_t>() * seq;
+  return randpos_id_range(p, seq);
 }
 
 std::string check(const nlohmann::json& p, int64_t seq, int64_t max_positions,

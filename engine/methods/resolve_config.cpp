@@ -6,6 +6,7 @@
 #include "data/retrieval_tasks.h"
 #include "data/ruler_tasks.h"
 #include "methods/hf_model.h"
+#include "methods/randpos_ids.h"
 #include "methods/registry.h"
 #include "methods/rope_scaling.h"
 
@@ -176,6 +177,7 @@ RunConfig parse_run_config(const nlohmann::json& j) {
   check_ruler_tasks(c);
   check_sliding_window(c);
   resolve_methods(c);
+  check_randpos_eval(c, c.eval.modes, "eval.mode");
   check_memory_options(c);
   return c;
 }

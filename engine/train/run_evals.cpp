@@ -1,13 +1,13 @@
 // Perplexity evaluation of a run and its records in the store.
 #include "train/run_evals.h"
 
-
 #include "eval/perplexity.h"
 #include "io/run_tokenizer.h"
+#include "methods/randpos_ids.h"
 #include "train/checkpoint.h"
 #include "train/ppl_records.h"
-#include "train/run_setup.h"
 #include "train/precision.h"
+#include "train/run_setup.h"
 #include "train/runtime.h"
 
 namespace ctx {
@@ -20,12 +20,22 @@ std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step,
                                  EventSink& events) {
   std::vector<PplResult> out;
   const int64_t limit = model->position_scheme().max_position();
+  check_randpos_eval(c, modes, "eval.mode");
+  const int64_t id_range = c.train.positions == "randpos"
+                               ? randpos_id_range(c.train.positions_params, c.train.seq_len)
+                               : 0;
   for (const auto& mode : modes) {
     for (auto L : lengths) {
       if (limit > 0 && L > limit) {
         events.on_message("warning", "length " + std::to_string(L) +
                                          " skipped: " + c.model.position + " positions end at " +
                                          std::to_string(limit) + " (model.max_positions)");
+        continue;
+      }
+      if (mode == "randpos" && L > id_range) {
+        events.on_message("warning", "randpos length " + std::to_string(L) +
+                                         " skipped: ids come from [0, " + std::to_string(id_range) +
+                                         "), the run's train.positions range");
         continue;
       }
       PplOptions o;
@@ -36,6 +46,7 @@ std::vector<PplResult> run_evals(store::RunStore& db, int64_t run, int64_t step,
       o.batch_size = c.eval.batch_size;
       o.memory = model->position_scheme().caches_previous_window();
       o.separator = io::separator_token(*io::tokenizer_for(c));
+      o.id_range = id_range;
       auto r = evaluate_perplexity(model, val, o, dev);
       db.transaction([&] {
         record_ppl_result(db, run, step, r.mode, r,

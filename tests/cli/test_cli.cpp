@@ -9,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -111,6 +112,44 @@ TEST(Cli, TrainThenEveryReadingVerb) {
   auto csv = cli("export " + std::to_string(id) + " " + std::to_string(id2) + " --csv --db " + db.string());
   ASSERT_EQ(csv.rc, 0);
   EXPECT_EQ(csv.out.substr(0, csv.out.find('\n')), "run,name,method,mode,32,64,96");
+}
+
+TEST(Cli, RandposEvaluationScoresRandomizedIdRunsAlikeEachTimeAndRefusesOthers) {
+  // A run trained at contiguous ids has no id range to draw from: one line, exit 2, store as it
+  // was.
+  expect_rejected("eval --run 1 --lengths 32 --mode randpos",
+                  "--mode: randpos scores windows at random ids from the range of train.positions "
+                  "randpos, and this run trains with 'contiguous'");
+  EXPECT_EQ(cli("eval --run 1 --lengths 32 --mode randpos --db " + seeded_store().string()).rc, 2);
+
+  auto j = tiny_config();
+  j["train"]["positions"] = {{"type", "randpos"}, {"factor", 2}};  // ids from [0, 64)
+  j["eval"]["lengths"] = {32, 64, 96};
+  j["eval"]["mode"] = {"nonoverlap", "randpos"};
+  auto db = fresh_db("randpos.db");
+  auto t = cli("train --config " + write_config("randpos.json", j).string() + " --db " +
+               db.string() + " --json");
+  ASSERT_EQ(t.rc, 0) << t.err;
+  const int id = last_json_line(t.out)["run_id"];
+  std::map<int64_t, double> randpos;
+  std::istringstream lines(t.out);
+  for (std::string line; std::getline(lines, line);) {
+    const auto e = json::parse(line, nullptr, false);
+    if (e.is_object() && e.value("event", "") == "eval" && e.value("mode", "") == "randpos")
+      randpos[e["length"].get<int64_t>()] = e["ppl"].get<double>();
+  }
+  // 96 tokens need more distinct ids than [0, 64) holds: skipped with a warning, not failed.
+  ASSERT_EQ(randpos.size(), 2u) << t.out;
+  EXPECT_TRUE(randpos.count(32) && randpos.count(64));
+  EXPECT_NE(t.err.find("randpos length 96 skipped"), std::string::npos) << t.err;
+  // Evaluated again later: the same windows at the same ids, so the same perplexity.
+  auto e = cli("eval --run " + std::to_string(id) + " --lengths 32 --mode randpos --json --db " +
+               db.string());
+  ASSERT_EQ(e.rc, 0) << e.err;
+  const auto evals = last_json_line(e.out)["evals"];
+  ASSERT_EQ(evals.size(), 1u);
+  EXPECT_EQ(evals[0]["mode"], "randpos");
+  EXPECT_DOUBLE_EQ(evals[0]["ppl"].get<double>(), randpos[32]);
 }
 
 TEST(Cli, RopePositionsAndMethodsPrintJson) {

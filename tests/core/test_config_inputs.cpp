@@ -126,6 +126,28 @@ TEST(ConfigInputs, RepeatedLengthsAndModesAreEvaluatedOnce) {
   EXPECT_EQ(c.eval.attention_lengths, (std::vector<int64_t>{32}));
 }
 
+TEST(ConfigInputs, RandposEvaluationNeedsARunTrainedAtRandomizedIds) {
+  auto c = ctx::parse_run_config(
+      json{{"train", {{"seq_len", 128}, {"positions", {{"type", "randpos"}, {"factor", 4}}}}},
+           {"eval", {{"mode", {"nonoverlap", "randpos"}}}}});
+  EXPECT_EQ(c.eval.modes, (std::vector<std::string>{"nonoverlap", "randpos"}));
+  try {
+    ctx::parse_run_config(json{{"eval", {{"mode", "randpos"}}}});
+    FAIL() << "randpos evaluation accepted for contiguous training ids";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "eval.mode: randpos scores windows at random ids from the range of train.positions "
+              "randpos, and this run trains with 'contiguous' (use nonoverlap or sliding)");
+  }
+  try {
+    ctx::parse_run_config(json{{"eval", {{"mode", "strided"}}}});
+    FAIL() << "unknown mode accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("(nonoverlap, sliding or randpos)"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ConfigInputs, BuiltinCorpusTooLargeToMakeIsAConfigError) {
   try {
     ctx::parse_run_config(

@@ -83,7 +83,7 @@ TEST(StudyPlot, BadValuesAreRefusedNamingTheKey) {
       {{{"kind", 3}}, "plot.kind: must be a string, got 3"},
       {{{"kind", "ppl_vs_length"}, {"colour", "red"}}, "plot.colour: unknown key"},
       {{{"kind", "ppl_vs_length"}, {"mode", "strided"}},
-       "plot.mode: unknown mode 'strided' (nonoverlap or sliding)"},
+       "plot.mode: unknown mode 'strided' (nonoverlap, sliding or randpos)"},
       {{{"kind", "ppl_vs_length"}, {"task", "needle"}}, "plot.task: only for retrieval_by_depth"},
       {{{"kind", "ppl_vs_length"}, {"length", 512}}, "plot.length: only for retrieval_by_depth"},
       {{{"kind", "ppl_by_scale"}, {"train_length", 0}},

@@ -138,3 +138,59 @@ TEST(Perplexity, UniformModelScoresTheVocabularySize) {
   ASSERT_EQ(r.position_loss.size(), 32u);
   for (float v : r.position_loss) EXPECT_NEAR(v, std::log(259.0), 1e-4);
 }
+
+TEST(Perplexity, RandposWindowIdsAreDistinctSortedInRangeAndFixedPerWindow) {
+  const auto a = ctx::random_window_ids(64, 256, 0);
+  ASSERT_EQ(a.size(), 64u);
+  EXPECT_GE(a.front(), 0);
+  EXPECT_LT(a.back(), 256);
+  for (size_t i = 1; i < a.size(); ++i) EXPECT_LT(a[i - 1], a[i]) << i;
+  EXPECT_EQ(a, ctx::random_window_ids(64, 256, 0));  // every run sees the same ids
+  EXPECT_NE(a, ctx::random_window_ids(64, 256, 1));  // each window its own
+  EXPECT_NE(a, ctx::random_window_ids(64, 512, 0));
+  // The whole range when it is exactly the length: the only sorted choice is 0..L-1.
+  const auto full = ctx::random_window_ids(32, 32, 7);
+  for (int64_t i = 0; i < 32; ++i) EXPECT_EQ(full[static_cast<size_t>(i)], i);
+  EXPECT_THROW(ctx::random_window_ids(65, 64, 0), std::invalid_argument);
+  // Uniform over the range: over many windows every quarter of [0, 256) holds about a quarter.
+  std::vector<int64_t> quarter(4, 0);
+  for (uint64_t w = 0; w < 400; ++w)
+    for (auto id : ctx::random_window_ids(16, 256, w)) ++quarter[static_cast<size_t>(id / 64)];
+  for (auto q : quarter) EXPECT_NEAR(static_cast<double>(q) / 6400.0, 0.25, 0.03);
+}
+
+TEST(Perplexity, RandposEqualsNonoverlapWhenTheRangeIsTheLengthAndDiffersWhenWider) {
+  torch::manual_seed(5);
+  auto m = ctx::make_language_model(tiny(), nullptr, 259);
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : m->parameters())
+      p.mul_(6);  // sharp attention: the ids' effect shows in the loss
+  }
+  std::vector<ctx::data::Document> docs(1);
+  for (int i = 0; i < 300; ++i) docs[0].tokens.push_back((i * 13 + i / 7) % 251);
+  ctx::PplOptions o;
+  o.length = 32;
+  const auto plain = ctx::evaluate_perplexity(m, docs, o, torch::Device(torch::kCPU));
+  o.mode = "randpos";
+  o.id_range = 32;
+  const auto same = ctx::evaluate_perplexity(m, docs, o, torch::Device(torch::kCPU));
+  EXPECT_EQ(same.mode, "randpos");
+  EXPECT_EQ(same.tokens, plain.tokens);
+  EXPECT_NEAR(same.loss, plain.loss, 1e-6);
+  o.id_range = 64;  // RoPE sees other ids: another loss, the same windows
+  const auto wider = ctx::evaluate_perplexity(m, docs, o, torch::Device(torch::kCPU));
+  EXPECT_EQ(wider.tokens, plain.tokens);
+  EXPECT_GT(std::abs(wider.loss - plain.loss), 1e-3) << wider.loss << " vs " << plain.loss;
+  o.id_range = 31;
+  EXPECT_THROW(ctx::evaluate_perplexity(m, docs, o, torch::Device(torch::kCPU)),
+               ctx::data::DataError);
+  // A model without positions (NoPE) cannot tell the ids apart: the same loss at any range.
+  auto nope = ctx::make_language_model(tiny("nope"), nullptr, 259);
+  o.mode = "nonoverlap";
+  const auto nope_plain = ctx::evaluate_perplexity(nope, docs, o, torch::Device(torch::kCPU));
+  o.mode = "randpos";
+  o.id_range = 1000;
+  EXPECT_NEAR(ctx::evaluate_perplexity(nope, docs, o, torch::Device(torch::kCPU)).loss,
+              nope_plain.loss, 1e-5);
+}
