@@ -8,7 +8,6 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
-#include <QInputDialog>
 #include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
@@ -21,9 +20,9 @@
 #include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
-
 #include <csignal>
 
+#include "app/evaluate_dialog.h"
 #include "app/queue_panel.h"
 #include "app/run_browser.h"
 #include "app/run_queue.h"
@@ -390,13 +389,12 @@ void MainWindow::rerun_with_edits(qint64 run) {
 
 void MainWindow::evaluate_runs(const QVector<qint64>& runs) {
   if (runs.isEmpty()) return;
-  bool ok = false;
-  const QString lengths = QInputDialog::getText(this, "Evaluate", "Lengths (comma-separated):", QLineEdit::Normal,
-                                                "128,256,512,1024,2048", &ok);
-  if (!ok || lengths.trimmed().isEmpty()) return;
+  EvaluateDialog d(evaluateTargets(*cache_, runs), this);
+  if (d.exec() != QDialog::Accepted || d.lengths().isEmpty()) return;
+  const QString modes = d.modes().isEmpty() ? QString() : " (" + d.modes().join(", ") + ")";
   for (qint64 run : runs)
-    queue_->addCli({"eval", "--run", QString::number(run), "--lengths", lengths.simplified().remove(' ')},
-                   QString("eval #%1 at %2").arg(run).arg(lengths));
+    queue_->addCli(evaluateArgs(run, d.lengths(), d.modes()),
+                   QString("eval #%1 at %2%3").arg(run).arg(d.lengths(), modes));
 }
 
 void MainWindow::delete_runs(const QVector<qint64>& runs) {
