@@ -1,6 +1,5 @@
 // Randomized positions (Ruoss et al., METHODS.md §8.9; RandomPos / PoSE's RandPos baseline):
 // ordinary contiguous text whose ids are seq_len distinct integers from [0, Lmax), sorted.
-#include <algorithm>
 #include <cmath>
 
 #include "config/run_config.h"
@@ -8,30 +7,11 @@
 #include "methods/registry.h"
 
 namespace ctx {
-
-int64_t randpos_id_range(const nlohmann::json& p, int64_t seq) {
-  const int64_t given = p["max_len"].get<int64_t>();
-  return given > 0 ? given : p["factor"].get<int64_t>() * seq;
-}
-
-void check_randpos_eval(const RunConfig& c, const std::vector<std::string>& modes,
-                        const std::string& key) {
-  if (std::find(modes.begin(), modes.end(), "randpos") == modes.end()) return;
-  if (c.train.positions != "randpos")
-    throw ConfigError(key + ": randpos scores windows at random ids from the range of " +
-                      "train.positions randpos, and this run trains with '" + c.train.positions +
-                      "' (use nonoverlap or sliding)");
-}
-
 namespace {
-
-int64_t max_len(const nlohmann::json& p, int64_t seq) {
-  return randpos_id_range(p, seq);
-}
 
 std::string check(const nlohmann::json& p, int64_t seq, int64_t max_positions,
                   const std::string& position) {
-  const int64_t lmax = max_len(p, seq);
+  const int64_t lmax = randpos_id_range(p, seq);
   if (lmax < seq)
     return "max_len: " + std::to_string(lmax) + " ids cannot hold seq_len " + std::to_string(seq) +
            " distinct positions";
@@ -45,7 +25,7 @@ std::string check(const nlohmann::json& p, int64_t seq, int64_t max_positions,
 class RandPosSampler : public PositionSampler {
  public:
   RandPosSampler(const nlohmann::json& p, const SamplerContext& ctx)
-      : seq_(ctx.seq_len), max_len_(max_len(p, ctx.seq_len)), source_(ctx, seq_ + 1) {}
+      : seq_(ctx.seq_len), max_len_(randpos_id_range(p, ctx.seq_len)), source_(ctx, seq_ + 1) {}
 
   data::Example sample(Rng& rng) override {
     int64_t offset = 0;
