@@ -98,6 +98,9 @@ struct TrainConfig {
   int64_t batch_size = 16;
   int64_t steps = 300;
   double lr = 3e-4;
+  // > 0: the position method's own weights (pos.*: learned tables, relative and iRPE biases,
+  // CLEX's ODE) train at this peak rate on the same schedule; 0 = lr.
+  double position_lr = 0;
   int64_t warmup = 30;
   double min_lr_ratio = 0.1;  // cosine decays to lr * min_lr_ratio
   double weight_decay = 0.1;

@@ -72,6 +72,7 @@ void parse_train(const nlohmann::json& j, TrainConfig& t) {
   s.integer("batch_size", t.batch_size, 1, 1e6);
   s.integer("steps", t.steps, 0, 1e9);
   s.number("lr", t.lr, 0.0, 10.0);
+  s.number("position_lr", t.position_lr, 0.0, 10.0);
   s.integer("warmup", t.warmup, 0, 1e9);
   s.number("min_lr_ratio", t.min_lr_ratio, 0.0, 1.0);
   s.number("weight_decay", t.weight_decay, 0.0, 10.0);
@@ -127,6 +128,7 @@ nlohmann::json train_json(const TrainConfig& t) {
           {"batch_size", t.batch_size},
           {"steps", t.steps},
           {"lr", t.lr},
+          {"position_lr", t.position_lr},
           {"warmup", t.warmup},
           {"min_lr_ratio", t.min_lr_ratio},
           {"weight_decay", t.weight_decay},

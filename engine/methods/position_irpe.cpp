@@ -11,6 +11,7 @@ MethodInfo position_irpe_info() {
   MethodInfo m;
   m.kind = MethodKind::Position;
   m.name = "irpe";
+  m.trainable = true;       // bias and q/k tables
   m.host_reads_ids = true;  // prepare() reads the ids back (fractional ids, largest distance)
   m.doc =
       "iRPE (Wu et al.) 1-D causal: log-bucketed relative distance (exact to alpha, log to gamma, "

@@ -10,6 +10,7 @@ MethodInfo position_relative_info() {
   MethodInfo m;
   m.kind = MethodKind::Position;
   m.name = "relative";
+  m.trainable = true;       // one bias table per layer
   m.host_reads_ids = true;  // prepare() reads the ids back (the rows used)
   m.doc =
       "Learned relative embeddings a_ij = w[min(i-j, clip)] in the logits, one table per layer "

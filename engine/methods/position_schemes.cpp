@@ -31,6 +31,7 @@ MethodInfo position_learned_info() {
   MethodInfo m;
   m.kind = MethodKind::Position;
   m.name = "learned";
+  m.trainable = true;       // the position table
   m.host_reads_ids = true;  // prepare() reads the ids back (the table range check)
   m.doc = "Learned absolute position table (max_positions rows) added to token embeddings; fractional ids interpolate.";
   m.params = {

@@ -45,6 +45,9 @@ struct MethodInfo {
   // range check, the span of distances present), which a replayed CUDA graph cannot do
   // (train.cuda_graph is refused with them).
   bool host_reads_ids = false;
+  // Position schemes and RoPE scalings: whether the method holds weights the optimizer trains
+  // (the model's pos.* parameters), which train.position_lr can set apart.
+  bool trainable = false;
   // Samplers: a sampler over the training documents.
   std::function<std::unique_ptr<PositionSampler>(const nlohmann::json& params, const SamplerContext& ctx)> sampler;
 };

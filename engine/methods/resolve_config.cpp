@@ -114,6 +114,21 @@ void check_sliding_window(const RunConfig& c) {
     check(c.eval.attention_lengths[i], "eval.attention_lengths[" + std::to_string(i) + "]");
 }
 
+// train.position_lr sets the position method's own weights apart: the method must have some.
+void check_position_lr(const RunConfig& c) {
+  if (c.train.position_lr <= 0) return;
+  if (get_method(MethodKind::Position, c.model.position, "model.position.type")->trainable) return;
+  std::string scaling;
+  if (c.model.position == "rope" && !c.rope_scaling.is_null()) {
+    scaling = rope_scaling_name(c.rope_scaling);
+    if (get_method(MethodKind::RopeScaling, scaling, "rope_scaling.rope_type")->trainable) return;
+  }
+  throw ConfigError("train.position_lr: model.position " + c.model.position +
+                    (scaling.empty() ? "" : " with rope_scaling " + scaling) +
+                    " has no weights of its own to train at another rate (learned, relative, irpe "
+                    "and rope_scaling clex have)");
+}
+
 // LoRA targets must exist in the family; checkpointing needs blocks that can run twice.
 void check_memory_options(const RunConfig& c) {
   const auto& lora = c.train.lora;
@@ -178,6 +193,7 @@ RunConfig parse_run_config(const nlohmann::json& j) {
   check_sliding_window(c);
   resolve_methods(c);
   check_randpos_eval(c, c.eval.modes, "eval.mode");
+  check_position_lr(c);
   check_memory_options(c);
   return c;
 }

@@ -12,6 +12,7 @@ MethodInfo rope_clex_info() {
   MethodInfo m;
   m.kind = MethodKind::RopeScaling;
   m.name = "clex";
+  m.trainable = true;  // the ODE's up and down projections
   m.doc = "CLEX: log inverse frequencies evolved by a learned neural ODE over the scale t (trained with the model).";
   m.params = {
       {"max_factor", ParamType::Int, 16, 1, 1024, {}, "max_t: largest scale; training samples integer t in 1..max_t, inference caps t"},

@@ -112,12 +112,16 @@ void inherit_from_base(store::RunStore& db, RunConfig& cfg) {
 
 std::unique_ptr<torch::optim::AdamW> build_optimizer(LanguageModel& model, const TrainConfig& t,
                                                      const std::function<bool(const torch::Tensor&)>& keep) {
-  // Weight decay on matrices only; norms and the position table's 1-D parts are left alone.
-  // Frozen weights (LoRA) get no optimizer state at all.
-  std::vector<torch::Tensor> decay, no_decay;
+  // Weight decay on matrices only; norms and the position method's weights (pos.*) are left
+  // alone. With train.position_lr the latter are a third group at that rate. Frozen weights (LoRA)
+  // get no optimizer state at all.
+  std::vector<torch::Tensor> decay, no_decay, position;
   for (auto& p : model->named_parameters()) {
     if (!p.value().requires_grad() || (keep && !keep(p.value()))) continue;
-    if (p.value().dim() >= 2 && p.key().find("pos.") != 0)
+    const bool pos = p.key().rfind("pos.", 0) == 0;
+    if (pos && t.position_lr > 0)
+      position.push_back(p.value());
+    else if (p.value().dim() >= 2 && !pos)
       decay.push_back(p.value());
     else
       no_decay.push_back(p.value());
@@ -129,6 +133,11 @@ std::unique_ptr<torch::optim::AdamW> build_optimizer(LanguageModel& model, const
   auto nd = opts;
   nd.weight_decay(0.0);
   groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(nd));
+  if (t.position_lr > 0) {
+    auto pl = nd;
+    pl.lr(t.position_lr);
+    groups.emplace_back(position, std::make_unique<torch::optim::AdamWOptions>(pl));
+  }
   return std::make_unique<torch::optim::AdamW>(groups, opts);
 }
 

@@ -52,6 +52,9 @@ std::string cache_dir_for(const std::string& db_path);
 
 // The model pieces the trainer and the benchmarks build from a config.
 LanguageModel build_model(const RunConfig& c, WeightInit init = WeightInit::Random);
+// build_optimizer's groups: 0 decayed matrices, 1 the rest, and with train.position_lr > 0
+// 2 the position method's weights (pos.*), whose rate follows the schedule from position_lr.
+inline constexpr size_t kPositionGroup = 2;
 // AdamW over the trainable parameters (those `keep` accepts, when given: a ZeRO-1 rank's own).
 std::unique_ptr<torch::optim::AdamW> build_optimizer(
     LanguageModel& model, const TrainConfig& t,

@@ -292,8 +292,11 @@ StepResult train_step(Session& s, int64_t step) {
   StepResult r;
   r.lr = lr_at(step, t.steps, t.warmup, t.lr, t.min_lr_ratio);
   enter_stage_if_new(s, step);
-  for (auto& g : s.optim->param_groups())
-    static_cast<torch::optim::AdamWOptions&>(g.options()).lr(r.lr);
+  auto& groups = s.optim->param_groups();
+  for (size_t i = 0; i < groups.size(); ++i)
+    static_cast<torch::optim::AdamWOptions&>(groups[i].options())
+        .lr(i == kPositionGroup ? lr_at(step, t.steps, t.warmup, t.position_lr, t.min_lr_ratio)
+                                : r.lr);
   auto first = draw_batch(s, step, 0);
   const auto graphed = graphed_passes(s, first);
   r.loss = graphed ? *graphed : eager_passes(s, step, std::move(first));

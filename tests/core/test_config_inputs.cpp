@@ -148,6 +148,44 @@ TEST(ConfigInputs, RandposEvaluationNeedsARunTrainedAtRandomizedIds) {
   }
 }
 
+TEST(ConfigInputs, PositionLrNeedsAPositionMethodWithWeights) {
+  auto with = [](const json& model, const json& scaling) {
+    json j{{"model", model}, {"train", {{"lr", 3e-4}, {"position_lr", 2e-5}}}};
+    if (!scaling.is_null()) j["rope_scaling"] = scaling;
+    return j;
+  };
+  const json clex = {
+      {"rope_type", "clex"}, {"max_factor", 8}, {"original_max_position_embeddings", 128}};
+  EXPECT_DOUBLE_EQ(ctx::parse_run_config(with({{"position", "rope"}}, clex)).train.position_lr,
+                   2e-5);
+  EXPECT_NO_THROW(ctx::parse_run_config(with({{"position", "learned"}}, nullptr)));
+  EXPECT_NO_THROW(ctx::parse_run_config(with({{"position", "relative"}}, nullptr)));
+  auto error = [&](const json& model, const json& scaling) -> std::string {
+    try {
+      ctx::parse_run_config(with(model, scaling));
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error({{"position", "rope"}}, nullptr),
+            "train.position_lr: model.position rope has no weights of its own to train at another "
+            "rate (learned, relative, irpe and rope_scaling clex have)");
+  EXPECT_NE(error({{"position", "rope"}}, {{"rope_type", "linear"}, {"factor", 4}})
+                .find("model.position rope with rope_scaling linear has no weights"),
+            std::string::npos);
+  EXPECT_NE(error({{"position", "alibi"}}, nullptr).find("model.position alibi has no weights"),
+            std::string::npos);
+  // 0 (the default) is train.lr for every weight; a negative rate is refused by name.
+  EXPECT_DOUBLE_EQ(ctx::parse_run_config(json::object()).train.position_lr, 0.0);
+  try {
+    ctx::parse_run_config(json{{"train", {{"position_lr", -1}}}});
+    FAIL() << "negative position_lr accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.position_lr"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ConfigInputs, BuiltinCorpusTooLargeToMakeIsAConfigError) {
   try {
     ctx::parse_run_config(

@@ -216,3 +216,46 @@ TEST(Training, PositionCountsAndResolvedValuesAreStored) {
   EXPECT_EQ(stored["_resolved"]["position"]["rope_type"], "default");
   EXPECT_NO_THROW(ctx::config_of_run(db.get_run(id)));
 }
+
+TEST(Training, PositionLrTrainsThePositionWeightsAtTheirOwnRate) {
+  auto j = ctx::to_json(small_config(4));
+  j["model"]["position"] = "learned";
+  j["train"]["position_lr"] = 1e-9;  // the table all but frozen while the rest trains at 1e-3
+  const auto cfg = ctx::parse_run_config(j);
+  // The optimizer: a third group holding exactly the pos.* weights, at position_lr.
+  auto init_model = ctx::build_model(cfg);
+  std::map<std::string, torch::Tensor> init;
+  for (auto& p : init_model->named_parameters()) init[p.key()] = p.value().clone();
+  ASSERT_TRUE(init.count("pos.table"));
+  {
+    auto optim = ctx::build_optimizer(init_model, cfg.train);
+    ASSERT_EQ(optim->param_groups().size(), 3u);
+    const auto& g = optim->param_groups()[ctx::kPositionGroup];
+    ASSERT_EQ(g.params().size(), 1u);
+    EXPECT_TRUE(g.params()[0].is_same(init_model->named_parameters()["pos.table"]));
+    EXPECT_DOUBLE_EQ(static_cast<const torch::optim::AdamWOptions&>(g.options()).lr(), 1e-9);
+    EXPECT_DOUBLE_EQ(static_cast<const torch::optim::AdamWOptions&>(g.options()).weight_decay(),
+                     0.0);
+  }
+  // Through the trainer's schedule: the table moves by about 4 steps x 1e-9, the rest as usual.
+  Quiet quiet;
+  auto moved = [&](const ctx::RunConfig& c, const std::string& name) {
+    ctx::store::RunStore db(tmp_path(name + ".db"));
+    const int64_t id = ctx::create_run(db, c);
+    auto r = request(db, id, c);
+    EXPECT_EQ(ctx::run_training(r, quiet).status, ctx::store::RunStatus::Finished);
+    auto w = weights_of(*ctx::latest_checkpoint(db.get_run(id).run_dir), c);
+    std::map<std::string, double> d;
+    for (auto& [k, v] : w) d[k] = (v - init[k]).abs().max().item<double>();
+    return d;
+  };
+  const auto apart = moved(cfg, "position-lr");
+  EXPECT_LT(apart.at("pos.table"), 1e-7);
+  double rest = 0;
+  for (auto& [k, v] : apart)
+    if (k != "pos.table") rest = std::max(rest, v);
+  EXPECT_GT(rest, 1e-4);
+  j["train"]["position_lr"] = 0;  // one rate for all: the table trains too
+  const auto together = moved(ctx::parse_run_config(j), "position-lr-off");
+  EXPECT_GT(together.at("pos.table"), 1e-4);
+}
