@@ -10,6 +10,7 @@
 #include "cli/cli_common.h"
 #include "cli/progress.h"
 #include "cli/verbs_dist.h"
+#include "config/eval_modes.h"
 #include "data/interrupt.h"
 #include "methods/randpos_ids.h"
 #include "store/run_store.h"
@@ -110,7 +111,7 @@ int cmd_eval(const Common& c, int64_t run, const std::string& lengths, const std
     std::string m;
     while (std::getline(ss, m, ',')) {
       if (m == "longdoc") throw UsageError("--mode longdoc: give it alone (it has its own documents and stride)");
-      if (m != "nonoverlap" && m != "sliding" && m != "randpos")
+      if (!is_eval_mode(m))
         throw UsageError("--mode: unknown mode '" + m +
                          "' (nonoverlap, sliding, randpos or longdoc)");
       if (std::find(M.begin(), M.end(), m) == M.end()) M.push_back(m);

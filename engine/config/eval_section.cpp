@@ -1,6 +1,7 @@
 // The "eval" section; see eval_section.h.
 #include "config/eval_section.h"
 
+#include "config/eval_modes.h"
 #include "config/section_reader.h"
 
 namespace ctx::sections {
@@ -113,8 +114,8 @@ void parse_eval(const nlohmann::json& j, EvalConfig& e) {
     const auto& v = s.raw("mode");
     e.modes.clear();
     auto add = [&](const nlohmann::json& m, const std::string& key) {
-      if (!m.is_string() || (m != "nonoverlap" && m != "sliding" && m != "randpos"))
-        throw ConfigError(key + ": unknown mode " + m.dump() + " (nonoverlap, sliding or randpos)");
+      if (!m.is_string() || !is_eval_mode(m.get<std::string>()))
+        throw ConfigError(key + ": unknown mode " + m.dump() + " (" + kEvalModesText + ")");
       if (std::find(e.modes.begin(), e.modes.end(), m) == e.modes.end())
         e.modes.push_back(m.get<std::string>());
     };

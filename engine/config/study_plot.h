@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/eval_modes.h"
 #include "config/input_error.h"
 
 namespace ctx {
@@ -131,9 +132,8 @@ inline StudyPlot parse_study_plot(const nlohmann::json& study) {
       throw StudyPlotError(
           "plot.length: only for retrieval_by_depth (perplexity plots show every length)");
     if (j.contains("mode")) p.mode = text_of(j, "mode");
-    if (p.mode != "nonoverlap" && p.mode != "sliding" && p.mode != "randpos")
-      throw StudyPlotError("plot.mode: unknown mode '" + p.mode +
-                           "' (nonoverlap, sliding or randpos)");
+    if (!is_eval_mode(p.mode))
+      throw StudyPlotError("plot.mode: unknown mode '" + p.mode + "' (" + kEvalModesText + ")");
   }
   if (j.contains("train_length")) p.train_length = length_of(j, "train_length");
   if (j.contains("runs")) {

@@ -6,11 +6,10 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <random>
-#include <set>
 #include <stdexcept>
 
 #include "data/interrupt.h"
+#include "methods/sampler.h"
 #include "model/context_parallel.h"
 
 namespace ctx {
@@ -19,21 +18,9 @@ std::vector<int64_t> random_window_ids(int64_t length, int64_t range, uint64_t w
   if (length < 0 || length > range)
     throw std::invalid_argument("random_window_ids: " + std::to_string(length) +
                                 " distinct ids do not fit in [0, " + std::to_string(range) + ")");
-  // splitmix64 of the three numbers: independent streams per window and length.
-  auto mix = [](uint64_t z) {
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  };
-  std::mt19937_64 rng(
-      mix(mix(mix(static_cast<uint64_t>(length)) ^ static_cast<uint64_t>(range)) ^ window));
-  std::set<int64_t> chosen;
-  for (int64_t j = range - length; j < range; ++j) {
-    const int64_t t = std::uniform_int_distribution<int64_t>(0, j)(rng);
-    chosen.insert(chosen.count(t) ? j : t);
-  }
-  return {chosen.begin(), chosen.end()};
+  // The training samplers' generator and draw, so the ids are the same with any standard library.
+  Rng rng(Rng::mix(static_cast<uint64_t>(length), static_cast<uint64_t>(range), window, 0x7a4d));
+  return sorted_sample(rng, length, range);
 }
 
 std::vector<EvalWindow> plan_windows(const std::vector<std::vector<data::Token>>& docs, const PplOptions& opt) {

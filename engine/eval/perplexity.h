@@ -31,8 +31,9 @@ struct PplOptions {
 };
 
 // randpos: the ids of window `window` at `length` in [0, range): `length` distinct integers,
-// ascending, drawn uniformly (Floyd's algorithm) from a generator seeded by (length, range, window)
-// alone, so every run and every evaluation sees the same ids. length <= range.
+// ascending, drawn uniformly (methods/sampler.h's sorted_sample) from a generator seeded by
+// (length, range, window) alone, so every run and every evaluation sees the same ids.
+// length <= range.
 std::vector<int64_t> random_window_ids(int64_t length, int64_t range, uint64_t window);
 
 // One window of a document: `length`+1 tokens starting at `start`, scoring positions >=

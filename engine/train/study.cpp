@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/eval_modes.h"
 #include "config/run_config.h"
 
 namespace ctx {
@@ -236,9 +237,8 @@ StudyFile parse_study(const nlohmann::json& j, const std::string& what) {
         if (!names.count(n)) throw ConfigError(where + ".runs: no run '" + n + "' in the study");
       e.lengths = get<std::vector<int64_t>>(evals[i], "lengths", where);
       e.mode = evals[i].value("mode", "nonoverlap");
-      if (e.mode != "nonoverlap" && e.mode != "sliding" && e.mode != "randpos")
-        throw ConfigError(where + ".mode: unknown mode '" + e.mode +
-                          "' (nonoverlap, sliding or randpos)");
+      if (!is_eval_mode(e.mode))
+        throw ConfigError(where + ".mode: unknown mode '" + e.mode + "' (" + kEvalModesText + ")");
       s.evaluations.push_back(std::move(e));
     }
     const auto checks = j.value("checks", nlohmann::json::array());
