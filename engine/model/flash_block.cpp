@@ -6,14 +6,13 @@
 #include "model/flash_block.h"
 
 #include <ATen/core/dispatch/Dispatcher.h>
-#include <ATen/core/stack.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
-#include <map>
 #include <string>
+
+#include "model/boxed_op.h"
 
 namespace ctx {
 namespace {
@@ -22,35 +21,12 @@ namespace {
 std::atomic<bool> g_failed{false};
 std::atomic<bool> g_tape_failed{false};
 
-using Args = std::map<std::string, c10::IValue>;
+using Args = OpArgs;
 
-// Calls `op` with `args` by name; nothing when the op is missing, an argument is unknown, or the
-// call throws (reported once on stderr, then `failed` is set).
 std::optional<std::vector<c10::IValue>> call_by_name(
     const char* op, const Args& args, std::atomic<bool>& failed = g_failed,
     const char* user = "ring attention", const char* fallback = "using exact attention blocks") {
-  auto handle = c10::Dispatcher::singleton().findSchema({op, ""});
-  if (!handle) return std::nullopt;
-  torch::jit::Stack stack;
-  for (const auto& a : handle->schema().arguments()) {
-    auto it = args.find(a.name());
-    if (it != args.end())
-      stack.push_back(it->second);
-    else if (a.default_value())
-      stack.push_back(*a.default_value());
-    else
-      return std::nullopt;
-  }
-  try {
-    handle->callBoxed(&stack);
-  } catch (const std::exception& e) {
-    std::string msg = e.what();
-    std::cerr << "warning: " << user << ": " << op << " failed (" << msg.substr(0, msg.find('\n'))
-              << "); " << fallback << "\n";
-    failed = true;
-    return std::nullopt;
-  }
-  return stack;
+  return call_op_by_name(op, args, failed, user, fallback);
 }
 
 // The backward arguments both kernels share, for a dense (not variable-length) block without
