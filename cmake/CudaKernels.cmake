@@ -1,4 +1,5 @@
-# CtxLab's own CUDA kernels (engine/model/cuda/*.cu: rotary embedding, SwiGLU; engine/train/cuda/*.cu:
+# CtxLab's own CUDA kernels (engine/model/cuda/*.cu: rotary embedding, the stacked q/k/v rotation,
+# SwiGLU, the fused loss, RMSNorm's weight gradient; engine/train/cuda/*.cu:
 # the master-weight AdamW step), built where this LibTorch has CUDA and a CUDA compiler is found,
 # and linked into ctxlab_engine with CTXLAB_CUDA_KERNELS defined. Elsewhere (the Debian CPU build,
 # CI) nothing here happens and the ATen paths of model/fused_ops.cpp serve.

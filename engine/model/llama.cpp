@@ -16,6 +16,7 @@
 #endif
 
 #include "model/attention.h"
+#include "model/fused_norm.h"
 #include "model/fused_ops.h"
 
 namespace ctx {
@@ -60,8 +61,10 @@ torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
 #ifdef CTXLAB_ATEN_RMS_NORM
   // The fused kernel keeps the statistics in fp32 and rounds once, where the reference rounds the
   // normalised input to x's dtype before the weight (equal in fp32; tested within bf16's step).
-  if (x.is_cuda() && x.scalar_type() == weight.scalar_type())
-    return at::rms_norm(x, {weight.size(0)}, weight, eps_);
+  if (x.is_cuda() && x.scalar_type() == weight.scalar_type()) {
+    auto y = rms_norm_fused(x, weight, eps_);  // CtxLab's weight gradient (model/fused_norm.h)
+    return y.defined() ? y : at::rms_norm(x, {weight.size(0)}, weight, eps_);
+  }
 #endif
   return rms_norm_reference(x, weight, eps_);
 }
@@ -110,16 +113,6 @@ torch::Tensor stacked_product(const torch::Tensor& x, const std::vector<Dense>& 
   return F::linear(x, torch::cat(w, 0), biased ? torch::cat(b, 0) : torch::Tensor());
 }
 
-// The stacked product cut back into one view per layer.
-std::vector<torch::Tensor> stacked_linear(const torch::Tensor& x, const std::vector<Dense>& layers) {
-  auto y = stacked_product(x, layers);
-  // split, not narrow: the gradient of a split is one cat, that of each narrow a zero-filled
-  // full-size tensor (then summed).
-  std::vector<int64_t> sizes;
-  for (const auto& l : layers) sizes.push_back(l->weight.size(0));
-  return y.split_with_sizes(sizes, -1);
-}
-
 bool fused_projections_on = true;
 
 bool plain(const Dense& d) { return !d->lora_A.defined(); }
@@ -154,10 +147,17 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LlamaLayerImpl::qkv(
   const bool shared_input = !pos.infuses_qk() && !mem.defined();
   torch::Tensor q, k, v;
   if (shared_input && fuse_projections() && plain(a.q_proj) && plain(a.k_proj) && plain(a.v_proj)) {
-    auto qkv = stacked_linear(h, {a.q_proj, a.k_proj, a.v_proj});
-    q = heads_first(qkv[0], a.heads, a.head_dim);
-    k = heads_first(qkv[1], a.kv_heads, a.head_dim);
-    v = heads_first(qkv[2], a.kv_heads, a.head_dim);
+    auto qkv = stacked_product(h, {a.q_proj, a.k_proj, a.v_proj});
+    // One kernel each way where the scheme has it: cut, rotated, and one gradient for the product.
+    auto parts = pos.split_rotated(qkv, a.heads, a.kv_heads, index_);
+    if (parts.size() == 3) return {parts[0], parts[1], parts[2]};
+    // split, not narrow: the gradient of a split is one cat, that of each narrow a zero-filled
+    // full-size tensor (then summed).
+    auto cut = qkv.split_with_sizes(
+        {a.heads * a.head_dim, a.kv_heads * a.head_dim, a.kv_heads * a.head_dim}, -1);
+    q = heads_first(cut[0], a.heads, a.head_dim);
+    k = heads_first(cut[1], a.kv_heads, a.head_dim);
+    v = heads_first(cut[2], a.kv_heads, a.head_dim);
   } else {
     auto [in_q, in_k] = shared_input ? std::make_pair(h, h) : pos.qk_inputs(h, hk, index_);
     q = heads_first(a.q_proj(in_q), a.heads, a.head_dim);

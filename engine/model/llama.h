@@ -37,7 +37,8 @@ void set_fuse_projections(bool on);
 torch::Tensor rms_norm_reference(const torch::Tensor& x, const torch::Tensor& weight, double eps);
 
 // Llama's RMSNorm: statistics in fp32, x * rsqrt(mean(x^2) + eps), then the weight (in x's dtype);
-// on CUDA with LibTorch 2.4+ ATen's rms_norm (a fused kernel from 2.8).
+// on CUDA ATen's fused kernels (LibTorch 2.8+) with CtxLab's weight gradient (model/fused_norm.h),
+// else ATen's rms_norm (2.4+).
 class RMSNormImpl : public torch::nn::Module {
  public:
   RMSNormImpl(int64_t dim, double eps);

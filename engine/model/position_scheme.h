@@ -41,6 +41,13 @@ class PositionScheme : public torch::nn::Module {
   virtual bool caches_previous_window() const { return false; }
   // Applied to q, k [B, H, T, Dh] in every layer (rotary schemes).
   virtual void rotate(torch::Tensor& /*q*/, torch::Tensor& /*k*/, int64_t /*layer*/) {}
+  // The fused form of cutting the stacked q/k/v product qkv [B, T, (Hq + 2·Hkv)·Dh] into q
+  // [B, Hq, T, Dh], k, v [B, Hkv, T, Dh] and then rotate(): {q, k, v} as rotate() would leave
+  // them, or empty where the scheme has no such path (the block then cuts and calls rotate()).
+  virtual std::vector<torch::Tensor> split_rotated(const torch::Tensor& /*qkv*/, int64_t /*heads*/,
+                                                   int64_t /*kv_heads*/, int64_t /*layer*/) {
+    return {};
+  }
   // Whether logit_bias returns a bias (the blocks then hand it keys with one head per query head).
   virtual bool biases_logits() const { return false; }
   // Additive attention-logit bias [B|1, H|1, Tq, Tk] or an undefined tensor.

@@ -180,6 +180,13 @@ void RopeScheme::rotate(torch::Tensor& q, torch::Tensor& k, int64_t) {
   k = apply_rope_fast(k, cos_, sin_, pairing_);
 }
 
+std::vector<torch::Tensor> RopeScheme::split_rotated(const torch::Tensor& qkv, int64_t heads,
+                                                     int64_t kv_heads, int64_t) {
+  if (pairing_ != RopePairing::Half || q_scale_ != 1.0 || !cos_.defined()) return {};
+  // The kernel's own checks cover the rest (whole heads rotated, angles without gradient).
+  return split_rotate_qkv(qkv, cos_, sin_, heads, kv_heads);
+}
+
 nlohmann::json RopeScheme::describe() const {
   auto f = frequencies(base_.max_positions);
   nlohmann::json j = f.resolved;

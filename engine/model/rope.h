@@ -29,6 +29,10 @@ class RopeScheme : public PositionScheme {
   RopeScheme(const ModelConfig& model, const nlohmann::json& rope_scaling);
   void prepare(const torch::Tensor& positions) override;
   void rotate(torch::Tensor& q, torch::Tensor& k, int64_t layer) override;
+  // The stacked kernel of model/fused_ops.h where it applies (half pairing over whole heads, fixed
+  // angles, no CLEX query scale).
+  std::vector<torch::Tensor> split_rotated(const torch::Tensor& qkv, int64_t heads,
+                                           int64_t kv_heads, int64_t layer) override;
   nlohmann::json describe() const override;
 
   // Frequencies the registry formula gives at `seq_len` (for CLEX: the untrained ODE).

@@ -1,6 +1,6 @@
-// CtxLab's CUDA kernels: rotary embedding and SwiGLU, each one pass over memory forward and one
-// backward, in fp32 arithmetic on fp32 or bf16 storage; 16-byte vector loads where the layout
-// allows, one element per thread otherwise. See fused_kernels.h for the layouts.
+// CtxLab's SwiGLU kernels, one pass over memory forward and one backward, in fp32 arithmetic on
+// fp32 or bf16 storage; 16-byte vector loads where the layout allows, one element per thread
+// otherwise. See fused_kernels.h for the layouts.
 // Assumes: the last dimension of every tensor is contiguous (stride 1); sizes fit int64.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -21,28 +21,6 @@ __device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2
 constexpr int kThreads = 256;
 
 int64_t blocks_for(int64_t n) { return (n + kThreads - 1) / kThreads; }
-
-// One thread per rotated pair; consecutive threads walk d, then heads, then tokens, so that reads
-// of a [B, T, H, Dh] layout are coalesced.
-template <typename S>
-__global__ void rope_half_kernel(const S* x, const float* cos, const float* sin, S* out, int64_t B, int64_t H,
-                                 int64_t T, int64_t half, int64_t xb, int64_t xh, int64_t xt, int64_t ob,
-                                 int64_t oh, int64_t ot, int64_t cb, int64_t ct, float sign) {
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= B * H * T * half) return;
-  const int64_t d = i % half;
-  int64_t r = i / half;
-  const int64_t h = r % H;
-  r /= H;
-  const int64_t t = r % T;
-  const int64_t b = r / T;
-  const S* xp = x + b * xb + h * xh + t * xt;
-  S* op = out + b * ob + h * oh + t * ot;
-  const float c = cos[b * cb + t * ct + d], s = sign * sin[b * cb + t * ct + d];
-  const float a = load(xp + d), e = load(xp + d + half);
-  store(op + d, a * c - e * s);
-  store(op + d + half, e * c + a * s);
-}
 
 template <typename S>
 __global__ void swiglu_forward_kernel(const S* gu, S* out, int64_t N, int64_t F, int64_t gs) {
@@ -71,36 +49,6 @@ template <typename S, int V>
 struct alignas(sizeof(S) * V) Pack {
   S v[V];
 };
-
-template <typename S, int V>
-__global__ void rope_half_vec_kernel(const S* x, const float* cos, const float* sin, S* out, int64_t B,
-                                     int64_t H, int64_t T, int64_t half, int64_t xb, int64_t xh, int64_t xt,
-                                     int64_t ob, int64_t oh, int64_t ot, int64_t cb, int64_t ct, float sign) {
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t lanes = half / V;
-  if (i >= B * H * T * lanes) return;
-  const int64_t d = (i % lanes) * V;
-  int64_t r = i / lanes;
-  const int64_t h = r % H;
-  r /= H;
-  const int64_t t = r % T;
-  const int64_t b = r / T;
-  const S* xp = x + b * xb + h * xh + t * xt;
-  S* op = out + b * ob + h * oh + t * ot;
-  const auto c = *reinterpret_cast<const Pack<float, V>*>(cos + b * cb + t * ct + d);
-  const auto s = *reinterpret_cast<const Pack<float, V>*>(sin + b * cb + t * ct + d);
-  const auto a = *reinterpret_cast<const Pack<S, V>*>(xp + d);
-  const auto e = *reinterpret_cast<const Pack<S, V>*>(xp + d + half);
-  Pack<S, V> oa, oe;
-#pragma unroll
-  for (int k = 0; k < V; ++k) {
-    const float av = load(&a.v[k]), ev = load(&e.v[k]), sv = sign * s.v[k];
-    store(&oa.v[k], av * c.v[k] - ev * sv);
-    store(&oe.v[k], ev * c.v[k] + av * sv);
-  }
-  *reinterpret_cast<Pack<S, V>*>(op + d) = oa;
-  *reinterpret_cast<Pack<S, V>*>(op + d + half) = oe;
-}
 
 template <typename S, int V>
 __global__ void swiglu_forward_vec_kernel(const S* gu, S* out, int64_t N, int64_t F, int64_t gs) {
@@ -149,21 +97,6 @@ bool multiples(int64_t v, std::initializer_list<int64_t> xs) {
 }
 
 template <typename S>
-void rope_launch(const S* x, const float* cos, const float* sin, S* out, int64_t B, int64_t H, int64_t T,
-                 int64_t half, int64_t xb, int64_t xh, int64_t xt, int64_t ob, int64_t oh, int64_t ot, int64_t cb,
-                 int64_t ct, float sign, cudaStream_t st) {
-  constexpr int V = 16 / sizeof(S);
-  if (multiples(V, {half, xb, xh, xt, ob, oh, ot, cb, ct}) && aligned(x, 16) && aligned(out, 16) &&
-      aligned(cos, 4 * V) && aligned(sin, 4 * V)) {
-    rope_half_vec_kernel<S, V><<<blocks_for(B * H * T * half / V), kThreads, 0, st>>>(
-        x, cos, sin, out, B, H, T, half, xb, xh, xt, ob, oh, ot, cb, ct, sign);
-    return;
-  }
-  rope_half_kernel<<<blocks_for(B * H * T * half), kThreads, 0, st>>>(x, cos, sin, out, B, H, T, half, xb, xh,
-                                                                      xt, ob, oh, ot, cb, ct, sign);
-}
-
-template <typename S>
 void swiglu_forward_launch(const S* gu, S* out, int64_t N, int64_t F, int64_t gs, cudaStream_t st) {
   constexpr int V = 16 / sizeof(S);
   if (multiples(V, {F, gs}) && aligned(gu, 16) && aligned(out, 16)) {
@@ -184,19 +117,6 @@ void swiglu_backward_launch(const S* gu, const S* dout, S* dgu, int64_t N, int64
 }
 
 }  // namespace
-
-void rope_half(int dtype, const void* x, const float* cos, const float* sin, void* out, int64_t B, int64_t H,
-               int64_t T, int64_t half, int64_t xb, int64_t xh, int64_t xt, int64_t ob, int64_t oh, int64_t ot,
-               int64_t cb, int64_t ct, float sign, void* stream) {
-  if (B * H * T * half == 0) return;
-  auto st = static_cast<cudaStream_t>(stream);
-  if (dtype == 1)
-    rope_launch(static_cast<const __nv_bfloat16*>(x), cos, sin, static_cast<__nv_bfloat16*>(out), B, H, T, half,
-                xb, xh, xt, ob, oh, ot, cb, ct, sign, st);
-  else
-    rope_launch(static_cast<const float*>(x), cos, sin, static_cast<float*>(out), B, H, T, half, xb, xh, xt, ob,
-                oh, ot, cb, ct, sign, st);
-}
 
 void swiglu_forward(int dtype, const void* gu, void* out, int64_t N, int64_t F, int64_t gs, void* stream) {
   if (N * F == 0) return;
