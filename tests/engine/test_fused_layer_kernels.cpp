@@ -5,8 +5,11 @@
 // both paths on against both off (CTXLAB_QKV_ROPE=split, CTXLAB_RMS_NORM=aten): logits and every
 // gradient. On the CPU: the norm's gradient formulas against autograd. GPU cases skip without CUDA.
 #include <gtest/gtest.h>
+#include <torch/autograd.h>
 #include <torch/cuda.h>
-#include <torch/torch.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 #include <torch/version.h>
 
 #include <cstdlib>
