@@ -37,8 +37,19 @@ int64_t angle_batch_stride(const torch::Tensor& cos) {
   return cos.size(0) == 1 ? 0 : cos.stride(0);
 }
 
-ctx::cuda::HeadGroup group(const torch::Tensor& t,
-                           bool rotate) {  // t [B, H, T, Dh], last dim dense
+// Whether the kernels take these angles for B rows of T tokens at head width dh: fp32 cos/sin
+// [B or 1, 1, T, dh/2], contiguous, without gradient (CLEX's trained angles take ATen's path).
+bool angles_fit(const torch::Tensor& cos, const torch::Tensor& sin, int64_t B, int64_t T,
+                int64_t dh) {
+  return cos.scalar_type() == torch::kFloat && sin.scalar_type() == torch::kFloat &&
+         cos.dim() == 4 && cos.sizes() == sin.sizes() && cos.is_contiguous() &&
+         sin.is_contiguous() && cos.size(1) == 1 && cos.size(2) == T &&
+         (cos.size(0) == 1 || cos.size(0) == B) && 2 * cos.size(3) == dh && !cos.requires_grad() &&
+         !sin.requires_grad();
+}
+
+// t [B, H, T, Dh] with a dense last dim, as the kernel reads it.
+ctx::cuda::HeadGroup group(const torch::Tensor& t, bool rotate) {
   return {t.data_ptr(), t.size(1), t.stride(0), t.stride(1), t.stride(2), rotate};
 }
 
@@ -145,11 +156,8 @@ struct SwigluKernel : torch::autograd::Function<SwigluKernel> {
 bool cuda_kernels_built() { return true; }
 
 torch::Tensor rope_half_kernel(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-  const bool fits = x.is_cuda() && x.dim() == 4 && kernel_dtype(x) >= 0 && cos.scalar_type() == torch::kFloat &&
-                    sin.scalar_type() == torch::kFloat && cos.dim() == 4 && cos.sizes() == sin.sizes() &&
-                    cos.is_contiguous() && sin.is_contiguous() && cos.size(1) == 1 && cos.size(2) == x.size(2) &&
-                    (cos.size(0) == 1 || cos.size(0) == x.size(0)) && 2 * cos.size(3) == x.size(3) &&
-                    !cos.requires_grad() && !sin.requires_grad();
+  const bool fits = x.is_cuda() && x.dim() == 4 && kernel_dtype(x) >= 0 &&
+                    angles_fit(cos, sin, x.size(0), x.size(2), x.size(3));
   return fits ? RopeKernel::apply(x, cos, sin) : torch::Tensor();
 }
 
@@ -161,14 +169,7 @@ std::vector<torch::Tensor> split_rotate_qkv(const torch::Tensor& qkv, const torc
   if (!qkv.is_cuda() || qkv.dim() != 3 || kernel_dtype(qkv) < 0 || heads <= 0 || kv_heads <= 0 ||
       qkv.size(-1) % width != 0 || qkv.stride(-1) != 1 || qkv.stride(1) != qkv.size(-1))
     return {};
-  const int64_t dh = qkv.size(-1) / width;
-  const bool angles_fit = cos.scalar_type() == torch::kFloat &&
-                          sin.scalar_type() == torch::kFloat && cos.dim() == 4 &&
-                          cos.sizes() == sin.sizes() && cos.is_contiguous() &&
-                          sin.is_contiguous() && cos.size(1) == 1 && cos.size(2) == qkv.size(1) &&
-                          (cos.size(0) == 1 || cos.size(0) == qkv.size(0)) &&
-                          2 * cos.size(3) == dh && !cos.requires_grad() && !sin.requires_grad();
-  if (!angles_fit) return {};
+  if (!angles_fit(cos, sin, qkv.size(0), qkv.size(1), qkv.size(-1) / width)) return {};
   return QkvRopeKernel::apply(qkv, cos, sin, heads, kv_heads);
 }
 
